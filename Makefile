@@ -1,0 +1,44 @@
+# Two commands: `make run` (set up and start everything) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test setup lint format bench drill messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py ensure_admin
+
+run: setup
+	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops all."
+	$(BIN)/honcho start -f Procfile
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+messages: $(STAMP)
+	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore ".venv/*" --ignore "var/*" --ignore "bench/*"
+	$(BIN)/python manage.py compilemessages --ignore ".venv/*"
+
+bench: $(STAMP)
+	@for b in $$(ls bench/*.py | grep -v __init__ | grep -v _common); do \
+	  m=$$(basename $$b .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m $(BENCH_ARGS) || exit 1; done
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule*

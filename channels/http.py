@@ -1,0 +1,111 @@
+"""The one outbound HTTP client for adapters and feed fetching, with an SSRF guard.
+
+Every user-given URL (a blog's base URL, a partner feed) is fetched through
+`guarded_client()`. The guard runs at connect time, on the address actually dialled:
+the host name is resolved once, every address is checked, and the socket connects to
+the checked address. So neither a redirect nor a DNS answer that changes between check
+and use (rebinding) can reach loopback, private, link-local (169.254.169.254 cloud
+metadata) or other non-public addresses. Accounts marked internal may opt out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import httpcore
+import httpx
+from django.conf import settings
+from httpcore._backends.sync import SyncBackend
+
+
+class BlockedAddress(httpx.ConnectError):
+    """The URL resolves to an address the SSRF guard does not allow."""
+
+
+class ResponseTooLarge(httpx.HTTPError):
+    """The body exceeded the configured size limit."""
+
+
+def is_public_address(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
+        addr = addr.ipv4_mapped
+    return addr.is_global and not addr.is_multicast
+
+
+def resolve_checked(host: str, port: int, allow_internal: bool) -> list[str]:
+    """Resolve `host` and return its addresses, refusing non-public ones unless allowed."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not allow_internal:
+        blocked = [a for a in addresses if not is_public_address(a)]
+        if blocked:
+            raise BlockedAddress(
+                f"refused to connect to {host} ({', '.join(blocked)}): not a public address"
+            )
+    return addresses
+
+
+class GuardedBackend(SyncBackend):
+    def __init__(self, allow_internal: bool):
+        self.allow_internal = allow_internal
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        last_error: Exception | None = None
+        for address in resolve_checked(host, port, self.allow_internal):
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:  # try the next address
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"cannot connect to {host}")
+
+
+def guarded_client(
+    allow_internal: bool = False, timeout: float | None = None, **kwargs
+) -> httpx.Client:
+    """An httpx.Client whose every connection goes through the SSRF guard.
+    Environment proxies are ignored (a proxy would dial on our behalf, unchecked)."""
+    transport = httpx.HTTPTransport(retries=0)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=transport._pool._ssl_context,
+        network_backend=GuardedBackend(allow_internal),
+        max_connections=20,
+        max_keepalive_connections=10,
+    )
+    return httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(timeout or settings.OUTBOUND_HTTP_TIMEOUT),
+        trust_env=False,
+        headers={"User-Agent": "CampaignHub/0.1 (+https://github.com/campaignhub)"},
+        **kwargs,
+    )
+
+
+def client_for_account(account, **kwargs) -> httpx.Client:
+    return guarded_client(allow_internal=account.is_internal, **kwargs)
+
+
+def read_limited(response: httpx.Response, max_bytes: int | None = None) -> bytes:
+    """Read a streamed response body, refusing more than `max_bytes`."""
+    limit = max_bytes or settings.OUTBOUND_HTTP_MAX_BYTES
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLarge(f"response larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch_bytes(url: str, allow_internal: bool = False, max_bytes: int | None = None) -> bytes:
+    """GET a user-given URL through the guard; follows up to 5 redirects (each checked)."""
+    with guarded_client(
+        allow_internal=allow_internal, follow_redirects=True, max_redirects=5
+    ) as client:
+        with client.stream("GET", url) as response:
+            response.raise_for_status()
+            return read_limited(response, max_bytes)

@@ -1,0 +1,26 @@
+"""Test settings: DATABASE_URL / CELERY_BROKER_URL pick the real services in CI."""
+
+import os
+
+from .base import *  # noqa: F401,F403
+from .base import BASE_DIR, DATABASES, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Parallel test runs (several developers on one machine) each get their own database.
+_suffix = os.environ.get("TEST_DB_SUFFIX", "")
+if _suffix:
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_campaignhub_{_suffix}"
+LANGUAGE_CODE = "en"
+SSO_DOMAIN_GROUPS = {"example.com": "Marketers", "press.example.org": "Editors"}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so `pytest --reuse-db` can skip the (slow) Wagtail migrations.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+        BASE_DIR / "var" / f"test_{_suffix or 'default'}.sqlite3"
+    )

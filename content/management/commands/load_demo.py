@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+# Each app adds its loader here; each loader is idempotent and returns a dict of counts.
+DEMO_LOADERS = [
+    "content.demo.load_content",
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo content (idempotent: running it again creates nothing new)."
+
+    def handle(self, *args, **options):
+        for path in DEMO_LOADERS:
+            with transaction.atomic():
+                counts = import_string(path)(stdout=self.stdout)
+            summary = ", ".join(f"{v} {k}" for k, v in counts.items()) or "nothing"
+            self.stdout.write(f"{path}: created {summary}")
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))

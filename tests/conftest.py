@@ -1,0 +1,79 @@
+"""Shared fixtures. Real services: `postgres`, `redis_client`, `rabbitmq_url`.
+
+A test that needs a service asks for its fixture. Without the service the test is
+skipped on a developer's machine but FAILS under CI (the CI environment variable set),
+so a missing PostgreSQL or Redis can never turn into a silently green run.
+"""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.factories import (  # noqa: F401 - fixtures re-exported for every test
+    home_page,
+    site,
+)
+
+CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
+
+
+def missing_service(what: str):
+    """Fail under CI, skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required under CI but is not available", pytrace=False)
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture
+def postgres(db):
+    """The test database must be PostgreSQL (locking, SKIP LOCKED, concurrency)."""
+    if connection.vendor != "postgresql":
+        missing_service("PostgreSQL (set DATABASE_URL=postgres://...)")
+    return connection
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        missing_service(f"Redis at {url}")
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def rabbitmq_url():
+    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    if not _port_open("127.0.0.1", 5672):
+        missing_service("RabbitMQ at 127.0.0.1:5672")
+    return url
+
+
+@pytest.fixture
+def corpora() -> Path:
+    if not CORPORA.is_dir():
+        pytest.fail(f"test corpora missing: expected {CORPORA} (../shared/corpora)", pytrace=False)
+    return CORPORA
