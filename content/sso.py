@@ -34,6 +34,21 @@ def email_domain(email: str) -> str:
     return email.strip().lower().rpartition("@")[2]
 
 
+def _unverified(email: str, response) -> bool:
+    """True when the provider says the address is not verified: OIDC and Google send
+    `email_verified`; GitHub lists addresses with a `verified` flag."""
+    if not isinstance(response, dict):
+        return False
+    if response.get("email_verified") in (False, "false"):
+        return True
+    emails = response.get("emails")
+    if isinstance(emails, list):
+        for entry in emails:
+            if isinstance(entry, dict) and str(entry.get("email", "")).lower() == email:
+                return not entry.get("verified", False)
+    return False
+
+
 def require_allowed_domain(backend, details, response=None, *args, **kwargs):
     """Refuse sign-in unless the email is present, verified and on an allowed domain."""
     email = (details.get("email") or "").strip().lower()
@@ -41,7 +56,7 @@ def require_allowed_domain(backend, details, response=None, *args, **kwargs):
         raise SignInRefused(backend, _("Your identity provider did not share an email address."))
     # Providers that say whether the address is verified (Google, OIDC) must say yes:
     # an unverified address on our domain could otherwise take over a colleague's account.
-    if isinstance(response, dict) and response.get("email_verified") in (False, "false"):
+    if _unverified(email, response):
         raise SignInRefused(backend, _("Your email address is not verified by your provider."))
     if email_domain(email) not in _domain_groups():
         raise SignInRefused(
