@@ -1,0 +1,29 @@
+"""Admin URLs, mounted under /admin/campaigns/ by wagtail_hooks (register_admin_urls,
+which wraps every view in Wagtail's admin-access check)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "campaigns_admin"
+
+urlpatterns = [
+    path("", views.campaign_index, name="index"),
+    path("add/", views.campaign_create, name="create"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("<int:pk>/action/<slug:action>/", views.campaign_action, name="action"),
+    path("<int:pk>/bulk-reschedule/", views.bulk_reschedule, name="bulk_reschedule"),
+    path(
+        "<int:campaign_pk>/publications/add/", views.publication_create, name="publication_create"
+    ),
+    path("publications/<int:pk>/", views.publication_edit, name="publication_edit"),
+    path("publications/<int:pk>/log/", views.publication_log, name="publication_log"),
+    path(
+        "publications/<int:pk>/action/<slug:action>/",
+        views.publication_action,
+        name="publication_action",
+    ),
+    path("calendar/", views.schedule_calendar, name="calendar"),
+    path("notifications/", views.notification_index, name="notifications"),
+]

@@ -1,0 +1,411 @@
+"""Wagtail admin views for campaigns and the schedule. Thin: every change goes through
+campaigns.services; every view checks a permission (on top of Wagtail's admin access,
+which register_admin_urls adds and which also activates the user's time zone)."""
+
+import calendar
+import datetime
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from channels.base import PublishError
+
+from . import recurrence, services
+from .forms import BulkRescheduleForm, CalendarFilterForm, CampaignForm, PublicationForm
+from .models import Campaign, Notification, Publication
+
+S = Publication.Status
+
+
+def permission_required(*perms):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perms(perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _error_messages(exc: ValidationError) -> list[str]:
+    return exc.messages
+
+
+# --- Campaigns ---------------------------------------------------------------------------
+
+
+@permission_required("campaigns.view_campaign")
+def campaign_index(request):
+    status = request.GET.get("status", "")
+    campaigns = Campaign.objects.select_related("owner").annotate(
+        n_publications=Count("publications"),
+        n_problems=Count("publications", filter=Q(publications__status__in=(S.FAILED, S.UNKNOWN))),
+        n_published=Count("publications", filter=Q(publications__status=S.PUBLISHED)),
+    )
+    if status in Campaign.Status.values:
+        campaigns = campaigns.filter(status=status)
+    page = Paginator(campaigns, 50).get_page(request.GET.get("p"))
+    return render(
+        request,
+        "campaigns/campaign_index.html",
+        {"page_obj": page, "statuses": Campaign.Status.choices, "current_status": status},
+    )
+
+
+@permission_required("campaigns.add_campaign")
+def campaign_create(request):
+    form = CampaignForm(request.POST or None, initial={"owner": request.user})
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save(commit=False)
+        campaign.status = Campaign.Status.DRAFT
+        campaign.save()
+        messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+        return redirect("campaigns_admin:detail", campaign.pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": None})
+
+
+@permission_required("campaigns.change_campaign")
+def campaign_edit(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if campaign.status in (Campaign.Status.CANCELLED, Campaign.Status.FINISHED):
+        messages.error(request, _("A closed campaign cannot be edited."))
+        return redirect("campaigns_admin:detail", pk)
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Campaign saved."))
+        return redirect("campaigns_admin:detail", pk)
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@permission_required("campaigns.view_campaign")
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(Campaign.objects.select_related("owner", "approved_by"), pk=pk)
+    publications = campaign.publications.select_related("page", "channel_account").order_by(
+        "publish_at", "pk"
+    )
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "publications": publications,
+            "problems": services.failed_publications(campaign),
+            "summary": services.campaign_summary(campaign),
+            "bulk_form": BulkRescheduleForm(campaign=campaign),
+            "can_approve": request.user.has_perm("campaigns.approve_campaign"),
+            "can_change": request.user.has_perm("campaigns.change_campaign"),
+            "can_add_publication": request.user.has_perm("campaigns.add_publication"),
+            "statuses": S,
+        },
+    )
+
+
+CAMPAIGN_ACTIONS = {
+    "submit": (
+        "campaigns.change_campaign",
+        services.submit_campaign_for_approval,
+        _("Submitted for approval."),
+    ),
+    "approve": ("campaigns.approve_campaign", services.approve_campaign, _("Campaign approved.")),
+    "reject": (
+        "campaigns.approve_campaign",
+        services.reject_campaign,
+        _("Campaign sent back to draft."),
+    ),
+    "pause": ("campaigns.change_campaign", services.pause_campaign, _("Campaign paused.")),
+    "resume": ("campaigns.change_campaign", services.resume_campaign, _("Campaign resumed.")),
+    "cancel": ("campaigns.change_campaign", services.cancel_campaign, _("Campaign cancelled.")),
+}
+
+
+@require_POST
+def campaign_action(request, pk, action):
+    if action not in CAMPAIGN_ACTIONS:
+        raise Http404
+    perm, func, done = CAMPAIGN_ACTIONS[action]
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        func(campaign, request.user)
+    except ValidationError as exc:
+        for message in _error_messages(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    return redirect("campaigns_admin:detail", pk)
+
+
+@require_POST
+@permission_required("campaigns.change_publication")
+def bulk_reschedule(request, pk):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = BulkRescheduleForm(request.POST, campaign=campaign)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect("campaigns_admin:detail", pk)
+    shift = form.cleaned_data.get("shift_hours")
+    done, errors = services.bulk_reschedule_publications(
+        form.cleaned_data["publications"],
+        request.user,
+        shift=datetime.timedelta(hours=shift) if shift not in (None, "") else None,
+        publish_at=form.cleaned_data.get("publish_at"),
+    )
+    if done:
+        messages.success(request, _("%(n)d publications rescheduled.") % {"n": len(done)})
+    for pub_pk, errs in errors.items():
+        messages.error(request, _("#%(pk)d: %(errors)s") % {"pk": pub_pk, "errors": " ".join(errs)})
+    return redirect("campaigns_admin:detail", pk)
+
+
+# --- Publications ------------------------------------------------------------------------
+
+EDITABLE = (S.DRAFT, S.SCHEDULED, S.PAUSED, S.FAILED)
+
+
+def _save_publication(request, form, publication):
+    """Save the form and (re)schedule in one transaction: if scheduling is refused,
+    nothing is saved and the form is shown again with the reasons."""
+    try:
+        with transaction.atomic():
+            was_new = publication.pk is None
+            old_time = None if was_new else Publication.objects.get(pk=publication.pk).publish_at
+            pub = form.save(commit=False)
+            if was_new:
+                pub.created_by = request.user
+            new_time = form.cleaned_data.get("publish_at")
+            pub.save()
+            if form.cleaned_data.get("schedule"):
+                if pub.status in (S.DRAFT, S.FAILED):
+                    services.schedule_publication(pub, new_time, request.user)
+                elif pub.status in (S.SCHEDULED, S.PAUSED) and new_time != old_time:
+                    # The form already wrote the new time; the service re-validates it.
+                    pub.publish_at = old_time
+                    services.reschedule_publication(pub, new_time, request.user)
+            elif pub.status == S.SCHEDULED:
+                pub.refresh_from_db()
+                services.transition(pub, S.DRAFT, request.user, _("Unscheduled."), due_at=None)
+    except ValidationError as exc:
+        for message in _error_messages(exc):
+            form.add_error(None, message)
+        return None
+    return pub
+
+
+@permission_required("campaigns.add_publication")
+def publication_create(request, campaign_pk):
+    campaign = get_object_or_404(Campaign, pk=campaign_pk)
+    publication = Publication(campaign=campaign)
+    initial = {}
+    if "page" in request.GET:
+        initial["page"] = request.GET["page"]
+    form = PublicationForm(request.POST or None, instance=publication, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        pub = _save_publication(request, form, publication)
+        if pub is not None:
+            messages.success(
+                request, _("Publication saved (%(status)s).") % {"status": pub.get_status_display()}
+            )
+            return redirect("campaigns_admin:publication_edit", pub.pk)
+    return render(
+        request,
+        "campaigns/publication_form.html",
+        {"form": form, "campaign": campaign, "publication": None},
+    )
+
+
+def render_preview(publication):
+    """(rendered, error message) from the channel adapter's own render."""
+    try:
+        adapter = publication.channel_account.get_adapter()
+        return adapter.render(publication), ""
+    except PublishError as exc:
+        return None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - show the editor what went wrong
+        return None, _("This channel cannot render a preview: %(error)s") % {"error": exc}
+
+
+@permission_required("campaigns.change_publication")
+def publication_edit(request, pk):
+    publication = get_object_or_404(
+        Publication.objects.select_related("campaign", "page", "channel_account"), pk=pk
+    )
+    editable = publication.status in EDITABLE
+    form = PublicationForm(
+        request.POST or None,
+        instance=publication,
+        initial={"schedule": publication.status in (S.SCHEDULED, S.PAUSED)},
+    )
+    if request.method == "POST":
+        if not editable:
+            messages.error(
+                request,
+                _("A %(status)s publication cannot be edited.")
+                % {"status": publication.get_status_display().lower()},
+            )
+            return redirect("campaigns_admin:publication_edit", pk)
+        if form.is_valid():
+            pub = _save_publication(request, form, publication)
+            if pub is not None:
+                messages.success(
+                    request,
+                    _("Publication saved (%(status)s).") % {"status": pub.get_status_display()},
+                )
+                return redirect("campaigns_admin:publication_edit", pk)
+        publication.refresh_from_db()
+    rendered, preview_error = render_preview(publication)
+    upcoming = []
+    if publication.recurrence and publication.publish_at:
+        try:
+            upcoming = recurrence.upcoming_occurrences(
+                publication.recurrence, publication.publish_at, publication.timezone
+            )
+        except ValidationError:
+            upcoming = []
+    return render(
+        request,
+        "campaigns/publication_form.html",
+        {
+            "form": form,
+            "campaign": publication.campaign,
+            "publication": publication,
+            "editable": editable,
+            "rendered": rendered,
+            "preview_error": preview_error,
+            "upcoming": upcoming,
+            "events": publication.events.select_related("actor").order_by("-created_at", "-pk")[
+                :20
+            ],
+        },
+    )
+
+
+@permission_required("campaigns.view_publication")
+def publication_log(request, pk):
+    publication = get_object_or_404(Publication.objects.select_related("campaign"), pk=pk)
+    events = publication.events.select_related("actor").order_by("created_at", "pk")
+    return render(
+        request, "campaigns/publication_log.html", {"publication": publication, "events": events}
+    )
+
+
+PUBLICATION_ACTIONS = {
+    "pause": (services.pause_publication, _("Publication paused.")),
+    "resume": (services.resume_publication, _("Publication resumed.")),
+    "cancel": (services.cancel_publication, _("Publication cancelled.")),
+    "retry": (services.retry_publication, _("Publication will be retried.")),
+    "mark_published": (services.mark_publication_published, _("Marked as published.")),
+}
+
+
+@require_POST
+@permission_required("campaigns.change_publication")
+def publication_action(request, pk, action):
+    if action not in PUBLICATION_ACTIONS:
+        raise Http404
+    publication = get_object_or_404(Publication, pk=pk)
+    func, done = PUBLICATION_ACTIONS[action]
+    try:
+        if action == "retry":
+            func(
+                publication, request.user, confirmed_not_posted=request.POST.get("confirmed") == "1"
+            )
+        elif action == "mark_published":
+            func(publication, request.POST.get("url", ""), request.user)
+        else:
+            func(publication, request.user)
+    except ValidationError as exc:
+        for message in _error_messages(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, done)
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("campaigns_admin:detail", publication.campaign_id)
+
+
+# --- Calendar ----------------------------------------------------------------------------
+
+
+@permission_required("campaigns.view_publication")
+def schedule_calendar(request):
+    form = CalendarFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    view = data.get("view") or "month"
+    day = data.get("date") or timezone.localdate()
+    if view == "week":
+        start = day - datetime.timedelta(days=day.weekday())
+        weeks = [[start + datetime.timedelta(days=i) for i in range(7)]]
+        prev_day, next_day = start - datetime.timedelta(days=7), start + datetime.timedelta(days=7)
+    else:
+        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(day.year, day.month)
+        first = day.replace(day=1)
+        prev_day = (first - datetime.timedelta(days=1)).replace(day=1)
+        next_day = (first + datetime.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    range_start = datetime.datetime.combine(weeks[0][0], datetime.time.min, tzinfo=tz)
+    range_end = datetime.datetime.combine(
+        weeks[-1][-1] + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
+    )
+    pubs = Publication.objects.filter(
+        publish_at__gte=range_start, publish_at__lt=range_end
+    ).select_related("campaign", "page", "channel_account")
+    if data.get("campaign"):
+        pubs = pubs.filter(campaign=data["campaign"])
+    if data.get("channel"):
+        pubs = pubs.filter(channel_account__kind__startswith=data["channel"] + "/")
+    by_day: dict[datetime.date, list] = {}
+    for pub in pubs.order_by("publish_at")[:2000]:
+        by_day.setdefault(timezone.localtime(pub.publish_at, tz).date(), []).append(pub)
+    grid = [[(d, by_day.get(d, [])) for d in week] for week in weeks]
+    query = request.GET.copy()
+    query.pop("date", None)
+    return render(
+        request,
+        "campaigns/calendar.html",
+        {
+            "form": form,
+            "view": view,
+            "grid": grid,
+            "day": day,
+            "month": day.month,
+            "prev_day": prev_day,
+            "next_day": next_day,
+            "query": query.urlencode(),
+            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
+        },
+    )
+
+
+# --- Notifications -----------------------------------------------------------------------
+
+
+def notification_index(request):
+    notes = Notification.objects.filter(user=request.user).select_related(
+        "campaign", "publication"
+    )[:100]
+    if request.method == "POST":
+        services.mark_notifications_read(request.user)
+        return redirect("campaigns_admin:notifications")
+    return render(request, "campaigns/notifications.html", {"notifications": notes})
+
+
+def campaign_url(campaign):
+    return reverse("campaigns_admin:detail", args=[campaign.pk])

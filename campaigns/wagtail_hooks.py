@@ -1,0 +1,93 @@
+"""All admin registration for campaigns: URLs, the menu, and owner notifications
+(shown once as an admin message on the next admin page, listed on the dashboard)."""
+
+from django.contrib import messages
+from django.template.loader import render_to_string
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.ui.components import Component
+
+from . import admin_urls, services
+from .models import Notification
+
+
+@hooks.register("register_admin_urls")
+def register_campaign_urls():
+    return [path("campaigns/", include(admin_urls, namespace="campaigns_admin"))]
+
+
+class PermissionMenuItem(MenuItem):
+    def __init__(self, *args, permission, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.permission = permission
+
+    def is_shown(self, request):
+        return request.user.has_perm(self.permission)
+
+
+class CampaignsSubmenu(SubmenuMenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("campaigns.view_campaign")
+
+
+@hooks.register("register_admin_menu_item")
+def register_campaigns_menu():
+    menu = Menu(
+        items=[
+            PermissionMenuItem(
+                _("Campaigns"), reverse("campaigns_admin:index"), name="campaign-list",
+                icon_name="list-ul", order=100, permission="campaigns.view_campaign",
+            ),
+            PermissionMenuItem(
+                _("Schedule calendar"), reverse("campaigns_admin:calendar"), name="campaign-calendar",
+                icon_name="calendar", order=200, permission="campaigns.view_publication",
+            ),
+            MenuItem(
+                _("Notifications"), reverse("campaigns_admin:notifications"), name="campaign-notifications",
+                icon_name="warning", order=300,
+            ),
+        ]
+    )  # fmt: skip
+    return CampaignsSubmenu(_("Campaigns"), menu, name="campaigns", icon_name="date", order=250)
+
+
+@hooks.register("construct_main_menu")
+def show_new_notifications(request, menu_items):
+    """Runs on every admin page: turn notifications not yet shown into admin messages
+    (displayed on this or the next page), once each."""
+    if not request.user.is_authenticated:
+        return
+    levels = {
+        Notification.Level.ERROR: messages.ERROR,
+        Notification.Level.WARNING: messages.WARNING,
+        Notification.Level.INFO: messages.INFO,
+    }
+    for note in services.pop_unshown_notifications(request.user):
+        messages.add_message(request, levels.get(note.level, messages.INFO), note.message)
+
+
+class NotificationsPanel(Component):
+    name = "campaign_notifications"
+    order = 50
+
+    def __init__(self, notes):
+        self.notes = notes
+
+    def render_html(self, parent_context=None):
+        return render_to_string(
+            "campaigns/notifications_panel.html",
+            {"notifications": self.notes, "url": reverse("campaigns_admin:notifications")},
+        )
+
+
+@hooks.register("construct_homepage_panels")
+def add_notifications_panel(request, panels):
+    notes = list(
+        Notification.objects.filter(user=request.user, read_at__isnull=True).select_related(
+            "campaign"
+        )[:10]
+    )
+    if notes:
+        panels.append(NotificationsPanel(notes))
