@@ -1,3 +1,13 @@
+from django.urls import path, re_path
+
+from . import views
+
 app_name = "analytics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("t/o/<str:token>", views.open_pixel, name="open_pixel"),
+    path("a/pv", views.pageview_beacon, name="pageview_beacon"),
+    # Everything else under /t/ is ours, so no other pattern (or APPEND_SLASH) ever
+    # turns a malformed code into a redirect; the view answers 404 for it.
+    re_path(r"^t/(?P<code>.*)\Z", views.redirect_link, name="redirect"),
+]

@@ -1,0 +1,244 @@
+"""Tracked links, raw events, rollups and stored SEO analyses.
+
+Raw events are written by the queue drainer (analytics.services.drain_event_queue) or,
+on the embedded default without Redis, straight by the views. Dashboards read the
+rollup tables only; the rollup columns are plain integers (0 = "none") rather than
+nullable foreign keys so they can sit in one unique key (NULLs are distinct in SQL).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TrackedLink(models.Model):
+    """One outbound destination for one (publication or campaign, content, channel).
+
+    `destination` is the URL with UTM parameters merged in and is never changed after
+    creation: the redirect may cache it forever.
+    """
+
+    code = models.CharField(_("code"), max_length=32, unique=True, editable=False)
+    # sha256 of the identity (publication, campaign, page, channel, medium, url), so
+    # asking twice for the same link returns the same row even under concurrency.
+    link_key = models.CharField(max_length=64, unique=True, editable=False)
+    original_url = models.URLField(_("destination"), max_length=2000)
+    destination = models.URLField(_("destination with UTM"), max_length=2400, editable=False)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tracked_links",
+    )
+    publication = models.ForeignKey(
+        "campaigns.Publication",
+        verbose_name=_("publication"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tracked_links",
+    )
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("content"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=40, blank=True)
+    medium = models.CharField(_("medium"), max_length=40, blank=True)
+    label = models.CharField(
+        _("label"), max_length=200, blank=True, help_text=_("Where this link is placed.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tracked link")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("view_dashboard", _("Can view campaign dashboards"))]
+
+    def __str__(self):
+        return self.label or self.original_url
+
+    @property
+    def short_url(self) -> str:
+        return f"{settings.SITE_BASE_URL.rstrip('/')}/t/{self.code}"
+
+
+class Event(models.Model):
+    """One raw event. Dimensions are denormalised integers copied from the link or the
+    publication when the event is stored, so rollups need no joins."""
+
+    class Kind(models.TextChoices):
+        CLICK = "click", _("Click")
+        OPEN = "open", _("Open")
+        PAGEVIEW = "pageview", _("Page view")
+        SEND = "send", _("Send")
+        DELIVERY = "delivery", _("Delivery")
+        BOUNCE = "bounce", _("Bounce")
+        COMPLAINT = "complaint", _("Complaint")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
+
+    # Producer-assigned id: draining the same queued event twice inserts it once.
+    uid = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    campaign_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=40, blank=True)
+    publication_id = models.BigIntegerField(default=0)
+    page_id = models.BigIntegerField(default=0)
+    link_id = models.BigIntegerField(default=0)
+    message_key = models.CharField(max_length=200, blank=True)
+    visitor_hash = models.CharField(max_length=32, blank=True)
+    is_bot = models.BooleanField(default=False)
+    bot_reason = models.CharField(max_length=40, blank=True)
+    # First human event of its kind for this visitor (or message) and link that day.
+    is_unique = models.BooleanField(default=False)
+    referrer_class = models.CharField(max_length=16, blank=True)
+    search_engine = models.CharField(max_length=20, blank=True)
+    search_query = models.CharField(max_length=200, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("event")
+        indexes = [
+            models.Index(fields=["occurred_at"], name="event_occurred_idx"),
+            models.Index(fields=["message_key", "kind"], name="event_message_idx"),
+            models.Index(fields=["visitor_hash", "link_id", "kind"], name="event_visitor_idx"),
+        ]
+
+
+class DailySalt(models.Model):
+    """A random salt per day for hashing IP addresses. Old salts are deleted, after
+    which yesterday's visitor hashes can no longer be linked to an address."""
+
+    day = models.DateField(primary_key=True)
+    salt = models.CharField(max_length=64)
+
+
+class RollupState(models.Model):
+    """Watermark of the incremental rollup: every event with id <= last_event_id is
+    counted in the rollup tables, and none above it is."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+METRIC_FIELDS = (
+    "sends",
+    "deliveries",
+    "bounces",
+    "complaints",
+    "unsubscribes",
+    "opens",
+    "unique_opens",
+    "clicks",
+    "unique_clicks",
+    "bot_clicks",
+    "pageviews",
+    "unique_visitors",
+    "organic_visits",
+)
+
+
+class RollupMetrics(models.Model):
+    campaign_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=40, blank=True)
+    publication_id = models.BigIntegerField(default=0)
+    link_id = models.BigIntegerField(default=0)
+    page_id = models.BigIntegerField(default=0)
+    sends = models.BigIntegerField(default=0)
+    deliveries = models.BigIntegerField(default=0)
+    bounces = models.BigIntegerField(default=0)
+    complaints = models.BigIntegerField(default=0)
+    unsubscribes = models.BigIntegerField(default=0)
+    opens = models.BigIntegerField(default=0)
+    unique_opens = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    pageviews = models.BigIntegerField(default=0)
+    unique_visitors = models.BigIntegerField(default=0)
+    organic_visits = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class HourlyRollup(RollupMetrics):
+    hour = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "campaign_id", "channel", "publication_id", "link_id", "page_id"],
+                name="hourly_rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["campaign_id", "hour"], name="hourly_campaign_idx")]
+
+
+class DailyRollup(RollupMetrics):
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "campaign_id", "channel", "publication_id", "link_id", "page_id"],
+                name="daily_rollup_key",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["campaign_id", "day"], name="daily_campaign_idx"),
+            models.Index(fields=["day"], name="daily_day_idx"),
+            models.Index(fields=["page_id", "day"], name="daily_page_idx"),
+        ]
+
+
+class SearchQueryDaily(models.Model):
+    """Organic search visits per page, engine and query (when the referrer carried one)."""
+
+    day = models.DateField()
+    page_id = models.BigIntegerField()
+    engine = models.CharField(max_length=20)
+    query = models.CharField(max_length=200)
+    visits = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "page_id", "engine", "query"], name="search_query_daily_key"
+            )
+        ]
+        indexes = [models.Index(fields=["page_id", "day"], name="search_query_page_idx")]
+
+
+class SeoAnalysis(models.Model):
+    """The SEO score of one page revision, so dashboards can show its trend."""
+
+    page = models.ForeignKey(
+        "wagtailcore.Page", on_delete=models.CASCADE, related_name="seo_analyses"
+    )
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    keyphrase = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=10)
+    score = models.PositiveSmallIntegerField()
+    hints = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SEO analysis")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["revision"], name="seo_analysis_per_revision")
+        ]

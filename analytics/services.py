@@ -1,0 +1,743 @@
+"""Click tracking: tracked links, message tokens, event recording and the queue drainer.
+
+Public contract (see /tmp/interfaces.md; other apps call these):
+
+- tracked_url(url, *, publication, campaign, page, channel, medium) -> str
+- rewrite_links(html, *, ...) -> str
+- message_token(publication_id, recipient_key) -> str
+- open_pixel_url(token) -> str
+- record_events(events) -> int
+
+How events flow: the redirect, pixel and beacon views build a small JSON payload and
+`enqueue_event` pushes it onto a Redis list (one RPUSH; the response waits for nothing
+else). `drain_event_queue` (Celery beat, every few seconds) moves batches to a
+processing list atomically, stores them with `store_events` and only then deletes the
+processing list, so a crash anywhere re-drains the batch and the unique `uid` makes the
+second insert a no-op: an acknowledged event is never lost nor counted twice. Without
+REDIS_URL (the embedded default) `enqueue_event` stores straight to the database.
+"""
+
+import base64
+import datetime
+import hashlib
+import html as html_lib
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from . import classify
+from .models import DailySalt, Event, TrackedLink
+
+logger = logging.getLogger(__name__)
+
+# secrets.token_urlsafe(12): 16 characters, 96 random bits - unguessable, and short.
+CODE_LENGTH = 16
+CODE_RE = re.compile(r"\A[A-Za-z0-9_-]{16}\Z")
+TOKEN_RE = re.compile(r"\A[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{16}\Z")
+
+# Default utm_medium per channel family when the caller gives none.
+MEDIUM_BY_CHANNEL = {
+    "email": "email",
+    "ezine": "email",
+    "forum": "social",
+    "blog": "referral",
+    "manual": "referral",
+}
+
+RECORDABLE_KINDS = {"send", "delivery", "bounce", "complaint", "unsubscribe"}
+
+# Scanner heuristics (issue 6): a click this soon after delivery is a machine.
+FAST_CLICK_SECONDS = 2.0
+# Events this recent may still be re-flagged as scanner clicks; the rollup waits
+# longer than this before counting an event (ANALYTICS_ROLLUP_LAG_SECONDS).
+REFLAG_WINDOW_SECONDS = 30
+
+
+class InvalidDestination(ValueError):
+    """The URL cannot be a tracked link's destination (not an absolute http(s) URL)."""
+
+
+# --- Tracked links ---------------------------------------------------------------------
+
+
+def validate_destination(url: str) -> str:
+    """Return `url` if it is a safe absolute http(s) URL, else raise InvalidDestination.
+
+    Control characters, whitespace and backslashes are refused outright: browsers
+    "fix" them in ways that change the host (CRLF injection, `https:\\\\evil.com`).
+    """
+    if not isinstance(url, str):
+        raise InvalidDestination("not a string")
+    url = url.strip()
+    if not url or len(url) > 2000:
+        raise InvalidDestination("empty or longer than 2000 characters")
+    if any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in url) or "\\" in url:
+        raise InvalidDestination("contains whitespace, control characters or a backslash")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidDestination(str(exc)) from exc
+    if parts.scheme.lower() not in ("http", "https") or not host or not parts.netloc:
+        raise InvalidDestination("only absolute http and https URLs can be tracked")
+    if "@" in parts.netloc:
+        raise InvalidDestination("user names in URLs are refused (phishing)")
+    return url
+
+
+def merge_utm(url: str, *, source: str, medium: str, campaign: str, content: str) -> str:
+    """Add UTM parameters to `url`. Existing query parameters are kept byte for byte,
+    including any utm_* the author already set (their explicit choice wins)."""
+    parts = urlsplit(url)
+    present = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    extra = [
+        (key, value)
+        for key, value in (
+            ("utm_source", source),
+            ("utm_medium", medium),
+            ("utm_campaign", campaign),
+            ("utm_content", content),
+        )
+        if value and key not in present
+    ]
+    if not extra:
+        return url
+    query = "&".join(filter(None, [parts.query, urlencode(extra)]))
+    return urlunsplit(parts._replace(query=query))
+
+
+def _pk(obj) -> int:
+    if obj is None or obj == "":
+        return 0
+    return int(getattr(obj, "pk", obj))
+
+
+def get_or_create_tracked_link(
+    url: str,
+    *,
+    publication=None,
+    campaign=None,
+    page=None,
+    channel: str = "",
+    medium: str = "",
+    label: str = "",
+    created_by=None,
+) -> TrackedLink:
+    """The tracked link for this destination and placement, created on first use.
+
+    Idempotent: the same (publication, campaign, page, channel, medium, label, url)
+    returns the same row, also under concurrent calls. Raises InvalidDestination.
+    """
+    from campaigns.models import Campaign, Publication
+
+    url = validate_destination(url)
+    if publication is not None and not isinstance(publication, Publication):
+        publication = Publication.objects.select_related("campaign", "channel_account").get(
+            pk=_pk(publication)
+        )
+    if publication is not None:
+        campaign = campaign or publication.campaign
+        page = page or publication.page_id
+        channel = channel or publication.channel_account.channel
+    if campaign is not None and not isinstance(campaign, Campaign):
+        campaign = Campaign.objects.get(pk=_pk(campaign))
+    channel = (channel or "")[:40]
+    medium = (medium or MEDIUM_BY_CHANNEL.get(channel, "referral" if channel else ""))[:40]
+    page_id = _pk(page)
+    identity = "|".join(
+        [str(_pk(publication)), str(_pk(campaign)), str(page_id), channel, medium, label, url]
+    )
+    link_key = hashlib.sha256(identity.encode()).hexdigest()
+    existing = TrackedLink.objects.filter(link_key=link_key).first()
+    if existing is not None:
+        return existing
+    destination = merge_utm(
+        url,
+        source=channel,
+        medium=medium,
+        campaign=campaign.slug if campaign is not None else "",
+        content=str(page_id) if page_id else "",
+    )
+    try:
+        with transaction.atomic():
+            return TrackedLink.objects.create(
+                code=secrets.token_urlsafe(12),
+                link_key=link_key,
+                original_url=url,
+                destination=destination,
+                campaign=campaign,
+                publication=publication,
+                page_id=page_id or None,
+                channel=channel,
+                medium=medium,
+                label=label[:200],
+                created_by=created_by,
+            )
+    except IntegrityError:
+        # A concurrent caller created it first (or, with odds of 2**-96, a code clash).
+        return TrackedLink.objects.get(link_key=link_key)
+
+
+def tracked_url(url, *, publication=None, campaign=None, page=None, channel="", medium="") -> str:
+    """Absolute `<SITE_BASE_URL>/t/<code>` URL redirecting to `url` with UTM added.
+    Raises InvalidDestination for anything but an absolute http(s) URL."""
+    return get_or_create_tracked_link(
+        url, publication=publication, campaign=campaign, page=page, channel=channel, medium=medium
+    ).short_url
+
+
+_HREF_RE = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+
+
+def rewrite_links(html, *, publication=None, campaign=None, page=None, channel="", medium=""):
+    """Every http(s) `<a href>` in `html` replaced by its tracked URL; everything else
+    (mailto:, relative links, template placeholders, already tracked links, URLs that
+    fail validation) is left exactly as it was."""
+    if not html:
+        return html
+    own_prefix = f"{settings.SITE_BASE_URL.rstrip('/')}/t/"
+    done: dict[str, str] = {}
+
+    def replace(match):
+        raw = match.group(3)
+        url = html_lib.unescape(raw).strip()
+        if not url.lower().startswith(("http://", "https://")) or url.startswith(own_prefix):
+            return match.group(0)
+        if url not in done:
+            try:
+                done[url] = tracked_url(
+                    url,
+                    publication=publication,
+                    campaign=campaign,
+                    page=page,
+                    channel=channel,
+                    medium=medium,
+                )
+            except InvalidDestination:
+                logger.info("not tracking invalid link %r", url[:200])
+                done[url] = ""
+        if not done[url]:
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{html_lib.escape(done[url])}{match.group(2)}"
+
+    return _HREF_RE.sub(replace, str(html))
+
+
+# --- Message tokens ----------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _token_signature(payload: str, secret: str) -> str:
+    return _b64(salted_hmac("analytics.message", payload, secret=secret).digest()[:12])
+
+
+def message_token(publication_id, recipient_key) -> str:
+    """A signed, URL-safe token naming one message (one recipient of one publication)."""
+    payload = f"{int(publication_id)}:{recipient_key}"
+    return f"{_b64(payload.encode())}.{_token_signature(payload, settings.SECRET_KEY)}"
+
+
+def parse_message_token(token) -> tuple[int, str] | None:
+    """(publication_id, recipient_key) of a valid token, None for anything else.
+    Tokens signed with a key in SECRET_KEY_FALLBACKS still verify after a rotation."""
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        return None
+    encoded, signature = token.split(".", 1)
+    try:
+        payload = _unb64(encoded).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    secrets_to_try = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if not any(
+        constant_time_compare(signature, _token_signature(payload, s)) for s in secrets_to_try
+    ):
+        return None
+    pid, _, recipient_key = payload.partition(":")
+    if not pid.isdigit():
+        return None
+    return int(pid), recipient_key
+
+
+def open_pixel_url(token: str) -> str:
+    """URL of the 1x1 open-tracking GIF for the message `token` names."""
+    return f"{settings.SITE_BASE_URL.rstrip('/')}/t/o/{token}"
+
+
+# --- Request-side recording --------------------------------------------------------------
+
+_SALTS: dict[datetime.date, str] = {}
+
+
+def daily_salt(day: datetime.date) -> str:
+    """The random salt of `day`, created on first use (process-cached)."""
+    salt = _SALTS.get(day)
+    if salt is None:
+        try:
+            with transaction.atomic():
+                obj, _ = DailySalt.objects.get_or_create(
+                    day=day, defaults={"salt": secrets.token_hex(32)}
+                )
+        except IntegrityError:
+            obj = DailySalt.objects.get(day=day)
+        salt = obj.salt
+        if len(_SALTS) > 4:
+            _SALTS.clear()
+        _SALTS[day] = salt
+    return salt
+
+
+def visitor_hash(ip: str, user_agent: str, day: datetime.date | None = None) -> str:
+    """Salted daily hash of address and browser: counts unique visitors per day without
+    storing the address. The salt is deleted after two days (purge_old_salts)."""
+    day = day or timezone.now().date()
+    digest = hashlib.sha256(f"{daily_salt(day)}|{ip}|{user_agent}".encode()).hexdigest()
+    return digest[:32]
+
+
+def purge_old_salts(keep_days: int = 2) -> int:
+    cutoff = timezone.now().date() - datetime.timedelta(days=keep_days)
+    deleted, _ = DailySalt.objects.filter(day__lt=cutoff).delete()
+    _SALTS.clear()
+    return deleted
+
+
+def request_event(request, kind: str, **fields) -> dict:
+    """The queue payload for an event seen on `request` (no raw address kept)."""
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    payload = {
+        "u": uuid.uuid4().hex,
+        "k": kind,
+        "t": time.time(),
+        "a": user_agent,
+        "v": visitor_hash(request.META.get("REMOTE_ADDR", ""), user_agent),
+        "b": classify.bot_reason_for_request(user_agent, request.method, request.headers),
+    }
+    payload.update({k: v for k, v in fields.items() if v not in (None, "")})
+    return payload
+
+
+_LINK_CACHE: dict[str, tuple[int, str]] = {}
+_LINK_CACHE_MAX = 200_000
+
+
+def resolve_link_code(code: str) -> tuple[int, str] | None:
+    """(link id, stored destination) for a well-formed, existing code; else None.
+
+    Destinations never change, so each process keeps what it looked up.
+    """
+    if not CODE_RE.match(code or ""):
+        return None
+    hit = _LINK_CACHE.get(code)
+    if hit is not None:
+        return hit
+    row = TrackedLink.objects.filter(code=code).values_list("pk", "destination").first()
+    if row is None:
+        return None
+    if len(_LINK_CACHE) >= _LINK_CACHE_MAX:
+        _LINK_CACHE.clear()
+    _LINK_CACHE[code] = row
+    return row
+
+
+_CLIENTS: dict = {}
+
+
+def queue_client():
+    """The Redis client for the event queue, or None on the embedded default."""
+    url = getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+    if not url:
+        return None
+    client = _CLIENTS.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        _CLIENTS[url] = client
+    return client
+
+
+def queue_key() -> str:
+    return getattr(settings, "ANALYTICS_QUEUE_KEY", "analytics:events")
+
+
+def enqueue_event(payload: dict) -> None:
+    """Record one event durably before the response goes out: RPUSH to Redis, or
+    straight into the database when there is no Redis or Redis refuses."""
+    client = queue_client()
+    if client is not None:
+        try:
+            client.rpush(queue_key(), json.dumps(payload, separators=(",", ":")))
+            return
+        except Exception:  # noqa: BLE001 - any Redis failure falls back to the database
+            logger.warning("event queue unavailable, storing event directly", exc_info=True)
+    store_events([payload])
+
+
+# --- Non-HTTP events ------------------------------------------------------------------------
+
+
+def record_events(events: list[dict]) -> int:
+    """Record send/delivery/bounce/complaint/unsubscribe events in bulk.
+
+    Each dict: kind, publication_id, occurred_at (aware datetime), optional
+    recipient_key, optional uid. All events are validated first; any invalid one raises
+    ValueError naming it and nothing is recorded. Idempotent for events with a
+    recipient_key (or uid): recording the same event twice stores it once.
+    Returns the number of events newly stored.
+    """
+    payloads = []
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise ValueError(f"event {index}: not a dict")
+        kind = event.get("kind")
+        if kind not in RECORDABLE_KINDS:
+            raise ValueError(
+                f"event {index}: kind {kind!r} is not one of {sorted(RECORDABLE_KINDS)}"
+            )
+        try:
+            publication_id = int(event.get("publication_id"))
+        except (TypeError, ValueError):
+            raise ValueError(f"event {index}: publication_id must be an integer") from None
+        occurred_at = event.get("occurred_at")
+        if not isinstance(occurred_at, datetime.datetime) or timezone.is_naive(occurred_at):
+            raise ValueError(f"event {index}: occurred_at must be an aware datetime")
+        recipient_key = str(event.get("recipient_key") or "")[:150]
+        uid = event.get("uid") or (
+            hashlib.sha256(
+                f"{kind}|{publication_id}|{recipient_key}|{occurred_at.timestamp()}".encode()
+            ).hexdigest()[:32]
+            if recipient_key
+            else uuid.uuid4().hex
+        )
+        payloads.append(
+            {
+                "u": str(uid)[:32],
+                "k": kind,
+                "t": occurred_at.timestamp(),
+                "pub": publication_id,
+                "rk": recipient_key,
+            }
+        )
+    return store_events(payloads)
+
+
+# --- Storing events (the drainer's core) ---------------------------------------------------
+
+# One advisory lock key shared with the rollup: drains hold it shared, the rollup
+# exclusively, so every event id below the rollup's watermark is committed.
+ADVISORY_LOCK_KEY = 7_206_001
+
+
+def lock_events(exclusive: bool) -> None:
+    if connection.vendor == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {fn}(%s)", [ADVISORY_LOCK_KEY])
+
+
+def _as_int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def store_events(payloads: list[dict]) -> int:
+    """Store queue payloads as Event rows: resolve dimensions, flag bots and scanners,
+    mark unique events, insert. Idempotent per payload uid. Returns rows inserted."""
+    from campaigns.models import Publication
+
+    now = timezone.now()
+    seen: set[str] = set()
+    clean = []
+    for payload in payloads:
+        uid = str(payload.get("u") or "")[:32]
+        if not uid or uid in seen or payload.get("k") not in Event.Kind.values:
+            continue
+        seen.add(uid)
+        clean.append(payload)
+    if not clean:
+        return 0
+
+    with transaction.atomic():
+        lock_events(exclusive=False)
+        stored = set(Event.objects.filter(uid__in=list(seen)).values_list("uid", flat=True))
+        clean = [p for p in clean if p["u"] not in stored]
+        if not clean:
+            return 0
+
+        link_ids = {_as_int(p.get("l")) for p in clean if p["k"] == "click"} - {0}
+        links = {
+            row["pk"]: row
+            for row in TrackedLink.objects.filter(pk__in=link_ids).values(
+                "pk", "campaign_id", "publication_id", "page_id", "channel"
+            )
+        }
+        messages = {}
+        for p in clean:
+            if p.get("m"):
+                parsed = parse_message_token(p["m"])
+                if parsed:
+                    messages[p["m"]] = parsed
+        pub_ids = {_as_int(p.get("pub")) for p in clean} | {m[0] for m in messages.values()}
+        pubs = {
+            row["pk"]: row
+            for row in Publication.objects.filter(pk__in=pub_ids - {0}).values(
+                "pk", "campaign_id", "page_id", "channel_account__kind"
+            )
+        }
+
+        events = []
+        for p in clean:
+            kind = p["k"]
+            event = Event(
+                uid=p["u"],
+                kind=kind,
+                occurred_at=datetime.datetime.fromtimestamp(float(p.get("t") or 0), tz=datetime.UTC)
+                if p.get("t")
+                else now,
+                received_at=now,
+                visitor_hash=str(p.get("v") or "")[:32],
+                user_agent=str(p.get("a") or "")[:300],
+                bot_reason=str(p.get("b") or "")[:40],
+            )
+            event.is_bot = bool(event.bot_reason)
+            if kind == "click":
+                link = links.get(_as_int(p.get("l")))
+                if link is None:
+                    continue  # the link was deleted since the click
+                event.link_id = link["pk"]
+                event.campaign_id = link["campaign_id"] or 0
+                event.publication_id = link["publication_id"] or 0
+                event.page_id = link["page_id"] or 0
+                event.channel = link["channel"]
+                message = messages.get(p.get("m"))
+                # A token only attributes clicks on links of its own publication.
+                if message and message[0] == event.publication_id:
+                    event.message_key = f"{message[0]}:{message[1]}"[:200]
+            elif kind == "open":
+                message = messages.get(p.get("m"))
+                pub = pubs.get(message[0]) if message else None
+                if pub is None:
+                    continue  # an invalid token records nothing
+                event.message_key = f"{message[0]}:{message[1]}"[:200]
+                _fill_from_publication(event, pub)
+            elif kind == "pageview":
+                event.page_id = _as_int(p.get("p"))
+                ref = classify.classify_referrer(
+                    str(p.get("r") or "")[:2000],
+                    own_host=str(p.get("h") or ""),
+                    landing_url=str(p.get("lu") or "")[:2000],
+                )
+                event.referrer_class = ref["class"]
+                event.search_engine = ref["engine"]
+                event.search_query = ref["query"][:200]
+            else:
+                pub = pubs.get(_as_int(p.get("pub")))
+                if pub is None:
+                    logger.warning(
+                        "dropping %s event for unknown publication %s", kind, p.get("pub")
+                    )
+                    continue
+                _fill_from_publication(event, pub)
+                if p.get("rk"):
+                    event.message_key = f"{pub['pk']}:{p['rk']}"[:200]
+            events.append(event)
+
+        _flag_scanner_clicks(events, now)
+        _mark_unique(events)
+        Event.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+    return len(events)
+
+
+def _fill_from_publication(event: Event, pub: dict) -> None:
+    event.publication_id = pub["pk"]
+    event.campaign_id = pub["campaign_id"]
+    event.page_id = pub["page_id"] or 0
+    event.channel = (pub["channel_account__kind"] or "").split("/", 1)[0]
+
+
+def _flag_scanner_clicks(events: list[Event], now) -> None:
+    """Mail scanners: a click within FAST_CLICK_SECONDS of the message's delivery, and
+    every link of a message clicked inside one such window. Clicks already stored in
+    the last REFLAG_WINDOW_SECONDS are re-flagged too (the rollup has not counted them
+    yet: it lags by more than that)."""
+    clicks = [e for e in events if e.kind == "click" and e.message_key and not e.is_bot]
+    if not clicks:
+        return
+    keys = {e.message_key for e in clicks}
+    deliveries: dict[str, list] = {}
+    for e in events:
+        if e.kind == "delivery" and e.message_key in keys:
+            deliveries.setdefault(e.message_key, []).append(e.occurred_at)
+    for key, at in Event.objects.filter(kind="delivery", message_key__in=keys).values_list(
+        "message_key", "occurred_at"
+    ):
+        deliveries.setdefault(key, []).append(at)
+    for click in clicks:
+        for delivered in deliveries.get(click.message_key, []):
+            if 0 <= (click.occurred_at - delivered).total_seconds() < FAST_CLICK_SECONDS:
+                click.is_bot, click.bot_reason = True, classify.REASON_FAST_AFTER_DELIVERY
+
+    # Every link at once.
+    pub_ids = {e.publication_id for e in clicks if e.publication_id}
+    from django.db.models import Count
+
+    link_counts = dict(
+        TrackedLink.objects.filter(publication_id__in=pub_ids)
+        .values("publication_id")
+        .annotate(n=Count("pk"))
+        .values_list("publication_id", "n")
+    )
+    recent = list(
+        Event.objects.filter(
+            kind="click",
+            is_bot=False,
+            message_key__in=keys,
+            received_at__gte=now - datetime.timedelta(seconds=REFLAG_WINDOW_SECONDS),
+        )
+    )
+    by_message: dict[str, list[Event]] = {}
+    for e in [*recent, *(c for c in clicks if not c.is_bot)]:
+        by_message.setdefault(e.message_key, []).append(e)
+    reflag_ids = []
+    for group in by_message.values():
+        needed = link_counts.get(group[0].publication_id, 0)
+        if needed < 2 or len({e.link_id for e in group}) < needed:
+            continue
+        group.sort(key=lambda e: e.occurred_at)
+        start = 0
+        for end in range(len(group)):
+            while (
+                group[end].occurred_at - group[start].occurred_at
+            ).total_seconds() > FAST_CLICK_SECONDS:
+                start += 1
+            window = group[start : end + 1]
+            if len({e.link_id for e in window}) >= needed:
+                for e in window:
+                    e.is_bot, e.bot_reason, e.is_unique = True, classify.REASON_ALL_LINKS, False
+                    if e.pk:
+                        reflag_ids.append(e.pk)
+    if reflag_ids:
+        Event.objects.filter(pk__in=reflag_ids).update(
+            is_bot=True, bot_reason=classify.REASON_ALL_LINKS, is_unique=False
+        )
+
+
+def _unique_identity(event: Event) -> tuple | None:
+    """What makes an event 'the same visitor again'. Messages are one recipient for
+    good; web visitors are their daily hash, so web uniques are per day."""
+    if event.kind == "click":
+        if event.message_key:
+            return ("click", event.link_id, "m", event.message_key)
+        return ("click", event.link_id, "v", event.visitor_hash) if event.visitor_hash else None
+    if event.kind == "open" and event.message_key:
+        return ("open", event.publication_id, "m", event.message_key)
+    if event.kind == "pageview" and event.visitor_hash:
+        return ("pageview", event.page_id, "v", event.visitor_hash)
+    return None
+
+
+def _mark_unique(events: list[Event]) -> None:
+    candidates = [(e, _unique_identity(e)) for e in events if not e.is_bot]
+    candidates = [(e, ident) for e, ident in candidates if ident]
+    if not candidates:
+        return
+    message_keys = {ident[3] for _, ident in candidates if ident[2] == "m"}
+    visitor_hashes = {ident[3] for _, ident in candidates if ident[2] == "v"}
+    known: set[tuple] = set()
+    from django.db.models import Q
+
+    query = Q(pk__in=[])
+    if message_keys:
+        query |= Q(message_key__in=message_keys)
+    if visitor_hashes:
+        query |= Q(visitor_hash__in=visitor_hashes)
+    for row in (
+        Event.objects.filter(query, is_unique=True)
+        .exclude(kind__in=RECORDABLE_KINDS)
+        .values("kind", "link_id", "publication_id", "page_id", "message_key", "visitor_hash")
+    ):
+        probe = Event(**{k: v for k, v in row.items()})
+        ident = _unique_identity(probe)
+        if ident:
+            known.add(ident)
+    for event, ident in sorted(candidates, key=lambda pair: pair[0].occurred_at):
+        if ident not in known:
+            event.is_unique = True
+            known.add(ident)
+
+
+# --- Draining the Redis queue ---------------------------------------------------------------
+
+_MOVE_BATCH = """
+local n = tonumber(ARGV[1])
+local items = redis.call('LRANGE', KEYS[1], 0, n - 1)
+if #items > 0 then
+  redis.call('LTRIM', KEYS[1], #items, -1)
+  for i = 1, #items, 500 do
+    redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 499, #items)))
+  end
+end
+return items
+"""
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def drain_event_queue(batch_size: int = 2000, max_batches: int = 100) -> int:
+    """Move queued events into the database in batches. One drainer at a time (a Redis
+    lock); safe to run often. Returns the number of queue entries processed."""
+    client = queue_client()
+    if client is None:
+        return 0
+    key = queue_key()
+    processing = f"{key}:processing"
+    lock = f"{key}:lock"
+    token = uuid.uuid4().hex
+    if not client.set(lock, token, nx=True, ex=300):
+        return 0
+    total = 0
+    try:
+        for _ in range(max_batches):
+            # Leftovers of a drainer that died mid-batch come first.
+            items = client.lrange(processing, 0, -1) or client.eval(
+                _MOVE_BATCH, 2, key, processing, batch_size
+            )
+            if not items:
+                break
+            payloads = []
+            for item in items:
+                try:
+                    payload = json.loads(item)
+                except ValueError:
+                    logger.error("dropping malformed queue entry %r", item[:200])
+                    continue
+                if isinstance(payload, dict):
+                    payloads.append(payload)
+            store_events(payloads)
+            client.delete(processing)
+            client.expire(lock, 300)
+            total += len(items)
+    finally:
+        client.eval(_RELEASE_LOCK, 1, lock, token)
+    return total

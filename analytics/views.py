@@ -1,0 +1,73 @@
+"""Public tracking endpoints: the redirect, the open pixel and the page-view beacon.
+
+Each answers first and records through services.enqueue_event (one Redis RPUSH), never
+waiting on the database when Redis is configured.
+"""
+
+import base64
+
+from django.http import HttpResponse, HttpResponseNotFound
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from . import services
+
+# The smallest transparent GIF.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _not_found():
+    # Plain and cheap: no template, nothing of the request echoed back.
+    return HttpResponseNotFound(b"Not found", content_type="text/plain")
+
+
+@require_http_methods(["GET", "HEAD"])
+def redirect_link(request, code):
+    """302 to the stored destination of `code`; anything else is a plain 404. The
+    destination comes only from the database, never from the request."""
+    link = services.resolve_link_code(code)
+    if link is None:
+        return _not_found()
+    link_id, destination = link
+    services.enqueue_event(
+        services.request_event(request, "click", l=link_id, m=request.GET.get("m", "")[:400])
+    )
+    response = HttpResponse(status=302)
+    response["Location"] = destination
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer-when-downgrade"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def open_pixel(request, token):
+    """The 1x1 open-tracking GIF. Always answers the image; only a valid token (checked
+    by the drainer) records an open."""
+    if len(token) <= 450:
+        services.enqueue_event(services.request_event(request, "open", m=token))
+    response = HttpResponse(PIXEL_GIF, content_type="image/gif")
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    return response
+
+
+@csrf_exempt  # navigator.sendBeacon cannot send a token; the beacon only counts.
+@never_cache
+@require_http_methods(["POST"])
+def pageview_beacon(request):
+    """First-party page-view beacon: page id, referrer and landing URL from our script."""
+    page_id = request.POST.get("p", "")
+    if not page_id.isdigit() or len(page_id) > 18:
+        return HttpResponse(status=400)
+    services.enqueue_event(
+        services.request_event(
+            request,
+            "pageview",
+            p=int(page_id),
+            r=request.POST.get("r", "")[:2000],
+            lu=request.POST.get("u", "")[:2000],
+            h=request.get_host().split(":")[0],
+        )
+    )
+    return HttpResponse(status=204)
