@@ -23,6 +23,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .blocks import ArticleStreamBlock, EmailStreamBlock
+from .seo import SeoAnalysisPanel
 
 
 class SeoFieldsMixin(models.Model):
@@ -64,6 +65,7 @@ class SeoFieldsMixin(models.Model):
             ],
             heading=_("Search engines and sharing"),
         ),
+        SeoAnalysisPanel(heading=_("SEO analysis")),
     ]
 
     class Meta:

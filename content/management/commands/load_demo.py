@@ -5,6 +5,8 @@ from django.utils.module_loading import import_string
 # Each app adds its loader here; each loader is idempotent and returns a dict of counts.
 DEMO_LOADERS = [
     "content.demo.load_content",
+    # Last: it fills the dashboards for whatever campaigns the loaders above made.
+    "analytics.demo.load_analytics_demo",
 ]
 
 

@@ -1,0 +1,284 @@
+"""Dashboard queries. Every widget reads the rollup tables (DailyRollup, HourlyRollup,
+SearchQueryDaily) plus small lookups of names; none scans raw events.
+
+Each function takes a `DashboardFilter` and returns plain lists of dicts, used for both
+the HTML tables, the chart data and the CSV export.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    METRIC_FIELDS,
+    DailyRollup,
+    HourlyRollup,
+    SearchQueryDaily,
+    SeoAnalysis,
+    TrackedLink,
+)
+
+CHANNELS = [
+    ("email", _("Email")),
+    ("ezine", _("E-zine")),
+    ("blog", _("Blog")),
+    ("forum", _("Forum")),
+    ("manual", _("Manual placement")),
+]
+
+
+@dataclass
+class DashboardFilter:
+    start: datetime.date
+    end: datetime.date
+    channels: list[str] = field(default_factory=list)
+
+    @classmethod
+    def default(cls, days: int = 30) -> "DashboardFilter":
+        today = timezone.now().date()
+        return cls(start=today - datetime.timedelta(days=days - 1), end=today)
+
+    def daily(self, **filters):
+        qs = DailyRollup.objects.filter(day__gte=self.start, day__lte=self.end, **filters)
+        if self.channels:
+            qs = qs.filter(channel__in=self.channels)
+        return qs
+
+
+def _sums():
+    return {m: Sum(m) for m in METRIC_FIELDS}
+
+
+def _with_rates(row: dict) -> dict:
+    for m in METRIC_FIELDS:
+        row[m] = row.get(m) or 0
+    # Click-through rate: unique clicks per delivered message where there are
+    # deliveries (email, e-zine); per page view for web channels.
+    base = row["deliveries"] or row["pageviews"]
+    row["ctr"] = round(100.0 * row["unique_clicks"] / base, 2) if base else None
+    row["open_rate"] = (
+        round(100.0 * row["unique_opens"] / row["deliveries"], 2) if row["deliveries"] else None
+    )
+    return row
+
+
+def campaign_totals(flt: DashboardFilter, campaign_id: int) -> dict:
+    return _with_rates(flt.daily(campaign_id=campaign_id).aggregate(**_sums()))
+
+
+def campaign_by_channel(flt: DashboardFilter, campaign_id: int) -> list[dict]:
+    rows = (
+        flt.daily(campaign_id=campaign_id).values("channel").annotate(**_sums()).order_by("channel")
+    )
+    return [_with_rates(dict(r)) for r in rows]
+
+
+def campaign_over_time(flt: DashboardFilter, campaign_id: int) -> list[dict]:
+    """Per day; per hour when the range is two days or less."""
+    if (flt.end - flt.start).days <= 1:
+        start = datetime.datetime.combine(flt.start, datetime.time(), tzinfo=datetime.UTC)
+        qs = HourlyRollup.objects.filter(
+            campaign_id=campaign_id,
+            hour__gte=start,
+            hour__lt=start + datetime.timedelta(days=(flt.end - flt.start).days + 1),
+        )
+        if flt.channels:
+            qs = qs.filter(channel__in=flt.channels)
+        rows = qs.values(bucket=F("hour")).annotate(**_sums()).order_by("bucket")
+        return [_with_rates({**r, "bucket": r["bucket"].strftime("%Y-%m-%d %H:00")}) for r in rows]
+    rows = (
+        flt.daily(campaign_id=campaign_id)
+        .values(bucket=F("day"))
+        .annotate(**_sums())
+        .order_by("bucket")
+    )
+    return [_with_rates({**r, "bucket": r["bucket"].isoformat()}) for r in rows]
+
+
+def top_publications(flt: DashboardFilter, campaign_id: int, limit: int = 10) -> list[dict]:
+    from campaigns.models import Publication
+
+    rows = list(
+        flt.daily(campaign_id=campaign_id)
+        .exclude(publication_id=0)
+        .values("publication_id", "channel")
+        .annotate(**_sums())
+        .order_by("-clicks", "-opens", "publication_id")[:limit]
+    )
+    names = {
+        p.pk: p
+        for p in Publication.objects.filter(
+            pk__in=[r["publication_id"] for r in rows]
+        ).select_related("page", "channel_account")
+    }
+    out = []
+    for r in rows:
+        pub = names.get(r["publication_id"])
+        r["title"] = (pub.title_override or pub.page.title) if pub else f"#{r['publication_id']}"
+        r["account"] = pub.channel_account.name if pub else ""
+        out.append(_with_rates(dict(r)))
+    return out
+
+
+def top_links(flt: DashboardFilter, campaign_id: int, limit: int = 10) -> list[dict]:
+    rows = list(
+        flt.daily(campaign_id=campaign_id)
+        .exclude(link_id=0)
+        .values("link_id", "channel")
+        .annotate(
+            clicks=Sum("clicks"), unique_clicks=Sum("unique_clicks"), bot_clicks=Sum("bot_clicks")
+        )
+        .order_by("-clicks", "link_id")[:limit]
+    )
+    links = TrackedLink.objects.in_bulk([r["link_id"] for r in rows])
+    for r in rows:
+        link = links.get(r["link_id"])
+        r["url"] = link.original_url if link else ""
+        r["label"] = link.label if link else ""
+        r["code"] = link.code if link else ""
+    return rows
+
+
+def campaign_page_ids(campaign_id: int) -> list[int]:
+    from campaigns.models import Publication
+
+    return list(
+        Publication.objects.filter(campaign_id=campaign_id)
+        .values_list("page_id", flat=True)
+        .distinct()
+    )
+
+
+def seo_table(flt: DashboardFilter, campaign_id: int) -> list[dict]:
+    """Per content page of the campaign: latest SEO score and top hints, organic visits
+    and the top search queries in the period."""
+    from wagtail.models import Page
+
+    page_ids = campaign_page_ids(campaign_id)
+    pages = Page.objects.in_bulk(page_ids)
+    latest = {}
+    for analysis in SeoAnalysis.objects.filter(page_id__in=page_ids).order_by(
+        "page_id", "-created_at", "-pk"
+    ):
+        latest.setdefault(analysis.page_id, analysis)
+    visits = _organic_visits(flt, page_ids)
+    queries: dict[int, list[str]] = {}
+    for row in (
+        SearchQueryDaily.objects.filter(page_id__in=page_ids, day__gte=flt.start, day__lte=flt.end)
+        .exclude(query="")
+        .values("page_id", "query")
+        .annotate(v=Sum("visits"))
+        .order_by("page_id", "-v")
+    ):
+        queries.setdefault(row["page_id"], [])
+        if len(queries[row["page_id"]]) < 5:
+            queries[row["page_id"]].append(f"{row['query']} ({row['v']})")
+    rows = []
+    for page_id in page_ids:
+        analysis = latest.get(page_id)
+        hints = [h for h in (analysis.hints if analysis else []) if h.get("level") != "good"]
+        hints.sort(key=lambda h: 0 if h.get("level") == "problem" else 1)
+        rows.append(
+            {
+                "page_id": page_id,
+                "title": pages[page_id].title if page_id in pages else f"#{page_id}",
+                "score": analysis.score if analysis else None,
+                "keyphrase": analysis.keyphrase if analysis else "",
+                "top_hints": [h["message"] for h in hints[:3]],
+                "organic_visits": visits.get(page_id, 0),
+                "queries": queries.get(page_id, []),
+            }
+        )
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0)))
+    return rows
+
+
+def _organic_visits(flt: DashboardFilter, page_ids: list[int]) -> dict[int, int]:
+    return dict(
+        DailyRollup.objects.filter(page_id__in=page_ids, day__gte=flt.start, day__lte=flt.end)
+        .values("page_id")
+        .annotate(v=Sum("organic_visits"))
+        .values_list("page_id", "v")
+    )
+
+
+def seo_trend(campaign_id: int) -> list[dict]:
+    """Average SEO score of the campaign's pages per day a revision was analysed."""
+    rows = {}
+    for analysis in SeoAnalysis.objects.filter(page_id__in=campaign_page_ids(campaign_id)).order_by(
+        "created_at"
+    ):
+        rows.setdefault(analysis.created_at.date().isoformat(), []).append(analysis.score)
+    return [{"bucket": day, "score": round(sum(s) / len(s), 1)} for day, s in sorted(rows.items())]
+
+
+def schedule(campaign_id: int) -> list[dict]:
+    from campaigns.models import Publication
+
+    return [
+        {
+            "publication_id": p.pk,
+            "title": p.title_override or p.page.title,
+            "channel": p.channel_account.channel,
+            "account": p.channel_account.name,
+            "publish_at": p.publish_at,
+            "status": p.get_status_display(),
+            "status_code": p.status,
+            "public_url": p.public_url,
+        }
+        for p in Publication.objects.filter(campaign_id=campaign_id)
+        .select_related("page", "channel_account")
+        .order_by("publish_at", "pk")
+    ]
+
+
+# --- Leadership overview ------------------------------------------------------------------
+
+
+def campaigns_compared(flt: DashboardFilter) -> list[dict]:
+    from campaigns.models import Campaign
+
+    rows = list(flt.daily().exclude(campaign_id=0).values("campaign_id").annotate(**_sums()))
+    names = Campaign.objects.in_bulk([r["campaign_id"] for r in rows])
+    out = []
+    for r in rows:
+        campaign = names.get(r["campaign_id"])
+        r["name"] = campaign.name if campaign else f"#{r['campaign_id']}"
+        r["status"] = campaign.get_status_display() if campaign else ""
+        out.append(_with_rates(dict(r)))
+    out.sort(key=lambda r: (-r["clicks"], r["name"]))
+    return out
+
+
+def channel_mix(flt: DashboardFilter) -> list[dict]:
+    rows = (
+        flt.daily().exclude(campaign_id=0).values("channel").annotate(**_sums()).order_by("channel")
+    )
+    return [_with_rates(dict(r)) for r in rows]
+
+
+def overall_trend(flt: DashboardFilter) -> list[dict]:
+    rows = (
+        flt.daily()
+        .exclude(campaign_id=0)
+        .values(bucket=F("day"))
+        .annotate(**_sums())
+        .order_by("bucket")
+    )
+    return [_with_rates({**r, "bucket": r["bucket"].isoformat()}) for r in rows]
+
+
+def best_and_worst(compared: list[dict], n: int = 5, min_base: int = 50):
+    """By click-through rate among campaigns with enough volume to compare fairly."""
+    ranked = [
+        r
+        for r in compared
+        if r["ctr"] is not None and (r["deliveries"] or r["pageviews"]) >= min_base
+    ]
+    ranked.sort(key=lambda r: (-r["ctr"], r["name"]))
+    best = ranked[:n]
+    worst = [r for r in reversed(ranked) if r not in best][:n]
+    return best, worst

@@ -1,0 +1,234 @@
+"""Demo analytics for `manage.py load_demo`: campaigns with publications on every channel,
+tracked links, 30 days of events and their rollups, SEO analyses. Idempotent: rows are
+found by slug / name / deterministic uid, so a second run creates nothing."""
+
+import datetime
+import hashlib
+import random
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from .models import Event, SeoAnalysis
+from .rollups import update_rollups
+from .services import get_or_create_tracked_link
+
+DEMO_CAMPAIGNS = [
+    ("demo-spring-sale", "Spring sale 2026", 1.0),
+    ("demo-chunji-cuxiao", "春季促销 2026", 0.7),
+    ("demo-partner-week", "Partner week", 0.35),
+]
+DEMO_ACCOUNTS = [
+    ("Demo newsletter", "email/smtp"),
+    ("Demo e-zine", "ezine/email"),
+    ("Demo hub blog", "blog/wagtail_site"),
+    ("Demo forum", "forum/discourse"),
+    ("Demo partner placement", "manual/placement"),
+]
+REFERRERS = [
+    ("https://www.google.com/search?q=spring+sale+ideas", 5),
+    ("https://www.baidu.com/s?wd=春季促销", 4),
+    ("https://www.bing.com/search?q=spring+sale", 2),
+    ("https://t.co/x", 2),
+    ("https://www.zhihu.com/question/1", 2),
+    ("https://mail.qq.com/", 1),
+    ("", 4),
+    ("https://partner.example.net/post", 1),
+]
+DESTINATIONS = [
+    "https://shop.example.com/spring",
+    "https://shop.example.com/products?cat=garden",
+    "https://partner.example.net/offer",
+]
+
+
+def _uid(*parts) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def load_analytics_demo(stdout=None) -> dict:
+    from campaigns.models import Campaign, Publication
+    from channels.models import ChannelAccount
+    from content.models import CONTENT_PAGE_MODELS
+    from content.seo import store_page_analysis
+
+    counts = {"campaigns": 0, "publications": 0, "tracked links": 0, "events": 0, "SEO analyses": 0}
+    pages = []
+    for model in CONTENT_PAGE_MODELS:
+        pages.extend(model.objects.live().order_by("pk")[:3])
+    if not pages:
+        return counts
+    owner = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    if owner is None:
+        owner, _ = get_user_model().objects.get_or_create(
+            username="demo-campaign-owner", defaults={"is_active": False}
+        )
+    accounts = []
+    for name, kind in DEMO_ACCOUNTS:
+        account, created = ChannelAccount.objects.get_or_create(name=name, defaults={"kind": kind})
+        accounts.append(account)
+    today = timezone.now().date()
+    now = timezone.now()
+    rng = random.Random(20261122)
+    events = []
+    for index, (slug, name, appeal) in enumerate(DEMO_CAMPAIGNS):
+        campaign, created = Campaign.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "owner": owner,
+                "start_date": today - datetime.timedelta(days=30),
+                "end_date": today + datetime.timedelta(days=15),
+                "status": Campaign.Status.RUNNING,
+                "target_keyphrases": "spring sale\n春季促销",
+            },
+        )
+        counts["campaigns"] += created
+        for number, account in enumerate(accounts):
+            page = pages[(index + number) % len(pages)]
+            publish_at = now - datetime.timedelta(days=28 - 5 * number, hours=index)
+            # Demo rows are seeded in their final state; real ones only move through
+            # campaigns.services.
+            status = (
+                Publication.Status.PUBLISHED if publish_at < now else Publication.Status.SCHEDULED
+            )
+            publication, created = Publication.objects.get_or_create(
+                campaign=campaign,
+                page=page,
+                channel_account=account,
+                defaults={"publish_at": publish_at, "status": status},
+            )
+            counts["publications"] += created
+            links = []
+            for url in DESTINATIONS[: 2 + (number % 2)]:
+                link = get_or_create_tracked_link(url, publication=publication)
+                links.append(link)
+            channel = account.channel
+            days = (
+                max(1, (now - publication.publish_at).days) if publication.publish_at < now else 0
+            )
+            audience = int(400 * appeal) if channel in ("email", "ezine") else 0
+            for day in range(days):
+                start = publication.publish_at + datetime.timedelta(days=day)
+                decay = 1.0 / (1 + day / 3)
+                if day == 0 and audience:
+                    for r in range(audience):
+                        key = f"{publication.pk}:demo{r}"
+                        t = start + datetime.timedelta(seconds=r)
+                        events.append(_event("send", t, publication, key=key, uid=_uid("s", key)))
+                        if rng.random() < 0.97:
+                            events.append(
+                                _event("delivery", t, publication, key=key, uid=_uid("d", key))
+                            )
+                        else:
+                            events.append(
+                                _event("bounce", t, publication, key=key, uid=_uid("b", key))
+                            )
+                        if rng.random() < 0.01:
+                            events.append(
+                                _event(
+                                    "unsubscribe",
+                                    t + datetime.timedelta(hours=3),
+                                    publication,
+                                    key=key,
+                                    uid=_uid("u", key),
+                                )
+                            )
+                opens = int(audience * 0.35 * decay * rng.uniform(0.7, 1.3))
+                for o in range(opens):
+                    key = f"{publication.pk}:demo{rng.randrange(max(1, audience))}"
+                    t = start + datetime.timedelta(minutes=rng.randrange(1440))
+                    events.append(
+                        _event(
+                            "open",
+                            t,
+                            publication,
+                            key=key,
+                            uid=_uid("o", key, day, o),
+                            unique=o < opens * 0.7,
+                        )
+                    )
+                clicks = int((audience * 0.08 + 60 * appeal) * decay * rng.uniform(0.6, 1.4))
+                for c in range(clicks):
+                    link = links[rng.randrange(len(links))]
+                    t = start + datetime.timedelta(minutes=rng.randrange(1440))
+                    bot = rng.random() < 0.06
+                    key = f"{publication.pk}:demo{rng.randrange(audience)}" if audience else ""
+                    events.append(
+                        _event(
+                            "click",
+                            t,
+                            publication,
+                            link=link,
+                            key=key,
+                            uid=_uid("c", publication.pk, day, c),
+                            unique=not bot and c < clicks * 0.8,
+                            bot=bot,
+                        )
+                    )
+            counts["tracked links"] += len(links)
+    # Page views on the hub pages, with referrers.
+    weights = [w for _, w in REFERRERS]
+    from .classify import classify_referrer
+
+    for page in pages:
+        for day in range(30):
+            for v in range(rng.randrange(5, 25)):
+                referrer = rng.choices([r for r, _ in REFERRERS], weights)[0]
+                ref = classify_referrer(referrer)
+                t = now - datetime.timedelta(days=day, minutes=rng.randrange(1440))
+                events.append(
+                    Event(
+                        uid=_uid("pv", page.pk, day, v),
+                        kind="pageview",
+                        occurred_at=t,
+                        received_at=t,
+                        page_id=page.pk,
+                        visitor_hash=_uid("visitor", page.pk, day, v),
+                        is_unique=v % 3 != 0,
+                        referrer_class=ref["class"],
+                        search_engine=ref["engine"],
+                        search_query=ref["query"],
+                    )
+                )
+    events = [e for e in events if e.occurred_at <= now]
+    before = Event.objects.count()
+    Event.objects.bulk_create(events, batch_size=2000, ignore_conflicts=True)
+    counts["events"] = Event.objects.count() - before
+    update_rollups(now=now + datetime.timedelta(days=1))
+
+    for page in pages:
+        if not SeoAnalysis.objects.filter(page=page).exists():
+            current = store_page_analysis(page)
+            # A short history so the trend chart has a line: earlier drafts scored lower.
+            for weeks, penalty in ((3, 25), (2, 15), (1, 5)):
+                SeoAnalysis.objects.create(
+                    page=page,
+                    keyphrase=current.keyphrase,
+                    language=current.language,
+                    score=max(0, current.score - penalty),
+                    hints=current.hints,
+                )
+                SeoAnalysis.objects.filter(pk=SeoAnalysis.objects.latest("pk").pk).update(
+                    created_at=now - datetime.timedelta(weeks=weeks)
+                )
+            counts["SEO analyses"] += 4
+    return counts
+
+
+def _event(kind, t, publication, *, key="", uid, link=None, unique=False, bot=False) -> Event:
+    return Event(
+        uid=uid,
+        kind=kind,
+        occurred_at=t,
+        received_at=t,
+        campaign_id=publication.campaign_id,
+        channel=publication.channel_account.channel,
+        publication_id=publication.pk,
+        page_id=publication.page_id,
+        link_id=link.pk if link else 0,
+        message_key=key,
+        is_unique=unique,
+        is_bot=bot,
+        bot_reason="user_agent" if bot else "",
+    )

@@ -1,0 +1,68 @@
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .dashboards import CHANNELS, DashboardFilter
+from .models import TrackedLink
+
+MAX_RANGE_DAYS = 366
+
+
+class DashboardFilterForm(forms.Form):
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    channel = forms.MultipleChoiceField(
+        label=_("Channels"), choices=CHANNELS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError(_("The start date must not be after the end date."))
+            if (end - start).days >= MAX_RANGE_DAYS:
+                raise forms.ValidationError(
+                    _("Choose a range of at most %(n)d days.") % {"n": MAX_RANGE_DAYS}
+                )
+        return data
+
+    def get_filter(self) -> DashboardFilter:
+        """The filter to show: the valid input, or the last 30 days."""
+        default = DashboardFilter.default()
+        if not self.is_valid():
+            return default
+        end = self.cleaned_data.get("end") or timezone.now().date()
+        start = self.cleaned_data.get("start") or end - datetime.timedelta(days=29)
+        return DashboardFilter(
+            start=start, end=end, channels=self.cleaned_data.get("channel") or []
+        )
+
+
+class TrackedLinkForm(forms.ModelForm):
+    """Hand-made tracked links (ads, placements). Saved through the service so UTM and
+    code rules are the same as for generated links."""
+
+    class Meta:
+        model = TrackedLink
+        fields = ["label", "original_url", "campaign", "channel", "medium"]
+        help_texts = {
+            "channel": _("Becomes utm_source, e.g. “manual”, “weibo”, “partner-site”."),
+            "medium": _("Becomes utm_medium, e.g. “cpc”, “display”, “referral”."),
+        }
+
+    def clean_original_url(self):
+        from .services import InvalidDestination, validate_destination
+
+        try:
+            return validate_destination(self.cleaned_data["original_url"])
+        except InvalidDestination as exc:
+            raise forms.ValidationError(
+                _("Enter an absolute http or https address (%(why)s).") % {"why": exc}
+            ) from exc

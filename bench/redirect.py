@@ -1,0 +1,356 @@
+"""Benchmark: the tracked-link redirect under load, against a bare 302 and a
+synchronous-insert version, in the same run.
+
+    python -m bench.redirect [--quick] [--runs R] [--duration S] [--links N]
+
+Served by gunicorn with the production settings (bench/redirect_settings.py adds the
+two baseline URLs) on PostgreSQL (database bench_analytics, created and migrated if
+missing) and Redis (DB 3). Load from `wrk` on loopback with a Lua script that picks a
+random code out of N links (100,000; --quick 10,000) per request.
+
+Variants, each at 64 and at 8 connections:
+- bare:    /bare/<code> returns the same 302 and does nothing else;
+- tracked: /t/<code>, the real view (lookup, RPUSH to Redis, 302);
+- sync:    /sync/<code>, the same lookup, then the click is stored in PostgreSQL
+           before the response (what recording on the request path costs).
+Events lost = 302 responses - event rows after draining the queue; a last run of the
+tracked variant sends gunicorn a SIGHUP (graceful restart of every worker) halfway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench._common import figure, print_figures, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "bench_analytics"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+PORT = int(os.environ.get("BENCH_REDIRECT_PORT", "18765"))
+QUEUE_KEY = "bench-redirect:events"
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+LUA = r"""
+local codes = {}
+local prefix = "/t/"
+function init(args)
+  prefix = args[1]
+  for line in io.lines(args[2]) do codes[#codes + 1] = line end
+  math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1000000))
+end
+function request()
+  return wrk.format("GET", prefix .. codes[math.random(#codes)])
+end
+"""
+
+
+def env() -> dict:
+    e = dict(os.environ)
+    e.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.redirect_settings",
+            "DATABASE_URL": DB_URL,
+            "REDIS_URL": REDIS_URL,
+            "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
+            "FIELD_ENCRYPTION_KEYS": "2lYk8r3pY1d7K3Gf8tHuEo5zr9V7bXq0Lw0eBfNf8xg=",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_CONN_MAX_AGE": "600",
+            "ANALYTICS_QUEUE_KEY": QUEUE_KEY,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return e
+
+
+def ensure_database():
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env(),
+        check=True,
+    )
+
+
+def setup_django():
+    os.environ.update(env())
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ANALYTICS_QUEUE_KEY = QUEUE_KEY
+
+
+def ensure_links(n: int) -> list[str]:
+    from analytics.models import TrackedLink
+
+    have = TrackedLink.objects.filter(label="bench-redirect").count()
+    if have < n:
+        rows = []
+        for i in range(have, n):
+            url = f"https://shop.example.com/p/{i}"
+            rows.append(
+                TrackedLink(
+                    code=secrets.token_urlsafe(12),
+                    link_key=hashlib.sha256(f"bench-redirect|{i}".encode()).hexdigest(),
+                    original_url=url,
+                    destination=url + "?utm_source=bench&utm_medium=referral",
+                    channel="bench",
+                    medium="referral",
+                    label="bench-redirect",
+                )
+            )
+        TrackedLink.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+    return list(
+        TrackedLink.objects.filter(label="bench-redirect")
+        .order_by("pk")
+        .values_list("code", flat=True)[:n]
+    )
+
+
+def wait_for_port(port: int, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not start on port {port}")
+
+
+def start_gunicorn(workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "-w",
+            str(workers),
+            "--graceful-timeout",
+            "30",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env(),
+    )
+    wait_for_port(PORT)
+    return proc
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(prefix: str, connections: int, duration: float, script: Path, codes: Path, during=None):
+    cmd = [
+        "wrk",
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-H",
+        "X-Forwarded-Proto: https",
+        "-H",
+        f"User-Agent: {UA}",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{PORT}",
+        "--",
+        prefix,
+        str(codes),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if during:
+        time.sleep(duration / 2)
+        during()
+    out, _ = proc.communicate(timeout=duration + 120)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non_3xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "responses": total - (int(non_3xx.group(1)) if non_3xx else 0),
+        "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+        "raw": out,
+    }
+
+
+def count_rows() -> int:
+    from analytics.models import Event
+
+    return Event.objects.filter(kind="click").count()
+
+
+def drain_all() -> int:
+    from analytics import services
+
+    total = 0
+    while True:
+        done = services.drain_event_queue(batch_size=5000, max_batches=20)
+        total += done
+        if not done:
+            from analytics.services import queue_client
+
+            if not queue_client().llen(QUEUE_KEY):
+                return total
+            time.sleep(0.5)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--links", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    duration = args.duration or (3 if args.quick else 10)
+    n_links = args.links or (10_000 if args.quick else 100_000)
+
+    ensure_database()
+    setup_django()
+    from analytics.services import queue_client
+
+    queue_client().delete(QUEUE_KEY, f"{QUEUE_KEY}:processing", f"{QUEUE_KEY}:lock")
+    codes = ensure_links(n_links)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-redirect-"))
+    codes_file = tmp / "codes.txt"
+    codes_file.write_text("\n".join(codes) + "\n")
+    script = tmp / "random.lua"
+    script.write_text(LUA)
+
+    server = start_gunicorn(args.workers)
+    results: dict = {}
+    lost = {}
+    try:
+        # Warm-up: imports, connections, and the first link lookups of each worker.
+        for prefix in ("/bare/", "/t/", "/sync/"):
+            run_wrk(prefix, 8, 2, script, codes_file)
+        drain_all()
+        for connections in (64, 8):
+            for name, prefix in (("bare", "/bare/"), ("tracked", "/t/"), ("sync", "/sync/")):
+                for _ in range(runs):
+                    before = count_rows()
+                    r = run_wrk(prefix, connections, duration, script, codes_file)
+                    if name != "bare":
+                        drain_all()
+                        lost.setdefault(name, 0)
+                        lost[name] += r["responses"] - (count_rows() - before)
+                    results.setdefault((name, connections), []).append(r)
+                    print(
+                        f"  {name:8s} c={connections:3d}: {r['rps']:8.0f}/s p50 {r['p50']:.2f} ms "
+                        f"p99 {r['p99']:.2f} ms ({r['responses']} 302s)",
+                        flush=True,
+                    )
+        # Graceful restart halfway through a tracked run.
+        before = count_rows()
+        r = run_wrk(
+            "/t/",
+            64,
+            max(duration, 6),
+            script,
+            codes_file,
+            during=lambda: server.send_signal(signal.SIGHUP),
+        )
+        time.sleep(2)
+        drain_all()
+        restart_lost = r["responses"] - (count_rows() - before)
+        print(
+            f"  restart  c= 64: {r['rps']:8.0f}/s, {r['responses']} 302s, "
+            f"{r['socket_errors']} socket errors, lost {restart_lost}",
+            flush=True,
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    def med(name, c, key):
+        return statistics.median(r[key] for r in results[(name, c)])
+
+    figures = []
+    for c in (64, 8):
+        bare_rps, bare_p99 = med("bare", c, "rps"), med("bare", c, "p99")
+        tracked_rps, tracked_p99 = med("tracked", c, "rps"), med("tracked", c, "p99")
+        if c == 64:
+            figures.append(
+                figure("tracked redirects/s (64 conns)", tracked_rps, "req/s", ">=", 2500)
+            )
+        else:
+            figures.append(figure("tracked redirects/s (8 conns)", tracked_rps, "req/s"))
+        figures += [
+            figure(f"bare 302 view/s ({c} conns)", bare_rps, "req/s"),
+            figure(f"sync-insert redirects/s ({c} conns)", med("sync", c, "rps"), "req/s"),
+            figure(
+                f"tracked / bare throughput ({c} conns)", tracked_rps / bare_rps, "ratio", ">=", 0.8
+            ),
+            figure(f"tracked p50 ({c} conns)", med("tracked", c, "p50"), "ms"),
+            figure(f"tracked p99 ({c} conns)", tracked_p99, "ms"),
+            figure(f"bare p50 ({c} conns)", med("bare", c, "p50"), "ms"),
+            figure(f"bare p99 ({c} conns)", bare_p99, "ms"),
+            figure(f"sync p99 ({c} conns)", med("sync", c, "p99"), "ms"),
+            figure(
+                f"tracked p99 / bare p99 ({c} conns)", tracked_p99 / bare_p99, "ratio", "<=", 1.5
+            ),
+        ]
+    figures += [
+        figure("events lost (tracked, all runs)", lost.get("tracked", 0), "events", "==", 0),
+        figure("events lost (graceful restart mid-run)", restart_lost, "events", "==", 0),
+        figure("events lost (sync insert)", lost.get("sync", 0), "events"),
+    ]
+    print_figures(figures)
+    write_results(
+        "redirect",
+        figures,
+        extra={
+            "links": n_links,
+            "runs": runs,
+            "duration_s": duration,
+            "gunicorn_workers": args.workers,
+            "quick": args.quick,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

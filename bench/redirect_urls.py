@@ -1,0 +1,38 @@
+"""The real URLs plus two baselines for bench/redirect.py:
+
+- /bare/<code>: only returns the same 302 (no lookup, no recording);
+- /sync/<code>: the same lookup, then stores the click in PostgreSQL before answering.
+"""
+
+from django.http import HttpResponse, HttpResponseNotFound
+from django.urls import path
+
+from analytics import services
+from config.urls import urlpatterns as real_urlpatterns
+
+BARE_LOCATION = "https://shop.example.com/spring?utm_source=blog&utm_medium=referral"
+
+
+def bare_redirect(request, code):
+    response = HttpResponse(status=302)
+    response["Location"] = BARE_LOCATION
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def sync_redirect(request, code):
+    link = services.resolve_link_code(code)
+    if link is None:
+        return HttpResponseNotFound(b"Not found", content_type="text/plain")
+    services.store_events([services.request_event(request, "click", l=link[0])])
+    response = HttpResponse(status=302)
+    response["Location"] = link[1]
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns = [
+    path("bare/<str:code>", bare_redirect),
+    path("sync/<str:code>", sync_redirect),
+    *real_urlpatterns,
+]

@@ -1,0 +1,52 @@
+import uuid
+
+import pytest
+
+from analytics import services
+from tests.factories import (
+    ChannelAccountFactory,
+    PublicationFactory,
+    make_blog,
+    make_email_issue,
+    make_post,
+)
+
+
+@pytest.fixture(autouse=True)
+def analytics_isolation(settings):
+    """Own Redis key prefix per test, no Redis unless a test asks, fresh caches."""
+    settings.ANALYTICS_QUEUE_KEY = f"test-analytics:{uuid.uuid4().hex}"
+    settings.REDIS_URL = ""
+    settings.SITE_BASE_URL = "https://hub.example.com"
+    services._LINK_CACHE.clear()
+    services._SALTS.clear()
+    yield
+    services._LINK_CACHE.clear()
+
+
+@pytest.fixture
+def use_redis(settings, redis_client):
+    url = redis_client.connection_pool.connection_kwargs
+    settings.REDIS_URL = "redis://{host}:{port}/{db}".format(
+        host=url.get("host", "127.0.0.1"), port=url.get("port", 6379), db=url.get("db", 0)
+    )
+    yield redis_client
+    for key in redis_client.scan_iter(f"{settings.ANALYTICS_QUEUE_KEY}*"):
+        redis_client.delete(key)
+
+
+@pytest.fixture
+def post(home_page):
+    return make_post(make_blog(home_page))
+
+
+@pytest.fixture
+def blog_publication(post):
+    return PublicationFactory(page=post, campaign__slug="spring-sale")
+
+
+@pytest.fixture
+def email_publication(home_page):
+    issue = make_email_issue(home_page)
+    account = ChannelAccountFactory(kind="email/smtp")
+    return PublicationFactory(page=issue, channel_account=account, campaign__slug="newsletter")

@@ -1,0 +1,84 @@
+"""Headless Chromium opens the campaign dashboard with demo data, saves a screenshot and
+checks that every chart rendered with data points."""
+
+import re
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from tests.conftest import missing_service
+
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent.parent / "var" / "screenshots"
+
+
+def chromium_binary():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    missing_service("chromium (apt-get install -y chromium)")
+
+
+def run_chromium(binary, url, *extra):
+    args = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1440,2200",
+        "--virtual-time-budget=15000",
+        "--lang=en-US",
+        *extra,
+        url,
+    ]
+    return subprocess.run(args, capture_output=True, text=True, timeout=180)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_campaign_dashboard_renders_charts(live_server, settings):
+    binary = chromium_binary()
+    from analytics.demo import DEMO_CAMPAIGNS, load_analytics_demo
+    from campaigns.models import Campaign
+    from content.demo import load_content
+    from content.roles import LEADERSHIP, sync_role_permissions
+    from tests.factories import UserFactory
+
+    load_content()
+    counts = load_analytics_demo()
+    assert counts["events"] > 1000
+    Group.objects.get_or_create(name=LEADERSHIP)
+    sync_role_permissions()
+    UserFactory(username="browser-leader", groups=[LEADERSHIP])
+    secret = secrets.token_urlsafe(16)
+    settings.BROWSER_TEST_LOGIN_SECRET = secret
+    settings.BROWSER_TEST_LOGIN_USER = "browser-leader"
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "tests.analytics.browser_login.BrowserTestLoginMiddleware",
+    ]
+
+    campaign = Campaign.objects.get(slug=DEMO_CAMPAIGNS[0][0])
+    url = f"{live_server.url}/admin/dashboards/campaign/{campaign.pk}/?test-login={secret}"
+
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    screenshot = SCREENSHOT_DIR / "campaign_dashboard.png"
+    screenshot.unlink(missing_ok=True)
+    shot = run_chromium(binary, url, f"--screenshot={screenshot}")
+    assert screenshot.exists(), shot.stderr[-2000:]
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert screenshot.stat().st_size > 30_000  # a blank page compresses to a few KB
+
+    dom = run_chromium(binary, url, "--dump-dom").stdout
+    assert "Spring sale 2026" in dom, dom[:2000]
+    assert 'data-charts-rendered="3"' in dom
+    points = [int(n) for n in re.findall(r'data-chart-points="(\d+)"', dom)]
+    assert len(points) == 3 and all(n > 0 for n in points), points
+    assert dom.count("<canvas") >= 3

@@ -1,0 +1,164 @@
+"""Event recording: validation, bots and scanners, unique counting, the Redis queue."""
+
+import datetime
+import json
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from analytics import services
+from analytics.models import Event, TrackedLink
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
+
+
+def click(client, link, token="", ua=FIREFOX, ip="10.0.0.1"):
+    query = f"?m={token}" if token else ""
+    return client.get(f"/t/{link.code}{query}", HTTP_USER_AGENT=ua, REMOTE_ADDR=ip)
+
+
+@pytest.fixture
+def email_links(email_publication):
+    for url in ("https://a.example.com/", "https://b.example.com/", "https://c.example.com/"):
+        services.tracked_url(url, publication=email_publication)
+    return list(TrackedLink.objects.order_by("pk"))
+
+
+def test_record_events_validates_everything_first(email_publication):
+    good = {"kind": "send", "publication_id": email_publication.pk, "occurred_at": T0}
+    for bad, message in [
+        ({**good, "kind": "click"}, "kind"),
+        ({**good, "publication_id": "x"}, "publication_id"),
+        ({**good, "occurred_at": T0.replace(tzinfo=None)}, "aware"),
+        ("nope", "not a dict"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            services.record_events([good, bad])
+    assert not Event.objects.exists()
+
+
+def test_record_events_is_idempotent_per_recipient(email_publication):
+    events = [
+        {"kind": k, "publication_id": email_publication.pk, "occurred_at": T0, "recipient_key": r}
+        for k in ("send", "delivery")
+        for r in ("r1", "r2")
+    ]
+    assert services.record_events(events) == 4
+    assert services.record_events(events) == 0
+    assert Event.objects.count() == 4
+    delivery = Event.objects.filter(kind="delivery").first()
+    assert delivery.channel == "email" and delivery.campaign_id == email_publication.campaign_id
+    assert delivery.message_key.startswith(f"{email_publication.pk}:")
+
+
+def test_bot_user_agent_is_flagged(client, email_links):
+    click(client, email_links[0], ua="Mozilla/5.0 (compatible; bingbot/2.0)")
+    event = Event.objects.get()
+    assert event.is_bot and event.bot_reason == "user_agent" and not event.is_unique
+
+
+def test_click_within_two_seconds_of_delivery_is_a_scanner(client, email_publication, email_links):
+    token = services.message_token(email_publication.pk, "r1")
+    services.record_events(
+        [
+            {
+                "kind": "delivery",
+                "publication_id": email_publication.pk,
+                "occurred_at": T0,
+                "recipient_key": "r1",
+            }
+        ]
+    )
+    with time_machine.travel(T0 + datetime.timedelta(seconds=1), tick=False):
+        click(client, email_links[0], token)
+    with time_machine.travel(T0 + datetime.timedelta(minutes=5), tick=False):
+        click(client, email_links[0], token)
+    first, second = Event.objects.filter(kind="click").order_by("occurred_at")
+    assert first.is_bot and first.bot_reason == "fast_after_delivery"
+    assert not second.is_bot and second.is_unique
+
+
+def test_every_link_at_once_is_a_scanner(client, email_publication, email_links):
+    token = services.message_token(email_publication.pk, "r2")
+    with time_machine.travel(T0, tick=False):
+        click(client, email_links[0], token)
+        click(client, email_links[1], token)
+    with time_machine.travel(T0 + datetime.timedelta(seconds=1), tick=False):
+        click(client, email_links[2], token)
+    assert Event.objects.filter(kind="click").count() == 3
+    assert set(Event.objects.values_list("bot_reason", flat=True)) == {"all_links_at_once"}
+    assert not Event.objects.filter(is_unique=True).exists()
+
+
+def test_a_person_clicking_two_of_three_links_is_human(client, email_publication, email_links):
+    token = services.message_token(email_publication.pk, "r3")
+    with time_machine.travel(T0, tick=False):
+        click(client, email_links[0], token)
+        click(client, email_links[1], token)
+    assert not Event.objects.filter(is_bot=True).exists()
+
+
+def test_unique_clicks_per_message_and_per_daily_visitor(client, email_publication, email_links):
+    token = services.message_token(email_publication.pk, "r4")
+    link = email_links[0]
+    with time_machine.travel(T0, tick=False):
+        click(client, link, token, ip="10.0.0.1")
+        click(client, link, token, ip="10.0.0.2")  # same message from another device
+        click(client, link, ip="10.0.0.3")
+        click(client, link, ip="10.0.0.3")  # same visitor again the same day
+        click(client, link, ip="10.0.0.4")
+    with time_machine.travel(T0 + datetime.timedelta(days=1), tick=False):
+        click(client, link, ip="10.0.0.3")  # a new day, a new hash
+        click(client, link, token, ip="10.0.0.1")  # a message stays one recipient
+    assert Event.objects.filter(kind="click").count() == 7
+    assert Event.objects.filter(kind="click", is_unique=True).count() == 4
+
+
+def test_opens_unique_per_message(client, email_publication):
+    token = services.message_token(email_publication.pk, "r5")
+    for _ in range(3):
+        client.get(f"/t/o/{token}", HTTP_USER_AGENT=FIREFOX)
+    assert Event.objects.filter(kind="open").count() == 3
+    assert Event.objects.filter(kind="open", is_unique=True).count() == 1
+
+
+@pytest.mark.services
+def test_redis_queue_then_drain(client, use_redis, email_links, settings):
+    for _ in range(5):
+        assert click(client, email_links[0]).status_code == 302
+    assert not Event.objects.exists()  # nothing written on the request path
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 5
+    assert services.drain_event_queue(batch_size=2) == 5
+    assert Event.objects.filter(kind="click").count() == 5
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 0
+
+
+@pytest.mark.services
+def test_crashed_drain_loses_nothing_and_counts_once(client, use_redis, email_links, settings):
+    for _ in range(3):
+        click(client, email_links[0])
+    key = settings.ANALYTICS_QUEUE_KEY
+    # A drainer that moved a batch and stored it, then died before deleting it.
+    items = use_redis.eval(services._MOVE_BATCH, 2, key, f"{key}:processing", 2)
+    services.store_events([json.loads(i) for i in items])
+    assert Event.objects.count() == 2
+    assert services.drain_event_queue() == 3  # the leftover batch again, then the rest
+    assert Event.objects.count() == 3
+    assert services.drain_event_queue() == 0
+
+
+@pytest.mark.services
+def test_malformed_queue_entries_are_skipped(use_redis, email_links, settings):
+    use_redis.rpush(settings.ANALYTICS_QUEUE_KEY, b"not json", b"[1,2]", b'{"u":"x","k":"evil"}')
+    payload = {"u": "a" * 32, "k": "click", "t": timezone.now().timestamp(), "l": email_links[0].pk}
+    use_redis.rpush(settings.ANALYTICS_QUEUE_KEY, json.dumps(payload))
+    assert services.drain_event_queue() == 4
+    assert Event.objects.count() == 1
+
+
+def test_redis_down_falls_back_to_database(client, settings, email_links):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert click(client, email_links[0]).status_code == 302
+    assert Event.objects.count() == 1
