@@ -40,5 +40,10 @@ bench: $(STAMP)
 	@for b in $$(ls bench/*.py | grep -v __init__ | grep -v _common); do \
 	  m=$$(basename $$b .py); echo "== bench.$$m"; $(BIN)/python -m bench.$$m $(BENCH_ARGS) || exit 1; done
 
+# Fault drills (deploy/drills/): private PostgreSQL :5440 and Redis :6390, a RabbitMQ
+# vhost, real worker/beat/web processes. Prints a table; non-zero exit if a drill fails.
+drill: $(STAMP)
+	$(BIN)/python -m deploy.drills.run
+
 clean:
 	rm -rf var/broker var/celerybeat-schedule*

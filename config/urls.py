@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("campaigns.urls")),
     path("", include("channels.urls")),
+    path("", include("config.ops.urls")),
 ]
 
 if settings.DEBUG:

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "campaigns",
     "channels",
     "analytics",
+    "config.ops",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -237,6 +238,10 @@ CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Separate queues for sending vs publishing vs tracking (config/ops/queues.py); off in
+# development so the one `make run` worker consumes everything.
+if env.bool("CELERY_SPLIT_QUEUES", default=False):
+    from config.ops.queues import TASK_ROUTES as CELERY_TASK_ROUTES  # noqa: F401
 
 # --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -264,3 +269,8 @@ LOGGING = {
         "modelsearch": {"level": "WARNING"},
     },
 }
+# LOG_FORMAT=json: one JSON object per line with campaign/publication ids (config/ops/logging.py).
+if env("LOG_FORMAT", default="text") == "json":
+    LOGGING["formatters"] = {"json": {"()": "config.ops.logging.JsonFormatter"}}
+    LOGGING["handlers"]["console"]["formatter"] = "json"
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep our formatter in workers too

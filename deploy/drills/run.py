@@ -1,0 +1,236 @@
+"""`make drill`: run every fault drill against private PostgreSQL and Redis instances and
+a dedicated RabbitMQ vhost, with real worker, beat and web processes, and print a table.
+
+Exit status: 1 if any drill FAILed or ERRORed (or, with DRILL_STRICT=1, is PENDING);
+0 otherwise. PENDING means the code under test has not landed yet (named in the note);
+it does not fail the run so that CI stays meaningful while the issues it depends on are
+still open, and it can never be mistaken for a pass: the table and the last line say so.
+
+Environment: DRILL_ONLY=name,name  DRILL_BROKERS=redis,rabbitmq  DRILL_PG_PORT (5440)
+DRILL_REDIS_PORT (6390)  DRILL_BEAT_SECONDS (60)  DRILL_STRICT (0)  DRILL_KEEP_LOGS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from .infra import (
+    CACHE_DIR,
+    PG_BIN,
+    PYTHON,
+    ROOT,
+    ChannelServer,
+    DrillError,
+    DrillPostgres,
+    DrillRedis,
+    RabbitVhost,
+    SmtpSink,
+    python_env,
+)
+
+
+def _migration_fingerprint() -> str:
+    digest = hashlib.sha256(str(PG_BIN).encode())
+    for path in sorted(ROOT.glob("*/migrations/*.py")) + sorted(ROOT.glob("*/*/migrations/*.py")):
+        if ".venv" in path.parts:
+            continue
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def prepare_database(pg: DrillPostgres, redis: DrillRedis, log_dir: Path) -> str:
+    """Start the drill cluster with a migrated `drill` database.
+
+    initdb and migrating Wagtail take minutes on a busy machine, so the first run keeps
+    a copy of the freshly migrated cluster (var/drills/, keyed by the migration files);
+    later runs copy it into their temporary directory, which takes a second. Either way
+    the cluster the drills restart is private to this run and deleted at the end.
+    """
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    cached = CACHE_DIR / f"cluster-{_migration_fingerprint()}"
+    if cached.is_dir():
+        subprocess.run(["cp", "-a", str(cached), str(pg.data)], check=True)
+        pg.start()
+        return "copied from the cached migrated cluster"
+    pg.start()
+    pg.psql("CREATE DATABASE drill")
+    env = python_env(
+        DATABASE_URL=pg.url("drill"), REDIS_URL=redis.url(1), CELERY_BROKER_URL=redis.url(0)
+    )
+    with open(log_dir / "migrate.log", "wb") as log:
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "--noinput"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    pg.stop()
+    for old in CACHE_DIR.glob("cluster-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    tmp = CACHE_DIR / f"tmp-{os.getpid()}"
+    subprocess.run(["cp", "-a", str(pg.data), str(tmp)], check=True)
+    tmp.rename(cached)
+    pg.start()
+    return "migrated (and cached for the next run)"
+
+
+def print_table(rows) -> None:
+    headers = [
+        "drill",
+        "broker",
+        "expected",
+        "received",
+        "duplicates",
+        "lost",
+        "time to recover",
+        "result",
+    ]
+    body = [
+        [
+            r.drill,
+            r.broker,
+            str(r.expected),
+            str(r.received),
+            str(r.duplicates),
+            str(r.lost),
+            "-" if r.recover_s is None else f"{r.recover_s:.1f} s",
+            r.status,
+        ]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(headers)]
+    line = "+".join("-" * (w + 2) for w in widths)
+    print(line)
+    print("|".join(f" {h:<{w}} " for h, w in zip(headers, widths, strict=True)))
+    print(line)
+    for b in body:
+        print("|".join(f" {c:<{w}} " for c, w in zip(b, widths, strict=True)))
+    print(line)
+    for r in rows:
+        notes = [r.note] if r.note else []
+        notes += [f"{k}={v}" for k, v in r.extra.items()]
+        if notes:
+            print(f"  {r.drill} [{r.broker}]: {'; '.join(notes)}")
+
+
+def _terminate(signum, frame):
+    # `timeout` or Ctrl-C: unwind through the finally blocks so every process and
+    # service this run started is stopped by its own pid.
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    only = [d for d in os.environ.get("DRILL_ONLY", "").split(",") if d]
+    brokers = [b for b in os.environ.get("DRILL_BROKERS", "redis,rabbitmq").split(",") if b]
+    strict = os.environ.get("DRILL_STRICT") == "1"
+    beat_seconds = float(os.environ.get("DRILL_BEAT_SECONDS", "60"))
+    log_dir = Path(tempfile.mkdtemp(prefix="drill-logs-"))
+    began = time.monotonic()
+
+    pg = DrillPostgres(int(os.environ.get("DRILL_PG_PORT", "5440")))
+    redis = DrillRedis(int(os.environ.get("DRILL_REDIS_PORT", "6390")))
+    rabbit = RabbitVhost()
+    sink, channel = SmtpSink(), ChannelServer()
+    rows = []
+    try:
+        redis.start()
+        print(f"drill: PostgreSQL :{pg.port} ({pg.dir}), Redis :{redis.port}, logs in {log_dir}")
+        print(
+            f"drill: database {prepare_database(pg, redis, log_dir)}"
+            f" ({time.monotonic() - began:.0f} s)",
+            flush=True,
+        )
+        sink.start()
+        channel.start()
+
+        os.environ.update(
+            python_env(
+                DATABASE_URL=pg.url("drill"), REDIS_URL=redis.url(1), CELERY_BROKER_URL=redis.url(0)
+            )
+        )
+        from config.celery import app
+
+        from . import celery_app  # noqa: F401 - django.setup(), drill adapter registered
+        from .scenarios import DRILLS, Context, Row
+
+        for broker in brokers:
+            if broker == "rabbitmq":
+                if not rabbit.available():
+                    rows.append(
+                        Row(
+                            "all",
+                            broker,
+                            status="FAIL" if os.environ.get("CI") else "PENDING",
+                            note="RabbitMQ (127.0.0.1:5672 + rabbitmqctl) not available",
+                        )
+                    )
+                    continue
+                rabbit.create()
+                url = rabbit.url()
+            else:
+                url = redis.url(0)
+            app.conf.broker_url = url
+            app.pool.force_close_all()
+            for name, drill in DRILLS.items():
+                if only and name not in only:
+                    continue
+                ctx = Context(pg, redis, sink, channel, log_dir, broker, url)
+                t0 = time.monotonic()
+                print(f"drill: {name} [{broker}] ...", flush=True)
+                try:
+                    kwargs = {"seconds": beat_seconds} if name == "two-beats" else {}
+                    row = drill(ctx, **kwargs)
+                except Exception as exc:  # noqa: BLE001 - reported as ERROR, run continues
+                    row = Row(name, broker, status="ERROR", note=f"{type(exc).__name__}: {exc}")
+                    traceback.print_exc()
+                    for proc in ctx.procs:
+                        print(f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(15)}")
+                finally:
+                    ctx.stop_all()
+                    from django.db import connections
+
+                    connections.close_all()
+                print(
+                    f"drill: {name} [{broker}] {row.status} in {time.monotonic() - t0:.0f} s",
+                    flush=True,
+                )
+                rows.append(row)
+            if broker == "rabbitmq":
+                rabbit.delete()
+    except DrillError as exc:
+        rows.append(Row("setup", "-", status="ERROR", note=str(exc)))
+    finally:
+        sink.stop()
+        channel.stop()
+        redis.destroy()
+        pg.destroy()
+
+    print()
+    print_table(rows)
+    failed = [r for r in rows if r.status in ("FAIL", "ERROR")]
+    pending = [r for r in rows if r.status == "PENDING"]
+    print(
+        f"\ndrill: {len(rows) - len(failed) - len(pending)} passed, {len(failed)} failed, "
+        f"{len(pending)} pending (code not landed yet) in {time.monotonic() - began:.0f} s;"
+        f" logs in {log_dir}"
+    )
+    if pending and strict:
+        print("drill: DRILL_STRICT=1 and some drills are pending: failing")
+    return 1 if failed or (pending and strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
