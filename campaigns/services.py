@@ -954,6 +954,9 @@ def _record_outcome(publication_id: int, attempt: int, outcome: AttemptOutcome, 
     notify = None
     with transaction.atomic():
         pub = _lock(publication_id)
+        if pub is None:  # deleted while the attempt ran
+            logger.warning("publication %s vanished during attempt %s", publication_id, attempt)
+            return "missing"
         if outcome.kind in ("published", "found"):
             result = outcome.result
             reason = (

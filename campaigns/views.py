@@ -187,18 +187,19 @@ def _save_publication(request, form, publication):
             was_new = publication.pk is None
             old_time = None if was_new else Publication.objects.get(pk=publication.pk).publish_at
             pub = form.save(commit=False)
+            new_time = form.cleaned_data.get("publish_at")
             if was_new:
                 pub.created_by = request.user
-            new_time = form.cleaned_data.get("publish_at")
+            elif pub.status in (S.SCHEDULED, S.PAUSED):
+                pub.publish_at = old_time  # the service moves it, validated and logged
             pub.save()
             if form.cleaned_data.get("schedule"):
                 if pub.status in (S.DRAFT, S.FAILED):
                     services.schedule_publication(pub, new_time, request.user)
-                elif pub.status in (S.SCHEDULED, S.PAUSED) and new_time != old_time:
-                    # The form already wrote the new time; the service re-validates it.
-                    pub.publish_at = old_time
+                else:
+                    # Re-validates everything (content approval, channel, time).
                     services.reschedule_publication(pub, new_time, request.user)
-            elif pub.status == S.SCHEDULED:
+            elif pub.status in (S.SCHEDULED, S.PAUSED):
                 pub.refresh_from_db()
                 services.transition(pub, S.DRAFT, request.user, _("Unscheduled."), due_at=None)
     except ValidationError as exc:

@@ -90,8 +90,11 @@ def test_leadership_can_view_but_not_change(client, leader, campaign):
 def test_create_publication_schedules_in_user_time_zone_with_preview(
     client, marketer, campaign, post, hub
 ):
-    marketer.wagtail_userprofile.current_time_zone = "Asia/Shanghai"
-    marketer.wagtail_userprofile.save()
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(marketer)
+    profile.current_time_zone = "Asia/Shanghai"
+    profile.save()
     client.force_login(marketer)
     when = (timezone.now() + datetime.timedelta(days=2)).astimezone(
         datetime.timezone(datetime.timedelta(hours=8))
@@ -214,6 +217,10 @@ def test_naughty_strings_round_trip_escaped(client, marketer, campaign, post, hu
     pub = PublicationFactory(campaign=campaign, page=post, channel_account=hub)
     for text in strings[::25]:
         text = text.replace("\x00", "")[:300]
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            continue  # lone surrogates cannot be sent by a browser at all
         data = {
             "page": post.pk,
             "channel_account": hub.pk,
