@@ -16,7 +16,10 @@ import socket
 import httpcore
 import httpx
 from django.conf import settings
+from django.utils.translation import gettext as _
 from httpcore._backends.sync import SyncBackend
+
+from .base import PublishError
 
 
 class BlockedAddress(httpx.ConnectError):
@@ -109,3 +112,92 @@ def fetch_bytes(url: str, allow_internal: bool = False, max_bytes: int | None = 
         with client.stream("GET", url) as response:
             response.raise_for_status()
             return read_limited(response, max_bytes)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from django.utils import timezone
+
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def send(
+    client: httpx.Client, method: str, url: str, *, on_response=None, **kwargs
+) -> httpx.Response:
+    """Make one request for an adapter and translate every failure into PublishError.
+
+    Contract (the same for every HTTP adapter, so the publish service can decide):
+    the SSRF guard refusing an address, 401/403 and other 4xx are permanent; timeouts,
+    connection failures and 5xx are transient; 429 is transient with `retry_after` from
+    the Retry-After header. Returns the response for any 2xx/3xx status.
+    `on_response(response)`, when given, sees every response first (rate-limit headers).
+    """
+    try:
+        response = client.request(method, url, **kwargs)
+    except BlockedAddress as exc:
+        raise PublishError(str(exc), permanent=True) from exc
+    except httpx.TimeoutException as exc:
+        # The request may have reached the service: the outcome is unknown, so the
+        # caller must look the post up (find_existing) before trying again.
+        raise PublishError(
+            _("%(host)s did not answer in time (%(error)s)")
+            % {"host": httpx.URL(url).host, "error": type(exc).__name__},
+            permanent=False,
+        ) from exc
+    except httpx.TransportError as exc:
+        raise PublishError(
+            _("cannot reach %(host)s: %(error)s") % {"host": httpx.URL(url).host, "error": exc},
+            permanent=False,
+        ) from exc
+    if on_response is not None:
+        on_response(response)
+    status = response.status_code
+    if status < 400:
+        return response
+    error = http_error(response)
+    error.status_code = status
+    raise error
+
+
+def http_error(response: httpx.Response) -> PublishError:
+    """The PublishError for an error response (see `send` for the classification)."""
+    status = response.status_code
+    snippet = response.text[:300].strip()
+    if status in (401, 403):
+        return PublishError(
+            _("%(status)s: the service refused our credentials or permissions (%(body)s)")
+            % {"status": status, "body": snippet},
+            permanent=True,
+        )
+    if status == 429:
+        return PublishError(
+            _("429: rate limited by the service"),
+            permanent=False,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status >= 500:
+        return PublishError(
+            _("%(status)s: the service failed (%(body)s)") % {"status": status, "body": snippet},
+            permanent=False,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    return PublishError(
+        _("%(status)s: the service rejected the request (%(body)s)")
+        % {"status": status, "body": snippet},
+        permanent=True,
+    )

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import EncryptedJSONField
@@ -49,3 +51,66 @@ class ChannelAccount(models.Model):
         from .registry import get_adapter
 
         return get_adapter(self)
+
+
+class ManualPlacementTask(models.Model):
+    """A placement a marketer makes by hand (Q&A sites, Zhihu, WeChat, paid ads).
+
+    Created by the manual-placement adapter when the publication falls due; it carries
+    the adapted copy with its tracked links ready to paste. The marketer marks it done
+    with the public URL, or skips it with a reason (channels.manual.services).
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To do")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Skipped")
+
+    publication = models.OneToOneField(
+        "campaigns.Publication",
+        verbose_name=_("publication"),
+        on_delete=models.CASCADE,
+        related_name="manual_task",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="manual_placement_tasks",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    title = models.CharField(_("title"), max_length=300)
+    body_html = models.TextField(_("copy (HTML)"), blank=True)
+    body_markdown = models.TextField(_("copy (Markdown)"), blank=True)
+    body_text = models.TextField(_("copy (plain text)"), blank=True)
+    links = models.JSONField(_("tracked links"), default=list, blank=True)
+    instructions = models.TextField(_("instructions"), blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    overdue_at = models.DateTimeField(_("overdue after"), db_index=True)
+    public_url = models.URLField(_("public URL"), max_length=1000, blank=True)
+    skip_reason = models.TextField(_("reason for skipping"), blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("manual placement task")
+        ordering = ["due_at", "pk"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and timezone.now() >= self.overdue_at

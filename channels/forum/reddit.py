@@ -1,0 +1,354 @@
+"""Reddit: self and link posts through the OAuth API (POST /api/submit).
+
+The account is connected from its admin page (channels.views, reddit_connect): the
+marketer authorises our Reddit app with scopes `submit` and `identity` and a permanent
+refresh token, which lands in the account's encrypted secrets. Connecting never signs
+anyone in. Access tokens last an hour; `get_access_token` refreshes them under a row
+lock so two workers never both spend the refresh token.
+
+Idempotency: Reddit has no external id. Self posts end with a hidden Markdown comment
+carrying our key; link posts point at this publication's own tracked link, which no
+other publication shares. `find_existing` scans the user's latest submissions for either.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django import forms
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from channels.http import client_for_account, send
+from channels.render import render_markdown
+
+API_BASE = "https://oauth.reddit.com"
+TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
+TITLE_MAX = 300
+REFRESH_MARGIN_SECONDS = 60
+SUBMISSIONS_TO_SCAN = 25
+
+
+def key_marker(publication) -> str:
+    return f"campaignhub:{publication.idempotency_key}"
+
+
+def _json(response):
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise PublishError(_("Reddit did not answer with JSON"), permanent=False) from exc
+
+
+def app_credentials(account) -> tuple[str, str]:
+    """Our Reddit app's client id and secret: per account if given, else the site's."""
+    client_id = account.secrets.get("client_id") or getattr(
+        django_settings, "SOCIAL_AUTH_REDDIT_CHANNEL_KEY", ""
+    )
+    secret = account.secrets.get("client_secret") or getattr(
+        django_settings, "SOCIAL_AUTH_REDDIT_CHANNEL_SECRET", ""
+    )
+    return client_id, secret
+
+
+def user_agent(account) -> str:
+    # Reddit throttles generic user agents; it asks for "<platform>:<app>:<version> (by /u/x)".
+    name = account.settings.get("username") or "unknown"
+    return f"web:campaignhub:0.1 (by /u/{name})"
+
+
+def _token_is_fresh(secrets: dict) -> bool:
+    return bool(secrets.get("access_token")) and (
+        float(secrets.get("expires_at") or 0) > time.time() + REFRESH_MARGIN_SECONDS
+    )
+
+
+def get_access_token(account) -> str:
+    """A valid access token for `account`, refreshed if it is about to expire.
+
+    The refresh runs inside a transaction holding the account row's lock
+    (SELECT ... FOR UPDATE): a second worker blocks on the lock, then finds the fresh
+    token and uses it instead of refreshing again. Raises PublishError (permanent when
+    Reddit refuses the refresh token: the account must be reconnected).
+    """
+    from channels.models import ChannelAccount
+
+    if _token_is_fresh(account.secrets):
+        return account.secrets["access_token"]
+    with transaction.atomic():
+        locked = ChannelAccount.objects.select_for_update().get(pk=account.pk)
+        secrets = dict(locked.secrets)
+        if not _token_is_fresh(secrets):
+            secrets.update(refresh_access_token(locked, secrets))
+            locked.secrets = secrets
+            locked.save(update_fields=["secrets", "updated_at"])
+    account.secrets = secrets
+    return secrets["access_token"]
+
+
+def refresh_access_token(account, secrets: dict) -> dict:
+    """Spend the refresh token; return the secrets to update. Caller holds the lock."""
+    refresh_token = secrets.get("refresh_token")
+    if not refresh_token:
+        raise PublishError(
+            _("the Reddit account is not connected: use 'Connect Reddit' on its page"),
+            permanent=True,
+        )
+    client_id, client_secret = app_credentials(account)
+    if not client_id:
+        raise PublishError(_("no Reddit app client id is configured"), permanent=True)
+    with client_for_account(
+        account, auth=(client_id, client_secret), headers={"User-Agent": user_agent(account)}
+    ) as client:
+        try:
+            response = send(
+                client,
+                "POST",
+                account.settings.get("token_url") or TOKEN_URL,
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            )
+        except PublishError as exc:
+            if getattr(exc, "status_code", None) in (400, 401):
+                exc.permanent = True
+                exc.message = _("Reddit refused the refresh token; reconnect the account (%s)") % (
+                    exc.message
+                )
+            raise
+        data = _json(response)
+    if data.get("error") or not data.get("access_token"):
+        raise PublishError(
+            _("Reddit refused the refresh token (%(error)s); reconnect the account")
+            % {"error": data.get("error", "no access token")},
+            permanent=True,
+        )
+    update = {
+        "access_token": data["access_token"],
+        "expires_at": time.time() + float(data.get("expires_in") or 3600),
+    }
+    if data.get("refresh_token"):
+        update["refresh_token"] = data["refresh_token"]
+    if data.get("scope"):
+        update["scope"] = data["scope"]
+    return update
+
+
+def _ratelimit_key(account) -> str:
+    return f"channels:reddit:ratelimit:{account.pk}"
+
+
+class RedditAdapter(ChannelAdapter):
+    kind = "forum/reddit"
+    label = gettext_lazy("Forum: Reddit")
+
+    @classmethod
+    def settings_fields(cls):
+        return {
+            "subreddit": forms.RegexField(
+                label=gettext_lazy("Subreddit"),
+                regex=r"^[A-Za-z0-9_]{2,21}$",
+                help_text=gettext_lazy("Without the r/, e.g. smallbusiness"),
+            ),
+            "post_kind": forms.ChoiceField(
+                label=gettext_lazy("Post as"),
+                choices=[
+                    ("self", gettext_lazy("Text post")),
+                    ("link", gettext_lazy("Link to the hub article")),
+                ],
+                initial="self",
+            ),
+            "flair_id": forms.CharField(label=gettext_lazy("Flair id (optional)"), required=False),
+        }
+
+    @classmethod
+    def secret_fields(cls):
+        return {}
+
+    # --- plumbing -------------------------------------------------------------------
+    def api_url(self, path: str) -> str:
+        base = (self.account.settings.get("api_base") or API_BASE).rstrip("/")
+        return f"{base}/{path.lstrip('/')}"
+
+    def _client(self):
+        token = get_access_token(self.account)
+        return client_for_account(
+            self.account,
+            headers={"Authorization": f"bearer {token}", "User-Agent": user_agent(self.account)},
+        )
+
+    def _note_rate_limit(self, response) -> None:
+        """Reddit sends X-Ratelimit-Remaining/-Reset on every OAuth response. When the
+        budget is spent, remember until when, so the next publish fails fast (transient,
+        with retry_after) instead of earning a 429."""
+        remaining = response.headers.get("X-Ratelimit-Remaining")
+        reset = response.headers.get("X-Ratelimit-Reset")
+        try:
+            remaining_f, reset_f = float(remaining), float(reset)
+        except (TypeError, ValueError):
+            return
+        if remaining_f < 1:
+            cache.set(_ratelimit_key(self.account), time.time() + reset_f, int(reset_f) + 1)
+        elif response.status_code == 429:
+            cache.set(_ratelimit_key(self.account), time.time() + reset_f, int(reset_f) + 1)
+
+    def _check_rate_limit(self) -> None:
+        until = cache.get(_ratelimit_key(self.account))
+        if until and until > time.time():
+            raise PublishError(
+                _("Reddit rate limit reached; try again later"),
+                permanent=False,
+                retry_after=round(until - time.time(), 1),
+            )
+
+    def _send(self, client, method, path, **kwargs):
+        try:
+            return send(
+                client, method, self.api_url(path), on_response=self._note_rate_limit, **kwargs
+            )
+        except PublishError as exc:
+            if getattr(exc, "status_code", None) == 429 and exc.retry_after is None:
+                until = cache.get(_ratelimit_key(self.account))
+                exc.retry_after = round(until - time.time(), 1) if until else None
+            raise
+
+    def _post_kind(self) -> str:
+        return "link" if self.account.settings.get("post_kind") == "link" else "self"
+
+    def _link_url(self, publication, rendered=None) -> str:
+        if rendered is not None and rendered.extra.get("link_url"):
+            return rendered.extra["link_url"]
+        from analytics.services import tracked_url
+        from channels.render.html import canonical_url_for
+
+        page = publication.page.specific
+        return tracked_url(
+            canonical_url_for(page),
+            publication=publication,
+            campaign=publication.campaign,
+            page=page,
+            channel=self.account.channel,
+            medium="reddit",
+        )
+
+    # --- contract -------------------------------------------------------------------
+    def render(self, publication) -> Rendered:
+        rendered = render_markdown(publication.page, publication)
+        rendered.markdown = rendered.markdown.rstrip("\n") + (
+            f"\n\n[//]: # ({key_marker(publication)})\n"
+        )
+        if self._post_kind() == "link":
+            rendered.extra["link_url"] = self._link_url(publication)
+        return rendered
+
+    def publish(self, publication, rendered: Rendered) -> PublishResult:
+        self._check_rate_limit()
+        subreddit = self.account.settings.get("subreddit")
+        if not subreddit:
+            raise PublishError(_("the account has no subreddit"), permanent=True)
+        data = {
+            "api_type": "json",
+            "sr": subreddit,
+            "kind": self._post_kind(),
+            "title": rendered.title[:TITLE_MAX],
+            "resubmit": "true",
+            "sendreplies": "true",
+        }
+        if data["kind"] == "link":
+            data["url"] = self._link_url(publication, rendered)
+        else:
+            text = rendered.markdown
+            if key_marker(publication) not in text:
+                text = text.rstrip("\n") + f"\n\n[//]: # ({key_marker(publication)})\n"
+            data["text"] = text
+        if self.account.settings.get("flair_id"):
+            data["flair_id"] = self.account.settings["flair_id"]
+        with self._client() as client:
+            body = _json(self._send(client, "POST", "api/submit", data=data))
+        result = (body or {}).get("json") or {}
+        errors = result.get("errors") or []
+        if errors:
+            codes = [e[0] for e in errors if e]
+            message = "; ".join(" ".join(str(x) for x in e[:2]) for e in errors)
+            if "RATELIMIT" in codes:
+                raise PublishError(
+                    _("Reddit rate limit: %(message)s") % {"message": message},
+                    permanent=False,
+                    retry_after=result.get("ratelimit") or _minutes_in(message),
+                )
+            raise PublishError(
+                _("Reddit rejected the post: %(message)s") % {"message": message}, permanent=True
+            )
+        post = result.get("data") or {}
+        return PublishResult(
+            external_id=post.get("name") or post.get("id", ""), url=post.get("url", "")
+        )
+
+    def find_existing(self, publication) -> PublishResult | None:
+        username = self.account.settings.get("username")
+        if not username:
+            raise PublishError(_("the Reddit account is not connected"), permanent=True)
+        marker = key_marker(publication)
+        link_url = self._link_url(publication) if self._post_kind() == "link" else None
+        with self._client() as client:
+            listing = _json(
+                self._send(
+                    client,
+                    "GET",
+                    f"user/{username}/submitted",
+                    params={"limit": SUBMISSIONS_TO_SCAN, "sort": "new", "raw_json": 1},
+                )
+            )
+        for child in ((listing or {}).get("data") or {}).get("children") or []:
+            post = child.get("data") or {}
+            if marker in (post.get("selftext") or "") or (link_url and post.get("url") == link_url):
+                permalink = post.get("permalink") or ""
+                url = (
+                    f"https://www.reddit.com{permalink}" if permalink.startswith("/") else permalink
+                )
+                return PublishResult(
+                    external_id=post.get("name", ""), url=url or post.get("url", "")
+                )
+        return None
+
+    def validate_account(self, account) -> None:
+        self.account = account
+        with self._client() as client:
+            me = _json(self._send(client, "GET", "api/v1/me"))
+            if not me.get("name"):
+                raise PublishError(
+                    _("Reddit did not say who this token belongs to"), permanent=True
+                )
+            subreddit = account.settings.get("subreddit")
+            if not subreddit:
+                raise PublishError(_("the account has no subreddit"), permanent=True)
+            try:
+                about = _json(self._send(client, "GET", f"r/{subreddit}/about"))
+            except PublishError as exc:
+                if getattr(exc, "status_code", None) in (403, 404):
+                    raise PublishError(
+                        _("r/%(name)s does not exist or is private") % {"name": subreddit},
+                        permanent=True,
+                    ) from exc
+                raise
+            if about.get("kind") != "t5":
+                raise PublishError(
+                    _("r/%(name)s does not exist") % {"name": subreddit}, permanent=True
+                )
+            allowed = (about.get("data") or {}).get("submission_type") or "any"
+            if allowed not in ("any", self._post_kind()):
+                raise PublishError(
+                    _("r/%(name)s only accepts %(kind)s posts")
+                    % {"name": subreddit, "kind": allowed},
+                    permanent=True,
+                )
+
+
+def _minutes_in(message: str) -> float | None:
+    match = re.search(r"(\d+)\s*(minute|second)", message)
+    if not match:
+        return None
+    return float(match.group(1)) * (60 if match.group(2) == "minute" else 1)

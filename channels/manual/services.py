@@ -1,0 +1,161 @@
+"""Manual placement tasks: create (when the publication falls due), notify, complete,
+skip, and list the overdue ones for a campaign."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from channels.models import ManualPlacementTask
+
+DEFAULT_OVERDUE_HOURS = 24
+
+
+def task_for_publication(publication) -> ManualPlacementTask | None:
+    return ManualPlacementTask.objects.filter(publication=publication).first()
+
+
+def assignee_for(publication):
+    """Who places it: whoever scheduled the publication, else the campaign owner."""
+    return publication.created_by or publication.campaign.owner
+
+
+def create_placement_task(publication, rendered) -> ManualPlacementTask:
+    """Create the task for `publication` and notify its assignee. Idempotent: a second
+    call (a retried publish) returns the existing task and sends nothing."""
+    account = publication.channel_account
+    hours = int(account.settings.get("overdue_after_hours") or DEFAULT_OVERDUE_HOURS)
+    due_at = publication.publish_at or timezone.now()
+    with transaction.atomic():
+        task, created = ManualPlacementTask.objects.get_or_create(
+            publication=publication,
+            defaults={
+                "assignee": assignee_for(publication),
+                "title": rendered.title[:300],
+                "body_html": rendered.html,
+                "body_markdown": rendered.markdown,
+                "body_text": rendered.text,
+                "links": list(rendered.extra.get("links") or []),
+                "instructions": account.settings.get("instructions", ""),
+                "due_at": due_at,
+                "overdue_at": due_at + datetime.timedelta(hours=hours),
+            },
+        )
+    if created:
+        transaction.on_commit(lambda: notify_assignee(task.pk))
+    return task
+
+
+def notify_assignee(task_id: int) -> bool:
+    """E-mail the assignee the copy and links. Returns whether a mail was sent."""
+    task = ManualPlacementTask.objects.select_related(
+        "assignee", "publication__channel_account", "publication__campaign"
+    ).get(pk=task_id)
+    if task.notified_at or not task.assignee or not task.assignee.email:
+        return False
+    language = getattr(
+        getattr(task.assignee, "wagtail_userprofile", None), "preferred_language", ""
+    )
+    with override(language or settings.LANGUAGE_CODE):
+        context = {
+            "task": task,
+            "site": task.publication.channel_account.settings.get("site_name")
+            or task.publication.channel_account.name,
+            "task_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+            + f"/admin/channels/tasks/{task.pk}/",
+        }
+        subject = _("To post by hand on %(site)s: %(title)s") % {
+            "site": context["site"],
+            "title": task.title,
+        }
+        body = render_to_string("channels/manual/task_email.txt", context)
+    send_mail(subject.replace("\n", " ")[:200], body, None, [task.assignee.email])
+    ManualPlacementTask.objects.filter(pk=task.pk).update(notified_at=timezone.now())
+    return True
+
+
+def validate_public_url(task: ManualPlacementTask, url: str) -> str:
+    """The public URL a marketer reports: http(s), a real host, and on the account's
+    expected domain when one is set. Raises ValidationError with a clear message."""
+    url = (url or "").strip()
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ValidationError(_("Enter the full public address, starting with https://")) from None
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    expected = (task.publication.channel_account.settings.get("expected_domain") or "").lower()
+    expected = expected.strip().lstrip(".")
+    if expected and not (host == expected or host.endswith("." + expected)):
+        raise ValidationError(_("This address is not on %(domain)s.") % {"domain": expected})
+    return url
+
+
+def complete_task(task: ManualPlacementTask, url: str, user) -> ManualPlacementTask:
+    """Mark the task done with its validated public URL and record that URL on the
+    publication. Raises ValidationError."""
+    url = validate_public_url(task, url)
+    from campaigns.models import Publication
+
+    with transaction.atomic():
+        task = ManualPlacementTask.objects.select_for_update().get(pk=task.pk)
+        if task.status == task.Status.SKIPPED:
+            raise ValidationError(_("This task was skipped; it cannot be marked done."))
+        task.status = task.Status.DONE
+        task.public_url = url
+        task.completed_by = user
+        task.completed_at = timezone.now()
+        task.save()
+        # Only the public URL, never the status: publication status belongs to
+        # campaigns.services.
+        Publication.objects.filter(pk=task.publication_id).update(public_url=url)
+    return task
+
+
+def skip_task(task: ManualPlacementTask, reason: str, user) -> ManualPlacementTask:
+    """Skip the task with a reason (required). Raises ValidationError."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the placement is skipped."))
+    with transaction.atomic():
+        task = ManualPlacementTask.objects.select_for_update().get(pk=task.pk)
+        if task.status == task.Status.DONE:
+            raise ValidationError(_("This task is already done; it cannot be skipped."))
+        task.status = task.Status.SKIPPED
+        task.skip_reason = reason
+        task.completed_by = user
+        task.completed_at = timezone.now()
+        task.save()
+    return task
+
+
+def open_tasks_for_user(user):
+    return ManualPlacementTask.objects.filter(
+        assignee=user, status=ManualPlacementTask.Status.OPEN
+    ).select_related("publication__campaign", "publication__channel_account")
+
+
+def overdue_tasks(campaign=None):
+    """Open tasks past their overdue time, optionally for one campaign (the campaign
+    page flags these)."""
+    qs = ManualPlacementTask.objects.filter(
+        status=ManualPlacementTask.Status.OPEN, overdue_at__lte=timezone.now()
+    ).select_related("publication__campaign", "publication__channel_account", "assignee")
+    if campaign is not None:
+        qs = qs.filter(publication__campaign=campaign)
+    return qs
+
+
+def tasks_for_campaign(campaign):
+    return ManualPlacementTask.objects.filter(publication__campaign=campaign).select_related(
+        "publication__channel_account", "assignee"
+    )

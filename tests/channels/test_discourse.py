@@ -1,0 +1,148 @@
+"""Discourse adapter against a loopback server speaking its REST API."""
+
+import pytest
+
+from .fakes import FakeDiscourse
+from .helpers import publish_error, short_timeout
+from .loopback import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def forum(loopback):
+    return loopback(FakeDiscourse())
+
+
+@pytest.fixture
+def publication(make_publication, forum):
+    return make_publication(
+        "forum/discourse",
+        settings={"base_url": forum.url, "api_username": "system", "category": "Announcements"},
+        secrets={"api_key": "k-123"},
+        tags="spring, sale",
+        forum_category="营销",
+    )
+
+
+def test_publish_creates_topic_with_exact_request(publication, forum):
+    adapter = publication.channel_account.get_adapter()
+    rendered = adapter.render(publication)
+    result = adapter.publish(publication, rendered)
+
+    assert [(r.method, r.path) for r in forum.requests] == [
+        ("GET", "/categories.json"),
+        ("POST", "/posts.json"),
+    ]
+    post = forum.requests[1]
+    assert post.headers["api-key"] == "k-123"
+    assert post.headers["api-username"] == "system"
+    assert post.json() == {
+        "title": "Spring sale guide",
+        "raw": rendered.markdown,
+        "external_id": str(publication.idempotency_key),
+        "category": 7,  # the per-publication category override, found by name
+        "tags": ["spring", "sale"],
+    }
+    assert "/t/" in rendered.markdown and "shop.example.com" not in rendered.markdown
+    assert result.external_id == "10"
+    assert result.url == f"{forum.url}/t/spring-sale-guide/10"
+
+
+def test_bad_api_key_is_permanent(make_publication, forum):
+    publication = make_publication(
+        "forum/discourse",
+        settings={"base_url": forum.url, "api_username": "system"},
+        secrets={"api_key": "wrong"},
+    )
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert error.permanent and "403" in error.message
+    assert forum.topics == []
+
+
+def test_401_is_permanent(publication, forum):
+    forum.faults.append(Reply(401, {"errors": ["not logged in"]}))
+    adapter = publication.channel_account.get_adapter()
+    assert publish_error(adapter.publish, publication, adapter.render(publication)).permanent
+
+
+def test_429_with_retry_after_is_transient(publication, forum):
+    forum.faults.append(
+        Reply(
+            429,
+            {
+                "errors": ["You’ve performed this action too many times."],
+                "extras": {"wait_seconds": 37},
+            },
+            {"Retry-After": "37"},
+        )
+    )
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert error.permanent is False
+    assert error.retry_after == 37
+
+
+def test_5xx_is_transient(publication, forum):
+    forum.faults.append(Reply(502, "Bad gateway"))
+    adapter = publication.channel_account.get_adapter()
+    assert (
+        publish_error(adapter.publish, publication, adapter.render(publication)).permanent is False
+    )
+
+
+def test_422_validation_error_is_permanent_with_the_reason(publication, forum):
+    forum.faults.append(Reply(200, {"category_list": {"categories": forum.service.categories}}))
+    forum.faults.append(Reply(422, {"errors": ["Title is too short (minimum is 15 characters)"]}))
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert error.permanent and "Title is too short" in error.message
+
+
+@short_timeout
+def test_timeout_is_transient(publication, forum):
+    adapter = publication.channel_account.get_adapter()
+    rendered = adapter.render(publication)
+    forum.service.delay = 1.0
+    assert publish_error(adapter.publish, publication, rendered).permanent is False
+
+
+def test_lost_response_then_find_existing_by_external_id(publication, forum):
+    adapter = publication.channel_account.get_adapter()
+    rendered = adapter.render(publication)
+    forum.service.drop_after_create = True
+    assert publish_error(adapter.publish, publication, rendered).permanent is False
+    forum.service.drop_after_create = False
+
+    found = adapter.find_existing(publication)
+    assert found is not None and found.external_id == "10"
+    assert found.url == f"{forum.url}/t/spring-sale-guide/10"
+    lookups = [r.path for r in forum.requests if r.method == "GET"]
+    assert f"/t/external_id/{publication.idempotency_key}.json" in lookups
+    assert len(forum.service.topics) == 1
+    assert len(forum.calls("POST", "/posts.json")) == 1
+
+
+def test_find_existing_none_when_never_posted(publication, forum):
+    assert publication.channel_account.get_adapter().find_existing(publication) is None
+
+
+def test_validate_account_reports_a_wrong_category(publication, forum):
+    account = publication.channel_account
+    account.get_adapter().validate_account(account)
+    account.settings["category"] = "Nope"
+    error = publish_error(account.get_adapter().validate_account, account)
+    assert error.permanent and "Nope" in error.message
+
+
+def test_non_internal_account_refused(make_publication, forum):
+    publication = make_publication(
+        "forum/discourse",
+        settings={"base_url": forum.url, "api_username": "system"},
+        secrets={"api_key": "k-123"},
+        internal=False,
+    )
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert error.permanent and forum.requests == []
