@@ -146,6 +146,9 @@ SOCIAL_AUTH_OIDC_NAME = env("SSO_OIDC_NAME", default="OpenID Connect")
 SOCIAL_AUTH_JSONFIELD_ENABLED = True
 SOCIAL_AUTH_URL_NAMESPACE = "social"
 SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/admin/"
+# Reddit app for *channel accounts* (posting), never for sign-in: see channels/forum/reddit_connect.py.
+SOCIAL_AUTH_REDDIT_CHANNEL_KEY = env("REDDIT_CLIENT_ID", default="")
+SOCIAL_AUTH_REDDIT_CHANNEL_SECRET = env("REDDIT_CLIENT_SECRET", default="")
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/admin/login/"
 SOCIAL_AUTH_RAISE_EXCEPTIONS = False
 # Email domain -> group name. Only these domains may sign in through SSO.
