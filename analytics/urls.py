@@ -9,5 +9,6 @@ urlpatterns = [
     path("a/pv", views.pageview_beacon, name="pageview_beacon"),
     # Everything else under /t/ is ours, so no other pattern (or APPEND_SLASH) ever
     # turns a malformed code into a redirect; the view answers 404 for it.
-    re_path(r"^t/(?P<code>.*)\Z", views.redirect_link, name="redirect"),
+    # [\s\S] rather than (?s): inline flags make the whole URLconf non-reversible.
+    re_path(r"^t/(?P<code>[\s\S]*)\Z", views.redirect_link, name="redirect"),
 ]
