@@ -72,16 +72,15 @@ def _timed(name: str, probe) -> Check:
 def check_database(alias: str = DEFAULT_DB_ALIAS) -> Check:
     def probe():
         conn = connections[alias]
-        # A connection that died under us (PostgreSQL restarted) would fail once and
-        # then reconnect; close it first so the probe measures "reachable now".
-        conn.close_if_unusable_or_obsolete()
+        # A connection that died under us (PostgreSQL restarted) is replaced at the
+        # start of the next request (CONN_HEALTH_CHECKS); this probe only asks.
         with conn.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         return f"{conn.vendor} ok"
 
     check = _timed("database", probe)
-    if not check.ok:
+    if not check.ok and not connections[alias].in_atomic_block:
         # Leave no broken connection behind for the next request in this thread.
         connections[alias].close()
     return check

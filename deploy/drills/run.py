@@ -7,7 +7,8 @@ it does not fail the run so that CI stays meaningful while the issues it depends
 still open, and it can never be mistaken for a pass: the table and the last line say so.
 
 Environment: DRILL_ONLY=name,name  DRILL_BROKERS=redis,rabbitmq  DRILL_PG_PORT (5440)
-DRILL_REDIS_PORT (6390)  DRILL_BEAT_SECONDS (60)  DRILL_STRICT (0)  DRILL_KEEP_LOGS.
+DRILL_REDIS_PORT (6390)  DRILL_BEAT_SECONDS (60)  DRILL_STRICT (0)  DRILL_SEED_URL (a migrated
+database to copy instead of migrating from scratch on the first run).
 """
 
 from __future__ import annotations
@@ -64,6 +65,34 @@ def prepare_database(pg: DrillPostgres, redis: DrillRedis, log_dir: Path) -> str
         return "copied from the cached migrated cluster"
     pg.start()
     pg.psql("CREATE DATABASE drill")
+    seed = os.environ.get("DRILL_SEED_URL")
+    if seed:
+        # Start from an already migrated database (e.g. a test database); `migrate`
+        # below then only applies what that one lacks.
+        dump = subprocess.run(
+            [str(PG_BIN / "pg_dump"), "--no-owner", "-d", seed],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(
+            [
+                str(PG_BIN / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(pg.port),
+                "-U",
+                "postgres",
+                "-d",
+                "drill",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ],
+            input=dump,
+            check=True,
+            capture_output=True,
+        )
     env = python_env(
         DATABASE_URL=pg.url("drill"), REDIS_URL=redis.url(1), CELERY_BROKER_URL=redis.url(0)
     )
