@@ -37,10 +37,8 @@ def blog(home_page):
 
 @pytest.fixture
 def marketer(db):
-    group, _ = Group.objects.get_or_create(name="Marketers")
-    from content.roles import sync_role_permissions
-
-    sync_role_permissions()
+    # The group and its permissions come from the roles sync that runs after migrate.
+    Group.objects.get_or_create(name="Marketers")
     return UserFactory(username="marketer", email="marketer@example.com", groups=["Marketers"])
 
 
