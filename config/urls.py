@@ -17,6 +17,9 @@ urlpatterns = [
     path("robots.txt", content_views.robots_txt, name="robots_txt"),
     path("", include("analytics.urls")),
     path("", include("campaigns.urls")),
+    path("", include("campaigns.audiences.urls")),
+    path("", include("channels.email.urls")),
+    path("", include("channels.ezine.urls")),
     path("", include("channels.urls")),
     path("", include("config.ops.urls")),
 ]

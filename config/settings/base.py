@@ -24,7 +24,10 @@ INSTALLED_APPS = [
     # Our apps first so their templates override Wagtail's where they need to.
     "content",
     "campaigns",
+    "campaigns.audiences",
     "channels",
+    "channels.email",
+    "channels.ezine",
     "analytics",
     "config.ops",
     "wagtail.contrib.forms",
@@ -143,12 +146,12 @@ SOCIAL_AUTH_OIDC_OIDC_ENDPOINT = env("SSO_OIDC_ENDPOINT", default="")
 SOCIAL_AUTH_OIDC_KEY = env("SSO_OIDC_KEY", default="")
 SOCIAL_AUTH_OIDC_SECRET = env("SSO_OIDC_SECRET", default="")
 SOCIAL_AUTH_OIDC_NAME = env("SSO_OIDC_NAME", default="OpenID Connect")
-SOCIAL_AUTH_JSONFIELD_ENABLED = True
-SOCIAL_AUTH_URL_NAMESPACE = "social"
-SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/admin/"
 # Reddit app for *channel accounts* (posting), never for sign-in: see channels/forum/reddit_connect.py.
 SOCIAL_AUTH_REDDIT_CHANNEL_KEY = env("REDDIT_CLIENT_ID", default="")
 SOCIAL_AUTH_REDDIT_CHANNEL_SECRET = env("REDDIT_CLIENT_SECRET", default="")
+SOCIAL_AUTH_JSONFIELD_ENABLED = True
+SOCIAL_AUTH_URL_NAMESPACE = "social"
+SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/admin/"
 SOCIAL_AUTH_LOGIN_ERROR_URL = "/admin/login/"
 SOCIAL_AUTH_RAISE_EXCEPTIONS = False
 # Email domain -> group name. Only these domains may sign in through SSO.

@@ -1,0 +1,206 @@
+"""Audiences: subscribers, lists, segments, consent and the suppression list.
+
+Consent lives on the Subscription (one per subscriber x list): when, how, the exact form
+text shown and a hash of the source IP (never the IP itself). The Suppression list is
+global and checked at every send: an address on it is never mailed again.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGE_CHOICES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+
+
+def normalise_tags(tags) -> str:
+    """Tags are stored as ",a,b," so `tags__contains=",a,"` filters the same way on
+    PostgreSQL and SQLite (JSON containment is not portable)."""
+    if isinstance(tags, str):
+        tags = tags.replace(";", ",").split(",")
+    clean = sorted({t.strip().lower() for t in tags or [] if t and t.strip()})
+    return f",{','.join(clean)}," if clean else ""
+
+
+class Subscriber(models.Model):
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    language = models.CharField(
+        _("language"), max_length=10, choices=LANGUAGE_CHOICES, default="en"
+    )
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    tags = models.CharField(_("tags"), max_length=1000, blank=True, editable=False)
+    last_engaged_at = models.DateTimeField(
+        _("last opened or clicked"), null=True, blank=True, db_index=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscriber")
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags.split(",") if t]
+
+    def set_tags(self, tags) -> None:
+        self.tags = normalise_tags(tags)
+
+
+class MailingList(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    is_public = models.BooleanField(
+        _("public"),
+        default=True,
+        help_text=_("Offered on the subscribe form and in the preference centre."),
+    )
+    double_opt_in = models.BooleanField(
+        _("double opt-in"),
+        default=True,
+        help_text=_("Form sign-ups must confirm by email before they are mailed."),
+    )
+    consent_text = models.TextField(
+        _("consent text"),
+        blank=True,
+        help_text=_("Shown next to the subscribe button and stored with every consent."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("mailing list")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting confirmation")
+        SUBSCRIBED = "subscribed", _("Subscribed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    class Method(models.TextChoices):
+        FORM = "form", _("Subscribe form")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        ADMIN = "admin", _("Added by staff")
+
+    subscriber = models.ForeignKey(
+        Subscriber, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    mailing_list = models.ForeignKey(
+        MailingList, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    # The consent record.
+    consent_at = models.DateTimeField(_("consent given at"))
+    consent_method = models.CharField(_("consent method"), max_length=20, choices=Method.choices)
+    consent_text = models.TextField(_("consent text shown"), blank=True)
+    consent_basis = models.CharField(
+        _("consent basis"),
+        max_length=300,
+        blank=True,
+        help_text=_("For imports: where and how these people agreed to be mailed."),
+    )
+    source_ip_hash = models.CharField(_("source IP hash"), max_length=64, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "mailing_list"], name="audiences_one_subscription"
+            )
+        ]
+        indexes = [models.Index(fields=["mailing_list", "status"], name="audiences_list_status")]
+
+    def __str__(self):
+        return f"{self.subscriber} → {self.mailing_list} ({self.status})"
+
+
+class Segment(models.Model):
+    """A saved filter. `filters` keys (all optional, combined with AND):
+    lists: [list ids]; tags_any / tags_all: [tags]; attributes: {key: value};
+    engagement: "engaged" | "never" | "lapsed" with `days` (default 30)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    mailing_list = models.ForeignKey(
+        MailingList,
+        verbose_name=_("mailing list"),
+        on_delete=models.CASCADE,
+        related_name="segments",
+        help_text=_("Only subscribed members of this list are in the segment."),
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Suppression(models.Model):
+    """Addresses never mailed again, whatever list or segment they are in."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+        COMPLAINT = "complaint", _("Spam complaint")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribed from everything")
+        MANUAL = "manual", _("Added by staff")
+
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(_("suppressed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppression list")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_reason_display()})"
+
+
+class ImportJob(models.Model):
+    """A CSV import: validated in full first, then applied in one transaction."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Rejected")
+
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="+")
+    file = models.BinaryField(editable=False)
+    encoding = models.CharField(max_length=20, default="utf-8")
+    mapping = models.JSONField(default=dict)
+    consent_basis = models.CharField(max_length=300)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscriber import")
+        ordering = ["-created_at"]

@@ -1,0 +1,370 @@
+"""Audience business logic: subscribing with consent, confirming, unsubscribing,
+suppressing, segment queries and the signed links in every email.
+
+Every function here is safe to call twice (idempotent) unless its docstring says not.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import MailingList, Segment, Subscriber, Subscription, Suppression, normalise_tags
+
+TOKEN_SALT = "audiences.subscriber-link"
+CONFIRM_SALT = "audiences.confirm"
+# Unsubscribe links must keep working long after the email was sent (people dig old
+# newsletters out of their archive), so they are valid for well over a year.
+LINK_MAX_AGE = datetime.timedelta(days=400)
+CONFIRM_MAX_AGE = datetime.timedelta(days=14)
+
+
+class AudienceError(ValueError):
+    """Bad input for an audience operation; the message is safe to show."""
+
+
+# --- consent ---------------------------------------------------------------------------
+def hash_ip(ip: str | None) -> str:
+    """A keyed hash of the source IP: proves where consent came from without storing it."""
+    if not ip:
+        return ""
+    return hmac.new(settings.SECRET_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip()
+    if "@" not in email:
+        return email
+    local, _sep, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def get_or_create_subscriber(email: str, **fields) -> Subscriber:
+    email = normalise_email(email)
+    subscriber = Subscriber.objects.filter(email__iexact=email).first()
+    if subscriber:
+        return subscriber
+    tags = fields.pop("tags", None)
+    subscriber = Subscriber(email=email, **fields)
+    if tags:
+        subscriber.set_tags(tags)
+    try:
+        with transaction.atomic():
+            subscriber.save()
+    except IntegrityError:  # created concurrently by another request
+        subscriber = Subscriber.objects.get(email__iexact=email)
+    return subscriber
+
+
+def subscribe(
+    email: str,
+    mailing_list: MailingList,
+    *,
+    method: str,
+    consent_text: str = "",
+    consent_basis: str = "",
+    ip: str | None = None,
+    name: str = "",
+    language: str = "",
+    double_opt_in: bool | None = None,
+) -> Subscription:
+    """Record consent and subscribe `email` to `mailing_list`.
+
+    Form sign-ups follow the list's double opt-in setting (on by default): the
+    subscription stays pending and a confirmation email is sent. Imports and API calls
+    must state their consent basis. A suppressed address is refused (AudienceError).
+    Subscribing an already subscribed address changes nothing.
+    """
+    if method in (Subscription.Method.IMPORT, Subscription.Method.API) and not consent_basis:
+        raise AudienceError(_("Imports and API calls must state the consent basis."))
+    email = normalise_email(email)
+    if is_suppressed(email):
+        raise AudienceError(_("This address is on the suppression list."))
+    extra = {"name": name}
+    if language:
+        extra["language"] = language
+    subscriber = get_or_create_subscriber(email, **extra)
+    if double_opt_in is None:
+        double_opt_in = method == Subscription.Method.FORM and mailing_list.double_opt_in
+    now = timezone.now()
+    status = Subscription.Status.PENDING if double_opt_in else Subscription.Status.SUBSCRIBED
+    with transaction.atomic():
+        subscription, created = Subscription.objects.select_for_update().get_or_create(
+            subscriber=subscriber,
+            mailing_list=mailing_list,
+            defaults={
+                "status": status,
+                "consent_at": now,
+                "consent_method": method,
+                "consent_text": consent_text or mailing_list.consent_text,
+                "consent_basis": consent_basis,
+                "source_ip_hash": hash_ip(ip),
+                "confirmed_at": None if double_opt_in else now,
+            },
+        )
+        if not created and subscription.status != Subscription.Status.SUBSCRIBED:
+            # Re-subscribing after an unsubscribe is new consent: record it afresh.
+            subscription.status = status
+            subscription.consent_at = now
+            subscription.consent_method = method
+            subscription.consent_text = consent_text or mailing_list.consent_text
+            subscription.consent_basis = consent_basis
+            subscription.source_ip_hash = hash_ip(ip)
+            subscription.confirmed_at = None if double_opt_in else now
+            subscription.unsubscribed_at = None
+            subscription.save()
+    if subscription.status == Subscription.Status.PENDING:
+        send_confirmation_email(subscription)
+    return subscription
+
+
+def confirmation_token(subscription: Subscription) -> str:
+    return signing.dumps({"sub": subscription.pk}, salt=CONFIRM_SALT)
+
+
+def send_confirmation_email(subscription: Subscription) -> None:
+    url = absolute_url(
+        reverse("audiences:confirm", kwargs={"token": confirmation_token(subscription)})
+    )
+    with translation.override(subscription.subscriber.language or "en"):
+        context = {"subscription": subscription, "confirm_url": url}
+        subject = _("Please confirm your subscription to %(list)s") % {
+            "list": subscription.mailing_list.name
+        }
+        body = render_to_string("audiences/email/confirm.txt", context)
+    send_mail(subject, body, None, [subscription.subscriber.email])
+
+
+def confirm_subscription(token: str) -> Subscription:
+    """Confirm a double opt-in subscription. Idempotent; raises AudienceError for a bad
+    or expired link."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:
+        raise AudienceError(_("This confirmation link is invalid or has expired.")) from None
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update()
+            .select_related("subscriber", "mailing_list")
+            .filter(pk=data.get("sub"))
+            .first()
+        )
+        if subscription is None:
+            raise AudienceError(_("This confirmation link is invalid or has expired."))
+        if subscription.status == Subscription.Status.PENDING:
+            subscription.status = Subscription.Status.SUBSCRIBED
+            subscription.confirmed_at = timezone.now()
+            subscription.save(update_fields=["status", "confirmed_at"])
+    return subscription
+
+
+# --- unsubscribe and suppression -------------------------------------------------------
+def is_suppressed(email: str) -> bool:
+    return Suppression.objects.filter(email__iexact=normalise_email(email)).exists()
+
+
+def suppress_address(email: str, reason: str, detail: str = "") -> Suppression:
+    """Put `email` on the suppression list (idempotent; the first reason is kept)."""
+    email = normalise_email(email)
+    existing = Suppression.objects.filter(email__iexact=email).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return Suppression.objects.create(email=email, reason=reason, detail=detail[:2000])
+    except IntegrityError:
+        return Suppression.objects.get(email__iexact=email)
+
+
+def unsubscribe(
+    subscriber: Subscriber, mailing_list: MailingList | None = None, *, everything: bool = False
+) -> int:
+    """Unsubscribe from one list, or from everything (which also suppresses the
+    address). Idempotent: returns how many subscriptions changed (0 the second time)."""
+    now = timezone.now()
+    qs = Subscription.objects.filter(subscriber=subscriber).exclude(
+        status=Subscription.Status.UNSUBSCRIBED
+    )
+    if mailing_list is not None and not everything:
+        qs = qs.filter(mailing_list=mailing_list)
+    changed = qs.update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now)
+    if everything or mailing_list is None:
+        suppress_address(subscriber.email, Suppression.Reason.UNSUBSCRIBE, "unsubscribe link")
+    return changed
+
+
+def update_preferences(
+    subscriber: Subscriber, *, list_ids: list[int], language: str, name: str | None = None
+) -> None:
+    """Preference centre: keep only `list_ids` among public lists (re-subscribing a
+    public list the subscriber left counts as new form consent), set the language."""
+    wanted = set(int(i) for i in list_ids)
+    public = MailingList.objects.filter(is_public=True)
+    for mailing_list in public:
+        current = Subscription.objects.filter(subscriber=subscriber, mailing_list=mailing_list)
+        current = current.first()
+        is_on = current is not None and current.status == Subscription.Status.SUBSCRIBED
+        if mailing_list.pk in wanted and not is_on:
+            if not is_suppressed(subscriber.email):
+                subscribe(
+                    subscriber.email,
+                    mailing_list,
+                    method=Subscription.Method.FORM,
+                    consent_text=_("Chosen in the preference centre."),
+                    double_opt_in=False,  # the signed link already proves the address
+                )
+        elif mailing_list.pk not in wanted and is_on:
+            unsubscribe(subscriber, mailing_list)
+    fields = ["language"]
+    if language in dict(Subscriber._meta.get_field("language").choices):
+        subscriber.language = language
+    if name is not None:
+        subscriber.name = name[:200]
+        fields.append("name")
+    subscriber.save(update_fields=fields + ["updated_at"])
+
+
+# --- signed links ----------------------------------------------------------------------
+def absolute_url(path: str) -> str:
+    return settings.SITE_BASE_URL.rstrip("/") + path
+
+
+def subscriber_token(subscriber_id: int, list_id: int | None = None, publication_id=None) -> str:
+    """A signed, opaque token naming a subscriber (and the list and publication the
+    email was for). Used by unsubscribe and preference links; valid LINK_MAX_AGE."""
+    data = {"s": subscriber_id}
+    if list_id:
+        data["l"] = list_id
+    if publication_id:
+        data["p"] = publication_id
+    return signing.dumps(data, salt=TOKEN_SALT, compress=True)
+
+
+def read_subscriber_token(token: str) -> dict:
+    """Decode a token from subscriber_token. Raises AudienceError when tampered/expired."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=LINK_MAX_AGE)
+    except signing.BadSignature:
+        raise AudienceError(_("This link is invalid or has expired.")) from None
+    if not isinstance(data, dict) or "s" not in data:
+        raise AudienceError(_("This link is invalid or has expired."))
+    return data
+
+
+def unsubscribe_url(token: str) -> str:
+    return absolute_url(reverse("audiences:unsubscribe", kwargs={"token": token}))
+
+
+def preferences_url(token: str) -> str:
+    return absolute_url(reverse("audiences:preferences", kwargs={"token": token}))
+
+
+def unsubscribe_by_token(token: str) -> tuple[Subscriber, int]:
+    """Unsubscribe whoever `token` names from the list it names (or from everything).
+    Idempotent. Returns (subscriber, number of subscriptions changed)."""
+    data = read_subscriber_token(token)
+    subscriber = Subscriber.objects.filter(pk=data["s"]).first()
+    if subscriber is None:
+        raise AudienceError(_("This link is invalid or has expired."))
+    mailing_list = MailingList.objects.filter(pk=data.get("l")).first() if data.get("l") else None
+    changed = unsubscribe(subscriber, mailing_list)
+    if data.get("p"):
+        _record_unsubscribe_event(data["p"], subscriber.pk)
+    return subscriber, changed
+
+
+def _record_unsubscribe_event(publication_id: int, subscriber_id: int) -> None:
+    try:
+        from analytics.services import record_events
+    except ImportError:  # analytics not installed in this deployment
+        return
+    record_events(
+        [
+            {
+                "kind": "unsubscribe",
+                "publication_id": publication_id,
+                "occurred_at": timezone.now(),
+                "recipient_key": recipient_key(subscriber_id),
+            }
+        ]
+    )
+
+
+def recipient_key(subscriber_id: int) -> str:
+    """How one subscriber is named in analytics events and message tokens."""
+    return f"s{subscriber_id}"
+
+
+def note_engagement(key: str, occurred_at: datetime.datetime) -> None:
+    """Analytics calls this for an open or click carrying a message token, so segments
+    can select engaged / never engaged / lapsed subscribers."""
+    if not key.startswith("s") or not key[1:].isdigit():
+        return
+    Subscriber.objects.filter(pk=int(key[1:])).filter(
+        Q(last_engaged_at__isnull=True) | Q(last_engaged_at__lt=occurred_at)
+    ).update(last_engaged_at=occurred_at)
+
+
+# --- audiences -------------------------------------------------------------------------
+def _not_suppressed(qs: QuerySet) -> QuerySet:
+    return qs.exclude(Exists(Suppression.objects.filter(email__iexact=OuterRef("email"))))
+
+
+def list_audience(mailing_list: MailingList) -> QuerySet:
+    """Subscribers who may be mailed for `mailing_list`: confirmed and not suppressed."""
+    members = Subscription.objects.filter(
+        mailing_list=mailing_list, status=Subscription.Status.SUBSCRIBED
+    )
+    return _not_suppressed(Subscriber.objects.filter(pk__in=members.values("subscriber_id")))
+
+
+def segment_audience(segment: Segment, now: datetime.datetime | None = None) -> QuerySet:
+    """The segment's members: subscribed to its list, matching every saved filter."""
+    qs = list_audience(segment.mailing_list)
+    return apply_filters(qs, segment.filters or {}, now=now)
+
+
+def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = None) -> QuerySet:
+    now = now or timezone.now()
+    for list_id in filters.get("lists") or []:
+        qs = qs.filter(
+            subscriptions__mailing_list_id=list_id,
+            subscriptions__status=Subscription.Status.SUBSCRIBED,
+        )
+    tags_all = [t for t in normalise_tags(filters.get("tags_all") or []).split(",") if t]
+    for tag in tags_all:
+        qs = qs.filter(tags__contains=f",{tag},")
+    tags_any = [t for t in normalise_tags(filters.get("tags_any") or []).split(",") if t]
+    if tags_any:
+        cond = Q()
+        for tag in tags_any:
+            cond |= Q(tags__contains=f",{tag},")
+        qs = qs.filter(cond)
+    for key, value in (filters.get("attributes") or {}).items():
+        # Keys become ORM lookups: refuse anything that could chain another lookup.
+        if not str(key).isidentifier() or "__" in str(key):
+            raise AudienceError(_("Invalid attribute name: %(key)s") % {"key": key})
+        qs = qs.filter(**{f"attributes__{key}": value})
+    engagement = filters.get("engagement")
+    days = int(filters.get("days") or 30)
+    since = now - datetime.timedelta(days=days)
+    if engagement == "engaged":
+        qs = qs.filter(last_engaged_at__gte=since)
+    elif engagement == "never":
+        qs = qs.filter(last_engaged_at__isnull=True)
+    elif engagement == "lapsed":
+        qs = qs.filter(last_engaged_at__lt=since)
+    elif engagement:
+        raise AudienceError(_("Unknown engagement filter: %(value)s") % {"value": engagement})
+    return qs.distinct()

@@ -1,0 +1,188 @@
+"""E-zine runs: collect what is new, build and publish an EZineIssuePage, email it.
+
+A run with nothing new is skipped and says so (EZineRun "skipped"). A partner feed that
+fails is recorded on the run and on the feed, and the issue still goes out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html as html_lib
+
+from dateutil.rrule import rrulestr
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Publication
+from content.models import BlogPostPage, EZineIssuePage, SoftArticlePage
+from content.sanitize import sanitize_html
+
+from . import feeds
+from .models import EZine, EZineRun
+
+
+def next_run_after(ezine: EZine, after: datetime.datetime) -> datetime.datetime | None:
+    """The cadence's next occurrence strictly after `after` (UTC)."""
+    rule = rrulestr(ezine.cadence, dtstart=after.replace(second=0, microsecond=0))
+    return rule.after(after, inc=False)
+
+
+def new_content(ezine: EZine, since: datetime.datetime | None) -> list[tuple[str, list]]:
+    """[(section title, [pages])] of hub articles first published since `since`."""
+    base = (
+        BlogPostPage.objects.live().public().order_by("-first_published_at"),
+        SoftArticlePage.objects.live().public().order_by("-first_published_at"),
+    )
+
+    def recent(qs):
+        return qs.filter(first_published_at__gt=since) if since else qs
+
+    sections = []
+    tags = ezine.tag_list
+    campaigns = list(ezine.section_campaigns.all())
+    if not tags and not campaigns:
+        pages = [p for qs in base for p in recent(qs)[:20]]
+        if pages:
+            sections.append((_("New on the hub"), pages))
+        return sections
+    for tag in tags:
+        page_ids = [
+            pid
+            for pid, pub_tags in Publication.objects.values_list("page_id", "tags")
+            if tag in [t.strip().lower() for t in pub_tags.split(",")]
+        ]
+        pages = [p for qs in base for p in recent(qs.filter(pk__in=page_ids))[:10]]
+        if pages:
+            sections.append((tag.title(), pages))
+    for campaign in campaigns:
+        page_ids = Publication.objects.filter(campaign=campaign).values_list("page_id", flat=True)
+        pages = [p for qs in base for p in recent(qs.filter(pk__in=page_ids))[:10]]
+        if pages:
+            sections.append((campaign.name, pages))
+    return sections
+
+
+def _page_block(page) -> str:
+    disclosure = getattr(page, "disclosure_label", "")
+    label = f"<p><strong>{html_lib.escape(disclosure)}</strong></p>" if disclosure else ""
+    excerpt = html_lib.escape(page.specific.get_excerpt() if hasattr(page, "get_excerpt") else "")
+    url = page.get_full_url() or ""
+    return sanitize_html(
+        f'{label}<h3><a href="{html_lib.escape(url)}">{html_lib.escape(page.title)}</a></h3>'
+        f"<p>{excerpt}</p>"
+    )
+
+
+def collect_partner_items(ezine: EZine, now) -> tuple[list[tuple[str, list[str]]], list[dict]]:
+    sections, errors = [], []
+    for feed in ezine.partner_feeds.all():
+        try:
+            items = feeds.fetch_feed(
+                feed.url, allow_internal=feed.is_internal, max_items=feed.max_items
+            )
+        except feeds.FeedError as exc:
+            feed.last_error = str(exc)[:2000]
+            feed.last_fetched_at = now
+            feed.save(update_fields=["last_error", "last_fetched_at"])
+            errors.append({"feed": feed.name, "url": feed.url, "error": str(exc)[:500]})
+            continue
+        feed.last_error = ""
+        feed.last_fetched_at = now
+        feed.save(update_fields=["last_error", "last_fetched_at"])
+        if items:
+            sections.append((feed.name, [feeds.item_html(i, feed.name) for i in items]))
+    return sections, errors
+
+
+def build_issue(ezine: EZine, now=None) -> tuple[EZineIssuePage | None, list[dict], str]:
+    """Create and publish the next issue page. Returns (issue or None, feed errors,
+    message). None when there is nothing new since the last issue."""
+    now = now or timezone.now()
+    hub_sections = new_content(ezine, ezine.last_issue_at)
+    partner_sections, feed_errors = collect_partner_items(ezine, now)
+    if not hub_sections and not partner_sections:
+        since = ezine.last_issue_at.isoformat() if ezine.last_issue_at else _("the start")
+        return None, feed_errors, _("Nothing new since %(since)s: no issue.") % {"since": since}
+    body = []
+    for title, pages in hub_sections:
+        body.append(("heading", {"text": title, "level": "h2"}))
+        body.extend(("html", _page_block(p)) for p in pages)
+    for title, items in partner_sections:
+        body.append(("heading", {"text": title, "level": "h2"}))
+        body.extend(("html", item) for item in items)
+    parent = ezine.page.specific
+    last = EZineIssuePage.objects.child_of(parent).order_by("-issue_number").first()
+    number = (last.issue_number + 1) if last else 1
+    issue = EZineIssuePage(
+        title=f"{parent.title} #{number}",
+        slug=f"issue-{number}",
+        issue_number=number,
+        issue_date=timezone.localdate(now),
+        body=body,
+    )
+    parent.add_child(instance=issue)
+    issue.save_revision().publish()
+    issue.refresh_from_db()
+    return issue, feed_errors, _("Issue %(n)s published.") % {"n": number}
+
+
+def run_ezine(ezine_id: int, now=None) -> EZineRun:
+    """One run: build the issue (or skip), publish it on the site, email it to the
+    e-zine's list as a publication of the e-zine's campaign."""
+    from campaigns.services import mark_publication_published
+    from channels.email.services import set_email_audience
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        ezine = EZine.objects.select_for_update().select_related("page").get(pk=ezine_id)
+        issue, feed_errors, message = build_issue(ezine, now)
+        if issue is None:
+            run = EZineRun.objects.create(
+                ezine=ezine,
+                outcome=EZineRun.Outcome.SKIPPED,
+                message=message,
+                feed_errors=feed_errors,
+            )
+            ezine.next_run_at = next_run_after(ezine, now)
+            ezine.save(update_fields=["next_run_at"])
+            return run
+        publication = Publication.objects.create(
+            campaign=ezine.campaign,
+            page=issue,
+            channel_account=ezine.channel_account,
+            publish_at=now,
+            email_subject=issue.title,
+        )
+        set_email_audience(publication, ezine.mailing_list)
+        ezine.last_issue_at = now
+        ezine.next_run_at = next_run_after(ezine, now)
+        ezine.save(update_fields=["last_issue_at", "next_run_at"])
+    adapter = ezine.channel_account.get_adapter()
+    rendered = adapter.render(publication)
+    result = adapter.publish(publication, rendered)
+    mark_publication_published(publication, url=result.url)
+    return EZineRun.objects.create(
+        ezine=ezine,
+        outcome=EZineRun.Outcome.ISSUED,
+        message=message,
+        issue=issue,
+        feed_errors=feed_errors,
+    )
+
+
+def due_ezine_ids(now=None) -> list[int]:
+    now = now or timezone.now()
+    ids = []
+    for ezine in EZine.objects.filter(is_active=True):
+        if ezine.next_run_at is None:
+            ezine.next_run_at = next_run_after(ezine, now)
+            ezine.save(update_fields=["next_run_at"])
+        elif ezine.next_run_at <= now:
+            # Claim the run by moving next_run_at: a concurrent tick sees it as not due.
+            claimed = EZine.objects.filter(pk=ezine.pk, next_run_at=ezine.next_run_at).update(
+                next_run_at=next_run_after(ezine, now)
+            )
+            if claimed:
+                ids.append(ezine.pk)
+    return ids

@@ -1,0 +1,130 @@
+"""A real SMTP server on loopback (aiosmtpd) and an email publication to send."""
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from campaigns.audiences.models import Subscription
+from channels.email import services as email_services
+from channels.email import tasks as email_tasks
+from tests.campaigns.audiences.factories import MailingListFactory, subscribe_many
+from tests.factories import ChannelAccountFactory, PublicationFactory, make_email_issue
+
+
+class RecordingHandler:
+    """Keeps every accepted message. `stall_after` makes the server hang (without
+    answering) on the message after that many, until the client goes away."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.lock = threading.Lock()
+        self.stall_after: int | None = None
+        self.stalled = threading.Event()
+        self.refuse: dict[str, str] = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.stall_after is not None and len(self.messages) >= self.stall_after:
+            self.stalled.set()
+            await asyncio.sleep(3600)  # cancelled when the client disconnects
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted"
+
+    def parsed(self):
+        return [
+            (rcpts, email.message_from_bytes(raw, policy=email.policy.default))
+            for rcpts, raw in self.messages
+        ]
+
+    def count_by_recipient(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for rcpts, _raw in self.messages:
+            for r in rcpts:
+                counts[r] = counts.get(r, 0) + 1
+        return counts
+
+
+@pytest.fixture
+def smtp_server():
+    handler = RecordingHandler()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def no_celery(monkeypatch):
+    """Sends are driven by the tests, not by Celery tasks."""
+    email_services.email_send_started.disconnect(dispatch_uid="email_start_workers")
+    yield
+    email_services.email_send_started.connect(
+        email_tasks._start_workers, dispatch_uid="email_start_workers"
+    )
+
+
+@pytest.fixture
+def mailing_list(db):
+    return MailingListFactory(slug="news", name="News")
+
+
+@pytest.fixture
+def email_account(smtp_server, mailing_list):
+    controller, _handler = smtp_server
+    return ChannelAccountFactory(
+        kind="email/smtp",
+        name="Newsletter SMTP",
+        settings={
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "security": "none",
+            "from_name": "Hub News",
+            "from_email": "news@hub.example.com",
+            "reply_to": "editor@hub.example.com",
+            "postal_address": "1 Example Street, Springfield",
+            "default_list": mailing_list.slug,
+            "batch_size": 10,
+            "message_id_domain": "hub.example.com",
+        },
+    )
+
+
+@pytest.fixture
+def email_publication(home_page, email_account):
+    page = make_email_issue(
+        home_page,
+        body=[
+            (
+                "paragraph",
+                '<p>Hello {{ name }}. <a href="https://example.com/news">Read the news</a> '
+                'and <a href="https://shop.example.com/sale">the sale</a>.</p>',
+            )
+        ],
+    )
+    return PublicationFactory(page=page, channel_account=email_account)
+
+
+def make_subscribers(mailing_list, count, prefix="reader"):
+    return subscribe_many(mailing_list, count, prefix=prefix)
+
+
+def subscribed_count(mailing_list):
+    return Subscription.objects.filter(
+        mailing_list=mailing_list, status=Subscription.Status.SUBSCRIBED
+    ).count()

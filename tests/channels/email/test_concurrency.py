@@ -1,0 +1,103 @@
+"""Exactly once under real concurrency (PostgreSQL row locks) and a killed worker."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from channels.email import services
+from channels.email.models import Delivery, EmailSend
+
+from .conftest import make_subscribers
+from .test_send import publish
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_batch_tasks_never_share_a_recipient(
+    postgres, smtp_server, no_celery, mailing_list, email_publication
+):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 60)
+    send = publish(email_publication)
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(20):
+                if not services.send_next_batch(send.pk).claimed:
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    counts = handler.count_by_recipient()
+    assert len(counts) == 60 and set(counts.values()) == {1}
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.FINISHED
+
+
+_CHILD = """
+import django, os, sys
+django.setup()
+from channels.email import services
+services.send_next_batch(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_then_recovery_sends_everyone_exactly_once(
+    postgres, smtp_server, no_celery, mailing_list, email_publication
+):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 25)
+    send = publish(email_publication)
+    handler.stall_after = 4  # the server hangs on the 5th message of the batch
+
+    settings_dict = connection.settings_dict
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=(
+            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:"
+            f"{settings_dict['PORT']}/{settings_dict['NAME']}"
+        ),
+    )
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(send.pk)], cwd=ROOT, env=env)
+    try:
+        assert handler.stalled.wait(60), "child never reached the SMTP server"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert len(handler.messages) == 4
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4
+    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 6
+    handler.stall_after = None
+
+    # While the lease runs, nobody else takes the dead worker's rows.
+    services.send_next_batch(send.pk)
+    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 6
+    # Lease expired (the pump does this): the rows go back and are sent once.
+    from datetime import timedelta
+
+    assert services.release_stale_claims(send.pk, lease=timedelta(0)) == 6
+    for _ in range(10):
+        if not services.send_next_batch(send.pk).claimed:
+            break
+    counts = handler.count_by_recipient()
+    assert len(counts) == 25 and set(counts.values()) == {1}
