@@ -24,6 +24,15 @@ ALLOWED_ATTRIBUTES = {
     "*": {"lang", "dir"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+URL_ATTRIBUTES = {"href", "src"}
+
+
+def _drop_control_characters_in_urls(tag: str, attribute: str, value: str) -> str | None:
+    """Browsers ignore some control characters inside URLs, so "java\x01script:" can be
+    read differently by us and by them. No honest URL has them: drop the attribute."""
+    if attribute in URL_ATTRIBUTES and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    return value
 
 
 def sanitize_html(html: str | None) -> str:
@@ -38,6 +47,7 @@ def sanitize_html(html: str | None) -> str:
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_drop_control_characters_in_urls,
     )
 
 

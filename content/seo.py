@@ -296,7 +296,7 @@ def analyse(
         occurrences = count_phrase(body_tokens, phrase_tokens)
         if chinese and occurrences == 0:
             occurrences = text.count(keyphrase.replace(" ", ""))
-        token_density = 100.0 * occurrences * max(1, len(phrase_tokens)) / max(1, len(body_tokens))
+        token_density = 100.0 * occurrences / max(1, len(body_tokens))
         stats.update({"occurrences": occurrences, "density_tokens": round(token_density, 2)})
         density = token_density
         low, high = 0.5, 3.0

@@ -66,6 +66,7 @@ class PublicationFactory(factory.django.DjangoModelFactory):
 
 def add_child(parent: Page, page: Page, publish: bool = True) -> Page:
     """Add `page` under `parent`, saving a revision and publishing it if asked."""
+    page.live = publish
     parent.add_child(instance=page)
     revision = page.save_revision()
     if publish:

@@ -8,11 +8,11 @@ from analytics.models import SeoAnalysis
 from content.seo import analyse, analyse_page, store_page_analysis
 from tests.factories import UserFactory, make_blog, make_post
 
-EN_TEXT = (
-    "A spring sale works best when you plan it early. "
-    "Pick the products, set a budget and tell your customers. "
-    * 30
-    + "Our spring sale guide shows each step."
+EN_TEXT = "\n\n".join(
+    ["A spring sale works best when you plan it early."]
+    + ["Pick the products, set a budget and tell your customers. Keep each step small."] * 40
+    + ["Our spring sale guide shows each step. Plan the next spring sale the same way."]
+    + ["A spring sale is worth the work."]
 )
 
 
@@ -74,10 +74,13 @@ def test_keyword_stuffing_is_flagged():
     assert density.level == "problem" and "stuffing" in density.message
 
 
-ZH_TEXT = (
-    "春季促销是每年最重要的活动之一。我们建议提前一个月开始准备。"
-    "先选好商品，再定好预算，然后通知老客户。"
-    "春季促销期间，请每天查看数据，及时调整价格和库存。" * 12
+ZH_TEXT = "\n\n".join(
+    ["春季促销是每年最重要的活动之一。"]
+    + [
+        "我们建议提前一个月开始准备。先选好商品，再定好预算，然后通知老客户。每天查看数据，及时调整价格和库存。"
+    ]
+    * 13
+    + ["春季促销结束后，请总结经验。"]
 )
 
 
@@ -142,8 +145,8 @@ def test_page_analysis_stored_per_revision(home_page):
     assert first.revision == post.latest_revision and first.score == result.score
     assert store_page_analysis(post).pk == first.pk  # same revision: updated, not added
     post.search_description = (
-        "How to plan a spring sale step by step: products, budget, customers and "
-        "measuring what worked, for small shops."
+        "How to plan a spring sale step by step: choose products, set a budget, tell "
+        "customers early and measure what worked, for small shops."
     )
     revision = post.save_revision()
     second = store_page_analysis(post, revision)
