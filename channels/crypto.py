@@ -64,6 +64,11 @@ class EncryptedJSONField(models.TextField):
             return {}
         return json.loads(decrypt_str(value))
 
+    def value_to_string(self, obj):
+        # Serialisers (dumpdata, fixtures) get the ciphertext too, never the dict:
+        # a database dump must not contain a secret in clear text.
+        return self.get_prep_value(self.value_from_object(obj))
+
     def get_prep_value(self, value):
         if value in (None, ""):
             value = {}

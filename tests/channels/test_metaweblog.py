@@ -158,7 +158,8 @@ def test_cover_image_goes_through_new_media_object(make_publication, blog, blog_
     adapter.publish(publication, adapter.render(publication))
     assert blog_server.calls[0][0] == "metaWeblog.newMediaObject"
     assert blog_server.calls[0][5] == "image/png"
-    assert bytes(blog_server.media[0]["bits"])[:4] == b"\x89PNG"
+    bits = blog_server.media[0]["bits"]
+    assert getattr(bits, "data", bits)[:4] == b"\x89PNG"
     assert '<img src="https://img.example.com/' in blog_server.posts[0]["description"]
 
 
