@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import os
 import threading
 import time
 import uuid
@@ -98,7 +99,9 @@ class Context:
 
         wait_for(
             lambda: app.control.ping(destination=[hostname], timeout=1.0),
-            60,
+            # A cold worker imports Django and Wagtail: seconds on an idle machine,
+            # minutes on a saturated one.
+            float(os.environ.get("DRILL_START_TIMEOUT", "180")),
             interval=0.5,
             what=f"worker {hostname} to answer a ping",
         )
