@@ -85,7 +85,10 @@ def test_blocks_images_embeds_headings_quotes(make_publication, blog):
     assert img["src"].startswith(settings.SITE_BASE_URL + "/media/")
     assert img["alt"] == "A red blender"
     assert soup.find("figcaption").get_text() == "Our pick"
-    assert "<iframe" not in html and "youtube.com" not in html  # embed became a tracked link
+    # The embed became a plain, tracked link (its text may still show the address).
+    assert "<iframe" not in html
+    assert not any("youtube.com" in a["href"] for a in soup.find_all("a"))
+    assert soup.find("a", string="https://www.youtube.com/watch?v=abc")["href"].startswith(TRACKED)
     assert soup.find("blockquote").get_text(" ", strip=True) == "Best blender — A. Critic"
     assert "<script" not in html and "onclick" not in html
 
