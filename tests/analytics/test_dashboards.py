@@ -93,9 +93,6 @@ def test_leadership_cannot_change_anything(client, leader, data):
     assert client.post(f"/admin/tracked_links/delete/{link.pk}/").status_code in (302, 403)
     link.refresh_from_db()
     assert link.label == ""
-    # The dashboards offer no forms that change data.
-    page = client.get(f"/admin/dashboards/campaign/{data.campaign_id}/").content.decode()
-    assert 'method="post"' not in page.lower()
 
 
 def test_marketer_creates_tracked_link_by_hand(client, marketer, data):
@@ -153,10 +150,8 @@ def test_filters_and_bad_input(client, leader, data):
         response = client.get(base, params)
         assert response.status_code == 200
         assert response.context["form"].errors
-        assert (
-            b"<script>"
-            not in response.content.split(b'id="chart-data"')[0].split(b"an-filters")[-1]
-        )
+    # The rejected value is shown escaped, never as markup.
+    assert b"&lt;script&gt;" in response.content
 
 
 def test_csv_cells_that_look_like_formulas_are_neutralised():

@@ -33,18 +33,19 @@ def traffic(client, email_publication, post):
     services.tracked_url("https://a.example.com/", publication=email_publication)
     services.tracked_url("https://b.example.com/", publication=email_publication)
     link_a, link_b = TrackedLink.objects.order_by("pk")
-    services.record_events(
-        [
-            {
-                "kind": kind,
-                "publication_id": email_publication.pk,
-                "occurred_at": T0,
-                "recipient_key": f"r{i}",
-            }
-            for kind in ("send", "delivery")
-            for i in range(4)
-        ]
-    )
+    with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
+        services.record_events(
+            [
+                {
+                    "kind": kind,
+                    "publication_id": email_publication.pk,
+                    "occurred_at": T0,
+                    "recipient_key": f"r{i}",
+                }
+                for kind in ("send", "delivery")
+                for i in range(4)
+            ]
+        )
     with time_machine.travel(T0 + datetime.timedelta(minutes=10), tick=False):
         for i in range(3):
             token = services.message_token(email_publication.pk, f"r{i}")
@@ -111,16 +112,17 @@ def test_late_events_are_folded_into_their_old_hour(traffic):
         hour=T0.replace(minute=0), link_id=0, publication_id=publication.pk
     )
     # A delivery report for 09:15 that arrives a day late.
-    services.record_events(
-        [
-            {
-                "kind": "bounce",
-                "publication_id": publication.pk,
-                "occurred_at": T0,
-                "recipient_key": "r3",
-            }
-        ]
-    )
+    with time_machine.travel(T0 + datetime.timedelta(days=1, hours=1), tick=False):
+        services.record_events(
+            [
+                {
+                    "kind": "bounce",
+                    "publication_id": publication.pk,
+                    "occurred_at": T0,
+                    "recipient_key": "r3",
+                }
+            ]
+        )
     with time_machine.travel(T0 + datetime.timedelta(days=2), tick=False):
         assert rollups.update_rollups() == 1
     after = HourlyRollup.objects.get(pk=before.pk)
