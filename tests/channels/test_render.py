@@ -132,7 +132,9 @@ def test_relative_internal_links_become_absolute(make_publication, blog):
     publication = make_publication("blog/wordpress", page=page)
     rendered = render_html(page, publication)
     # Internal links are outbound from the external blog's point of view: tracked too.
-    assert all(link.startswith(TRACKED) for link in rendered.extra["links"])
+    body_links = [link for link in rendered.extra["links"] if link != rendered.canonical_url]
+    assert body_links and all(link.startswith(TRACKED) for link in body_links)
+    assert "/t/" not in rendered.canonical_url and rendered.canonical_url.startswith("http")
 
 
 def test_unknown_flavour_is_refused(make_publication):
