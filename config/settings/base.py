@@ -251,7 +251,7 @@ if env.bool("CELERY_SPLIT_QUEUES", default=False):
 
 # --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-X_FRAME_OPTIONS = "SAMEORIGIN"  # Wagtail's page preview uses iframes of our own origin.
+X_FRAME_OPTIONS = "DENY"  # Wagtail sets SAMEORIGIN on its own preview views.
 # Fernet keys (comma separated, newest first) for secrets at rest. Rotate by putting a
 # new key first and running `manage.py rotate_secrets`.
 FIELD_ENCRYPTION_KEYS = env.list(
