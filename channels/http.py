@@ -79,11 +79,13 @@ def guarded_client(
         max_connections=20,
         max_keepalive_connections=10,
     )
+    headers = {"User-Agent": "CampaignHub/0.1 (+https://github.com/campaignhub)"}
+    headers.update(kwargs.pop("headers", None) or {})
     return httpx.Client(
         transport=transport,
         timeout=httpx.Timeout(timeout or settings.OUTBOUND_HTTP_TIMEOUT),
         trust_env=False,
-        headers={"User-Agent": "CampaignHub/0.1 (+https://github.com/campaignhub)"},
+        headers=headers,
         **kwargs,
     )
 
