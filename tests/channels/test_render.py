@@ -69,7 +69,7 @@ def test_blocks_images_embeds_headings_quotes(make_publication, blog):
                 "paragraph",
                 '<ul><li>one</li><li>two <a href="https://x.example.com/a">x</a></li></ul>',
             ),
-            ("image", {"image": image.pk, "alt_text": "A red blender", "caption": "Our pick"}),
+            ("image", {"image": image, "alt_text": "A red blender", "caption": "Our pick"}),
             ("embed", EmbedValue("https://www.youtube.com/watch?v=abc")),
             ("quote", {"text": "Best blender", "attribution": "A. Critic"}),
             ("call_to_action", {"text": "Buy now", "url": "https://shop.example.com/buy"}),
