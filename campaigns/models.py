@@ -1,6 +1,3 @@
-# >>> HELPERS WORKING IN PARALLEL: before changing anything, read /tmp/common_rules.md
-# >>> (shared-tree rules: own paths only, own test DB, commits, deadline 09:20) and
-# >>> /tmp/interfaces.md (agreed APIs between helpers). The lead removes this note.
 """Campaigns and the schedule (Publication). Status changes go through campaigns.services
 only; views, tasks and hooks never assign `status` themselves."""
 

@@ -1,6 +1,3 @@
-# >>> HELPERS WORKING IN PARALLEL: before changing anything, read /tmp/common_rules.md
-# >>> (shared-tree rules: own paths only, own test DB, commits, deadline 09:20) and
-# >>> /tmp/interfaces.md (agreed APIs between helpers). The lead removes this note.
 """The Celery app. Task defaults follow DESIGN.md: late acks, reject on worker lost,
 prefetch 1, hard and soft time limits (all set in settings as CELERY_*)."""
 

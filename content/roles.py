@@ -24,8 +24,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     MARKETERS: [
         "wagtailadmin.access_admin",
         "campaigns.*",
+        "audiences.*",
         "channels.*",
+        "email_channel.*",
+        "ezine_channel.*",
         "analytics.*",
+        "ops.view_operations",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
     ],
