@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 run: setup
 	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops all."
-	$(BIN)/honcho start -f Procfile
+	PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
