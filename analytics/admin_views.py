@@ -294,7 +294,7 @@ class TrackedLinkViewSet(ModelViewSet):
     menu_label = gettext_lazy("Tracked links")
     add_to_admin_menu = True
     menu_order = 310
-    create_view_class = TrackedLinkCreateView
+    add_view_class = TrackedLinkCreateView
     list_display = ["label", "original_url", "campaign", "channel", "short_url", "created_at"]
     list_filter = ["channel"]
     search_fields = ["label", "original_url", "code"]
