@@ -30,10 +30,22 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the modules listed in tests/unverified.txt (see that file for why)."""
+    """Mark the modules listed in tests/unverified.txt (see that file for why), and give
+    every transactional test a serialized rollback.
+
+    A transactional test ends by flushing every table, which also deletes what the data
+    migrations created (Wagtail's root page and default site, our role groups); the
+    serialized rollback restores it, so the tests that run after one still find them.
+    """
     for item in items:
         if item.nodeid.split("::", 1)[0] in UNVERIFIED:
             item.add_marker(pytest.mark.unverified)
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
+                append=False,
+            )
 
 
 def missing_service(what: str):
