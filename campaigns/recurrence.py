@@ -74,12 +74,16 @@ def parse_rule(text: str, dtstart_local: datetime.datetime):
 def localise(naive_local: datetime.datetime, zone: ZoneInfo) -> datetime.datetime:
     """Attach `zone` to a naive wall-clock time and return it in UTC. Nonexistent times
     (spring-forward gap) move forward by the gap; ambiguous ones take fold=0."""
-    aware = naive_local.replace(tzinfo=zone, fold=0)
-    as_utc = aware.astimezone(datetime.UTC)
+    before = naive_local.replace(tzinfo=zone, fold=0)
+    as_utc = before.astimezone(datetime.UTC)
     if as_utc.astimezone(zone).replace(tzinfo=None) != naive_local:
-        # In a gap: fold=1 reads the wall time with the offset from before the change,
-        # which lands just after the gap (02:30 -> 03:30 in Europe/Berlin).
-        as_utc = naive_local.replace(tzinfo=zone, fold=1).astimezone(datetime.UTC)
+        # A wall time that does not survive the round trip through UTC is in a gap.
+        # PEP 495 gives fold=0 the offset from before the change and fold=1 the one
+        # after; the difference is the gap. Shift the wall time forward by it (02:30 ->
+        # 03:30 in Europe/Berlin), which is what calendar programs do. Reading it with
+        # fold=1 instead would land an hour early, before the gap (01:30 CET).
+        gap = naive_local.replace(tzinfo=zone, fold=1).utcoffset() - before.utcoffset()
+        as_utc = (naive_local + gap).replace(tzinfo=zone, fold=0).astimezone(datetime.UTC)
     return as_utc
 
 

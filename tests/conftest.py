@@ -48,6 +48,24 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _migration_data_left_in_place(django_db_setup, django_db_blocker):
+    """Leave the test database as migrations made it when the session ends.
+
+    A transactional test's teardown flushes every table; if one runs last, a later
+    `--reuse-db` session would serialize (and so restore) an empty database.
+    """
+    yield
+    from django.db import connections
+    from wagtail.models import Page
+
+    with django_db_blocker.unblock():
+        for alias in connections:
+            contents = getattr(connections[alias], "_test_serialized_contents", None)
+            if contents and not Page.objects.using(alias).exists():
+                connections[alias].creation.deserialize_db_from_string(contents)
+
+
 def missing_service(what: str):
     """Fail under CI, skip elsewhere."""
     if os.environ.get("CI"):

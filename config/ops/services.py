@@ -13,8 +13,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +23,8 @@ from . import queues
 # Seconds a readiness probe may spend on one dependency. Kept short: a load balancer
 # polls /readyz every few seconds and a hung probe is as bad as a failed one.
 CHECK_TIMEOUT = 2.0
-_URL_CREDENTIALS = re.compile(r"(\w+://)([^:/@\s]+):([^@\s]+)@")
+# The user part may be empty: Redis URLs carry only a password (redis://:secret@host).
+_URL_CREDENTIALS = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
 _migrations_applied = False  # once true in a process it stays true (code cannot change)
 
 WORKERS_SEEN_KEY = "ops:workers-seen"
@@ -108,13 +108,37 @@ def check_migrations(alias: str = DEFAULT_DB_ALIAS) -> Check:
     return _timed("migrations", probe)
 
 
+def _broker_connection():
+    """A new connection to the broker the Celery app publishes to, resolved now.
+
+    Always ask the app (never settings.CELERY_BROKER_URL): Celery prefers the
+    CELERY_BROKER_URL / CELERY_BROKER_WRITE_URL environment variables over its
+    configuration, so the app's answer is the broker tasks really go to. A fresh
+    connection rather than the app's pool, whose connections keep the URL they were
+    created with. The caller closes it (use it as a context manager).
+    """
+    from config.celery import app
+
+    conn = app.connection_for_write()
+    try:
+        # max_retries=0: one attempt, no kombu back-off loop inside a probe or a page.
+        conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT)
+    except Exception:
+        conn.release()
+        raise
+    return conn
+
+
+def broker_location() -> str:
+    """The broker URL the Celery app uses, for display, with any password masked."""
+    from config.celery import app
+
+    return _redact(str(app.conf.broker_write_url))
+
+
 def check_broker() -> Check:
     def probe():
-        from config.celery import app
-
-        with app.connection_for_write() as conn:
-            # max_retries=0: one attempt, no kombu back-off loop inside a probe.
-            conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT)
+        with _broker_connection() as conn:
             return f"{conn.transport_cls} ok"
 
     return _timed("broker", probe)
@@ -122,12 +146,15 @@ def check_broker() -> Check:
 
 def check_cache() -> Check:
     def probe():
+        # The backend itself, looked up now (follows CACHES overrides); the module-level
+        # `cache` is a ConnectionProxy, whose class name says nothing.
+        backend = caches[DEFAULT_CACHE_ALIAS]
         key = f"ops:readyz:{uuid.uuid4().hex}"
-        cache.set(key, "1", timeout=10)
-        if cache.get(key) != "1":
+        backend.set(key, "1", timeout=10)
+        if backend.get(key) != "1":
             raise RuntimeError(_("cache did not return the value just written"))
-        cache.delete(key)
-        return cache.__class__.__name__ + " ok"
+        backend.delete(key)
+        return f"{type(backend).__name__} ok"
 
     return _timed("cache", probe)
 
@@ -158,12 +185,9 @@ class QueueDepth:
 def measure_queue_depths(names=queues.ALL_QUEUES) -> list[QueueDepth]:
     """Messages waiting per queue, read with a passive declare (works for Redis, RabbitMQ
     and the filesystem broker alike; on Redis the count includes priority sub-lists)."""
-    from config.celery import app
-
     depths = []
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT)
+        with _broker_connection() as conn:
             for name in names:
                 channel = conn.channel()
                 try:
@@ -209,7 +233,10 @@ def recent_workers(ping_timeout: float = 1.0, now=None) -> tuple[list[dict], str
     error = ""
     answered: set[str] = set()
     try:
-        replies = app.control.inspect(timeout=ping_timeout).ping() or {}
+        # Our own connection, not the app's pool (built once, for the URL of its first
+        # use): the broker in use now, and a single connect attempt when it is down.
+        with _broker_connection() as conn:
+            replies = app.control.inspect(timeout=ping_timeout, connection=conn).ping() or {}
         answered = set(replies)
         for hostname in answered:
             seen[hostname] = now.isoformat()
@@ -261,5 +288,5 @@ def operations_snapshot(now=None) -> dict:
         "workers_error": workers_error,
         "failures": failures,
         "failure_count": failure_count,
-        "broker": _redact(str(settings.CELERY_BROKER_URL)),
+        "broker": broker_location(),
     }

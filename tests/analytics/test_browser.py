@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import missing_service
 
@@ -41,22 +42,16 @@ def run_chromium(binary, url, *extra):
     return subprocess.run(args, capture_output=True, text=True, timeout=180)
 
 
-@pytest.mark.services
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_campaign_dashboard_renders_charts(live_server, settings):
-    binary = chromium_binary()
-    from analytics.demo import DEMO_CAMPAIGNS, load_analytics_demo
-    from campaigns.models import Campaign
-    from content.demo import load_content
-    from content.roles import LEADERSHIP, sync_role_permissions
-    from tests.factories import UserFactory
+@pytest.fixture
+def browser_login_server(settings, transactional_db):
+    """A live server of its own, started after the test-login middleware is installed.
 
-    load_content()
-    counts = load_analytics_demo()
-    assert counts["events"] > 1000
-    Group.objects.get_or_create(name=LEADERSHIP)
-    sync_role_permissions()
-    UserFactory(username="browser-leader", groups=[LEADERSHIP])
+    pytest-django's `live_server` is session-scoped, and Django's live server thread
+    builds its handler (and so loads MIDDLEWARE) once, when it starts: changing
+    settings.MIDDLEWARE in a test never reaches it, the `test-login` parameter is
+    ignored and the browser lands on the Wagtail sign-in page. Depending on
+    `transactional_db` stops this server before the test's database is flushed.
+    """
     secret = secrets.token_urlsafe(16)
     settings.BROWSER_TEST_LOGIN_SECRET = secret
     settings.BROWSER_TEST_LOGIN_USER = "browser-leader"
@@ -64,6 +59,31 @@ def test_campaign_dashboard_renders_charts(live_server, settings):
         *settings.MIDDLEWARE,
         "tests.analytics.browser_login.BrowserTestLoginMiddleware",
     ]
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    server = LiveServer("localhost")
+    try:
+        yield server, secret
+    finally:
+        server.stop()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_campaign_dashboard_renders_charts(browser_login_server):
+    binary = chromium_binary()
+    from analytics.demo import DEMO_CAMPAIGNS, load_analytics_demo
+    from campaigns.models import Campaign
+    from content.demo import load_content
+    from content.roles import LEADERSHIP, sync_role_permissions
+    from tests.factories import UserFactory
+
+    live_server, secret = browser_login_server
+    load_content()
+    counts = load_analytics_demo()
+    assert counts["events"] > 1000
+    Group.objects.get_or_create(name=LEADERSHIP)
+    sync_role_permissions()
+    UserFactory(username="browser-leader", groups=[LEADERSHIP])
 
     campaign = Campaign.objects.get(slug=DEMO_CAMPAIGNS[0][0])
     url = f"{live_server.url}/admin/dashboards/campaign/{campaign.pk}/?test-login={secret}"

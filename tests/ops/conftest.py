@@ -12,16 +12,23 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def broker_url_override():
-    """Point the Celery app at another broker for one test, then restore it."""
+def broker_url_override(monkeypatch):
+    """Point the Celery app at another broker for one test, then restore it.
+
+    Through the environment, not `app.conf.broker_url`: Celery reads the
+    CELERY_BROKER_URL variable before its configuration (celery.app.utils.Settings), and
+    CI exports it, so an assignment to the conf would be silently ignored there.
+    """
     from config.celery import app
 
-    saved = app.conf.broker_url
-
     def set_url(url: str):
-        app.conf.broker_url = url
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        # These would take precedence over CELERY_BROKER_URL for reads/writes.
+        monkeypatch.delenv("CELERY_BROKER_WRITE_URL", raising=False)
+        monkeypatch.delenv("CELERY_BROKER_READ_URL", raising=False)
+        assert app.conf.broker_write_url == url
         app.pool.force_close_all()
 
     yield set_url
-    app.conf.broker_url = saved
+    monkeypatch.undo()
     app.pool.force_close_all()
