@@ -7,6 +7,7 @@ so a missing PostgreSQL or Redis can never turn into a silently green run.
 
 import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,21 @@ def _migration_data_left_in_place(django_db_setup, django_db_blocker):
             contents = getattr(connections[alias], "_test_serialized_contents", None)
             if contents and not Page.objects.using(alias).exists():
                 connections[alias].creation.deserialize_db_from_string(contents)
+
+
+@pytest.fixture(autouse=True)
+def private_rendition_cache(settings):
+    """Wagtail caches renditions by image id in the default cache, which is the shared
+    Redis under CI. Test files live in InMemoryStorage (gone with the process) and image
+    ids repeat across runs and across the parallel test databases, so a rendition cached
+    by another run names a file this process never had. Each test gets its own."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "renditions": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"renditions-{uuid.uuid4().hex}",
+        },
+    }
 
 
 def missing_service(what: str):

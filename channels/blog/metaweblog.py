@@ -95,9 +95,13 @@ class MetaWeblogAdapter(ChannelAdapter):
                 % {"method": method, "code": fault.faultCode, "message": fault.faultString},
                 permanent=not (500 <= code < 600),
             ) from fault
-        except (ExpatError, ValueError) as exc:
+        # ResponseError: well-formed XML that is not a methodResponse (an HTML page, a
+        # login wall); ExpatError/ValueError: not XML at all.
+        except (xmlrpc.client.ResponseError, ExpatError, ValueError) as exc:
+            # ResponseError() has no text of its own: name what came back instead.
+            detail = str(exc) or response.headers.get("content-type") or type(exc).__name__
             raise PublishError(
-                _("the endpoint did not answer with XML-RPC (%(error)s)") % {"error": exc},
+                _("the endpoint did not answer with XML-RPC (%(error)s)") % {"error": detail},
                 permanent=True,
             ) from exc
         return result

@@ -205,11 +205,15 @@ def test_lost_response_then_get_recent_posts_finds_it(publication, blog_server):
     assert sum(1 for c in blog_server.calls if c[0] == "metaWeblog.newPost") == 1
 
 
-def test_find_existing_ignores_other_posts(publication, make_publication, blog_server):
+def test_find_existing_ignores_other_posts(publication, make_publication, blog, blog_server):
+    from tests.factories import make_post
+
+    # Another page: two pages under one parent cannot share the default slug.
     other = make_publication(
         "blog/metaweblog",
         settings={"endpoint": blog_server.url, "blog_id": "42", "username": "writer"},
         secrets={"password": "token-1"},
+        page=make_post(blog, title="Autumn sale guide"),
     )
     adapter = other.channel_account.get_adapter()
     adapter.publish(other, adapter.render(other))
