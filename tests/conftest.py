@@ -42,7 +42,11 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid.split("::", 1)[0] in UNVERIFIED:
             item.add_marker(pytest.mark.unverified)
         marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and "serialized_rollback" not in marker.kwargs
+        ):
             item.add_marker(
                 pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True),
                 append=False,
