@@ -465,8 +465,8 @@ def main():
     started = time.monotonic()
     burst_runs, steady_runs, naive_runs, naive_vis_runs = [], [], [], []
     steady_rate, steady_secs = (20, 4) if args.quick else (25, 30)
+    timeout = 60 if args.quick else 300
     for _ in range(runs):
-        timeout = 60 if args.quick else 300
         # One set of workers for the three scenarios: they run one after another and each
         # waits for its rows, so nothing of one is left in flight when the next starts.
         b, st, nv = with_workers(
