@@ -19,28 +19,14 @@ from tests.factories import (  # noqa: F401 - fixtures re-exported for every tes
 )
 
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
-UNVERIFIED = {
-    line.strip()
-    for line in (Path(__file__).parent / "unverified.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-}
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "unverified: module listed in tests/unverified.txt")
-
-
 def pytest_collection_modifyitems(config, items):
-    """Mark the modules listed in tests/unverified.txt (see that file for why), and give
-    every transactional test a serialized rollback.
+    """Give every transactional test a serialized rollback.
 
     A transactional test ends by flushing every table, which also deletes what the data
     migrations created (Wagtail's root page and default site, our role groups); the
     serialized rollback restores it, so the tests that run after one still find them.
     """
     for item in items:
-        if item.nodeid.split("::", 1)[0] in UNVERIFIED:
-            item.add_marker(pytest.mark.unverified)
         marker = item.get_closest_marker("django_db")
         if (
             marker

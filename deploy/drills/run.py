@@ -154,6 +154,18 @@ def print_table(rows) -> None:
             print(f"  {r.drill} [{r.broker}]: {'; '.join(notes)}")
 
 
+def _use_broker(app, url: str) -> None:
+    """Point the runner's Celery app (pings, enqueues) at `url`. `force_close_all()` on
+    the app's pool would leave a closed pool behind ("Acquire on closed pool" on every
+    later ping): forget kombu's pools instead, so the next use builds fresh ones."""
+    from kombu import pools
+
+    app.conf.broker_url = url
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def _terminate(signum, frame):
     # `timeout` or Ctrl-C: unwind through the finally blocks so every process and
     # service this run started is stopped by its own pid.
@@ -211,8 +223,7 @@ def main() -> int:
                 url = rabbit.url()
             else:
                 url = redis.url(0)
-            app.conf.broker_url = url
-            app.pool.force_close_all()
+            _use_broker(app, url)
             for name, drill in DRILLS.items():
                 if only and name not in only:
                     continue

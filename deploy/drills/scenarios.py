@@ -187,9 +187,20 @@ def _campaign(name: str):
 
 
 def _live_page():
+    """An approved page for the drill's publications: the site's HomePage, created (and
+    published, so it has a live revision) on first use. The page Wagtail's own
+    migration creates is live but has no revision, so scheduling refuses it as not
+    approved."""
     from wagtail.models import Page
 
-    return Page.objects.filter(depth=2, live=True).first()
+    from content.models import HomePage
+
+    home = HomePage.objects.filter(live=True, live_revision__isnull=False).first()
+    if home is None:
+        home = HomePage(title="Drill home", slug=f"drill-home-{uuid.uuid4().hex[:6]}")
+        Page.get_first_root_node().add_child(instance=home)
+        home.save_revision().publish()
+    return home
 
 
 def _schedule(publications, first_due: datetime.datetime, spread_s: float):
