@@ -178,6 +178,13 @@ class CompiledMerge:
     def merge(self, values: dict) -> str:
         """`values`: name, email, unsubscribe_url, preferences_url, open_pixel_url, m."""
         out = [self.chunks[0]]
+        for value, chunk in zip(self.values_for(values), self.chunks[1:], strict=True):
+            out.append(value)
+            out.append(chunk)
+        return "".join(out)
+
+    def values_for(self, values: dict) -> list[str]:
+        """The text that goes between the chunks, one per key, for these values."""
         m = values.get("m", "")
         escaped = values.get("_escaped")
         if escaped is None:
@@ -185,7 +192,8 @@ class CompiledMerge:
                 k: html_lib.escape(str(values.get(k, "")), quote=True)
                 for k in ("name", "first_name", "email")
             }
-        for (kind, key), chunk in zip(self.keys, self.chunks[1:], strict=True):
+        out = []
+        for kind, key in self.keys:
             if kind == "tracked":
                 out.append(f"{key}?m={m}" if m else key)
             elif kind == "html":
@@ -194,5 +202,4 @@ class CompiledMerge:
                 out.append(values.get(key, ""))
             else:
                 out.append(str(values.get(key, "")))
-            out.append(chunk)
-        return "".join(out)
+        return out

@@ -18,7 +18,11 @@ from tests.factories import ChannelAccountFactory, PublicationFactory, make_emai
 
 class RecordingHandler:
     """Keeps every accepted message. `stall_after` makes the server hang (without
-    answering) on the message after that many, until the client goes away."""
+    answering) on the message after that many, until the client goes away.
+
+    Announces PIPELINING (RFC 2920) like Postfix and most real servers, unless
+    `pipelining` is set to False (aiosmtpd reads pipelined commands in order), and
+    SMTPUTF8 unless `smtputf8` is set to False."""
 
     def __init__(self):
         self.messages: list[tuple[list[str], bytes]] = []
@@ -26,6 +30,17 @@ class RecordingHandler:
         self.stall_after: int | None = None
         self.stalled = threading.Event()
         self.refuse: dict[str, str] = {}
+        self.refuse_data: str | None = None
+        self.pipelining = True
+        self.smtputf8 = True
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        if not self.smtputf8:
+            responses.remove("250-SMTPUTF8")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -37,6 +52,8 @@ class RecordingHandler:
         if self.stall_after is not None and len(self.messages) >= self.stall_after:
             self.stalled.set()
             await asyncio.sleep(3600)  # cancelled when the client disconnects
+        if self.refuse_data:
+            return self.refuse_data
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
         return "250 Message accepted"
