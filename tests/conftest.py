@@ -19,6 +19,8 @@ from tests.factories import (  # noqa: F401 - fixtures re-exported for every tes
 )
 
 CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
+
+
 def pytest_collection_modifyitems(config, items):
     """Give every transactional test a serialized rollback.
 
