@@ -482,7 +482,7 @@ def main(argv=None):
     ]
     print_figures(figures)
     write_results(
-        "dashboard",
+        "dashboard_quick" if args.quick else "dashboard",
         figures,
         extra={
             "events": n_events,

@@ -347,7 +347,7 @@ def main() -> None:
     print(f"email_fanout: {n} recipients, {runs} runs, issue HTML {ours[0]['html_bytes']} bytes")
     print_figures(figures)
     write_results(
-        "email_fanout",
+        "email_fanout_quick" if args.quick else "email_fanout",
         figures,
         extra={"recipients": n, "runs": runs, "raw": ours, "small": small},
     )
