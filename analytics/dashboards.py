@@ -1,5 +1,6 @@
 """Dashboard queries. Every widget reads the rollup tables (DailyRollup, HourlyRollup,
-SearchQueryDaily) plus small lookups of names; none scans raw events.
+CampaignDailyRollup, SearchQueryDaily) plus small lookups of names; none scans raw
+events.
 
 Each function takes a `DashboardFilter` and returns plain lists of dicts, used for both
 the HTML tables, the chart data and the CSV export.
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import (
     METRIC_FIELDS,
+    CampaignDailyRollup,
     DailyRollup,
     HourlyRollup,
     SearchQueryDaily,
@@ -42,7 +44,14 @@ class DashboardFilter:
         return cls(start=today - datetime.timedelta(days=days - 1), end=today)
 
     def daily(self, **filters):
-        qs = DailyRollup.objects.filter(day__gte=self.start, day__lte=self.end, **filters)
+        return self._in_range(DailyRollup.objects.filter(**filters))
+
+    def campaign_daily(self):
+        """Per campaign and channel only: what the cross-campaign overview reads."""
+        return self._in_range(CampaignDailyRollup.objects.exclude(campaign_id=0))
+
+    def _in_range(self, qs):
+        qs = qs.filter(day__gte=self.start, day__lte=self.end)
         if self.channels:
             qs = qs.filter(channel__in=self.channels)
         return qs
@@ -241,7 +250,7 @@ def schedule(campaign_id: int) -> list[dict]:
 def campaigns_compared(flt: DashboardFilter) -> list[dict]:
     from campaigns.models import Campaign
 
-    rows = list(flt.daily().exclude(campaign_id=0).values("campaign_id").annotate(**_sums()))
+    rows = list(flt.campaign_daily().values("campaign_id").annotate(**_sums()))
     names = Campaign.objects.in_bulk([r["campaign_id"] for r in rows])
     out = []
     for r in rows:
@@ -254,20 +263,12 @@ def campaigns_compared(flt: DashboardFilter) -> list[dict]:
 
 
 def channel_mix(flt: DashboardFilter) -> list[dict]:
-    rows = (
-        flt.daily().exclude(campaign_id=0).values("channel").annotate(**_sums()).order_by("channel")
-    )
+    rows = flt.campaign_daily().values("channel").annotate(**_sums()).order_by("channel")
     return [_with_rates(dict(r)) for r in rows]
 
 
 def overall_trend(flt: DashboardFilter) -> list[dict]:
-    rows = (
-        flt.daily()
-        .exclude(campaign_id=0)
-        .values(bucket=F("day"))
-        .annotate(**_sums())
-        .order_by("bucket")
-    )
+    rows = flt.campaign_daily().values(bucket=F("day")).annotate(**_sums()).order_by("bucket")
     return [_with_rates({**r, "bucket": r["bucket"].isoformat()}) for r in rows]
 
 

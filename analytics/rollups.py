@@ -1,7 +1,7 @@
 """Incremental rollups of raw events into hourly and daily aggregates.
 
 `update_rollups` adds every event above the watermark (and older than the lag) to the
-hourly, daily and search-query tables with one INSERT ... SELECT ... ON CONFLICT DO
+hourly, daily, per-campaign daily and search-query tables with one INSERT ... SELECT ... ON CONFLICT DO
 UPDATE each, then moves the watermark, all in one transaction. Running it twice adds
 nothing the second time (idempotent). Late events - an event whose occurred_at lies in
 an hour already rolled up - have a higher id than the watermark, so they are added to
@@ -17,7 +17,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import DailyRollup, Event, HourlyRollup, RollupState, SearchQueryDaily
+from .models import (
+    CampaignDailyRollup,
+    DailyRollup,
+    Event,
+    HourlyRollup,
+    RollupState,
+    SearchQueryDaily,
+)
 from .services import REFLAG_WINDOW_SECONDS, lock_events
 
 HUMAN = "NOT e.is_bot"
@@ -37,6 +44,7 @@ METRIC_SQL = {
     "organic_visits": f"e.kind = 'pageview' AND {HUMAN} AND e.referrer_class = 'organic'",
 }
 DIMENSIONS = ("campaign_id", "channel", "publication_id", "link_id", "page_id")
+CAMPAIGN_DIMENSIONS = ("campaign_id", "channel")
 
 
 def rollup_lag() -> datetime.timedelta:
@@ -58,19 +66,19 @@ def _bucket(granularity: str) -> str:
     return "date(e.occurred_at)"
 
 
-def _upsert_sql(table: str, bucket_column: str, granularity: str) -> str:
+def _upsert_sql(table: str, bucket_column: str, granularity: str, dimensions=DIMENSIONS) -> str:
     metrics = list(METRIC_SQL)
-    columns = [bucket_column, *DIMENSIONS, *metrics]
-    select = [_bucket(granularity), *(f"e.{d}" for d in DIMENSIONS)] + [
+    columns = [bucket_column, *dimensions, *metrics]
+    select = [_bucket(granularity), *(f"e.{d}" for d in dimensions)] + [
         f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in METRIC_SQL.values()
     ]
-    key = ", ".join([bucket_column, *DIMENSIONS])
+    key = ", ".join([bucket_column, *dimensions])
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in metrics)
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) "
         f"SELECT {', '.join(select)} FROM {Event._meta.db_table} e "
         f"WHERE e.id > %s AND e.id <= %s "
-        f"GROUP BY {', '.join(str(i) for i in range(1, len(DIMENSIONS) + 2))} "
+        f"GROUP BY {', '.join(str(i) for i in range(1, len(dimensions) + 2))} "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
 
@@ -107,6 +115,10 @@ def update_rollups(now: datetime.datetime | None = None, max_events: int = 2_000
         with connection.cursor() as cursor:
             cursor.execute(_upsert_sql(HourlyRollup._meta.db_table, "hour", "hour"), [start, upper])
             cursor.execute(_upsert_sql(DailyRollup._meta.db_table, "day", "day"), [start, upper])
+            cursor.execute(
+                _upsert_sql(CampaignDailyRollup._meta.db_table, "day", "day", CAMPAIGN_DIMENSIONS),
+                [start, upper],
+            )
             cursor.execute(_search_sql(), [start, upper])
         count = Event.objects.filter(id__gt=start, id__lte=upper).count()
         state.last_event_id = upper
@@ -120,6 +132,7 @@ def rebuild_rollups() -> int:
         lock_events(exclusive=True)
         HourlyRollup.objects.all().delete()
         DailyRollup.objects.all().delete()
+        CampaignDailyRollup.objects.all().delete()
         SearchQueryDaily.objects.all().delete()
         RollupState.objects.filter(name="events").delete()
     total = 0

@@ -7,7 +7,14 @@ import time_machine
 from django.db.models import Sum
 
 from analytics import rollups, services
-from analytics.models import DailyRollup, Event, HourlyRollup, SearchQueryDaily, TrackedLink
+from analytics.models import (
+    CampaignDailyRollup,
+    DailyRollup,
+    Event,
+    HourlyRollup,
+    SearchQueryDaily,
+    TrackedLink,
+)
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 T0 = datetime.datetime(2026, 11, 2, 9, 15, tzinfo=datetime.UTC)
@@ -85,6 +92,15 @@ def test_rollups_match_raw_counts_and_are_idempotent(traffic):
         "organic_visits": 1,
     }
     assert totals(HourlyRollup) == first
+    # The per-campaign table holds the same totals, one row per day, campaign, channel.
+    assert totals(CampaignDailyRollup) == first
+    assert CampaignDailyRollup.objects.filter(campaign_id=publication.campaign_id).count() == len(
+        set(
+            DailyRollup.objects.filter(campaign_id=publication.campaign_id).values_list(
+                "day", "channel"
+            )
+        )
+    )
     # Raw counts per link agree.
     for link in (link_a, link_b):
         raw = Event.objects.filter(kind="click", link_id=link.pk, is_bot=False).count()
@@ -103,6 +119,7 @@ def test_rollups_match_raw_counts_and_are_idempotent(traffic):
     assert run_rollups() == 0
     assert totals(DailyRollup) == first
     assert totals(HourlyRollup) == first
+    assert totals(CampaignDailyRollup) == first
 
 
 def test_late_events_are_folded_into_their_old_hour(traffic):
