@@ -122,7 +122,7 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
 
     rng = random.Random(seed)
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE analytics_event")
+        cursor.execute("TRUNCATE analytics_event RESTART IDENTITY")
     HourlyRollup.objects.all().delete()
     DailyRollup.objects.all().delete()
     CampaignDailyRollup.objects.all().delete()
@@ -243,10 +243,12 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
     from analytics.rollups import update_rollups
 
     t0 = time.monotonic()
-    update_rollups(
+    # Everything loaded is folded in here, so the upkeep measured later is only upkeep.
+    while update_rollups(
         now=datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1),
         max_events=n_events + 10,
-    )
+    ):
+        pass
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE analytics_dailyrollup")
         cursor.execute("ANALYZE analytics_hourlyrollup")
