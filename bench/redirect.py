@@ -10,11 +10,18 @@ random code out of N links (100,000; --quick 10,000) per request.
 
 Variants, each at 64 and at 8 connections:
 - bare:    /bare/<code> returns the same 302 and does nothing else;
-- tracked: /t/<code>, the real view (lookup, RPUSH to Redis, 302);
+- tracked: /t/<code>, the real view (lookup, click queued in Redis, 302);
 - sync:    /sync/<code>, the same lookup, then the click is stored in PostgreSQL
            before the response (what recording on the request path costs).
-Events lost = 302 responses - event rows after draining the queue; a last run of the
+Events lost = 302 responses sent - event rows after draining the queue, with the 302s
+counted by gunicorn itself (bench/redirect_gunicorn.py): wrk stops counting at the end
+of its duration while the requests then in flight still complete and record their
+click, so its own count would undercount responses. Rows beyond the 302s sent (a click
+recorded for a request whose client went away before the redirect went out) are
+reported separately as extra rows, never netted against losses. A last run of the
 tracked variant sends gunicorn a SIGHUP (graceful restart of every worker) halfway.
+Link caches start cold: each run starts a new gunicorn and deletes Redis's copies of
+the links (the drainer refills those for links it sees clicked, here between runs).
 """
 
 from __future__ import annotations
@@ -140,11 +147,13 @@ def wait_for_port(port: int, timeout: float = 60):
     raise RuntimeError(f"gunicorn did not start on port {port}")
 
 
-def start_gunicorn(workers: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, count_dir: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "config.wsgi",
+            "-c",
+            str(ROOT / "bench" / "redirect_gunicorn.py"),
             "-b",
             f"127.0.0.1:{PORT}",
             "-w",
@@ -157,10 +166,32 @@ def start_gunicorn(workers: int) -> subprocess.Popen:
             "warning",
         ],
         cwd=ROOT,
-        env=env(),
+        env={**env(), "BENCH_REDIRECT_COUNT_DIR": str(count_dir)},
     )
     wait_for_port(PORT)
     return proc
+
+
+def sent_302s(count_dir: Path, variant: str) -> int:
+    """302s the workers sent for `variant` so far (bench/redirect_gunicorn.py)."""
+    try:
+        return (count_dir / variant).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def wait_until_quiet(count_dir: Path, variant: str, settle: float = 0.3, limit: float = 15):
+    """Wait until the requests still in flight when wrk stopped have finished: the
+    server's count stops moving for `settle` seconds."""
+    deadline = time.monotonic() + limit
+    last = sent_302s(count_dir, variant)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        now = sent_302s(count_dir, variant)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -206,16 +237,28 @@ def run_wrk(prefix: str, connections: int, duration: float, script: Path, codes:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": _ms(re.search(r"\s50%\s+(\S+)", out).group(1)),
         "p99": _ms(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        # As counted by wrk: only the responses that arrived within its duration.
         "responses": total - (int(non_3xx.group(1)) if non_3xx else 0),
         "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
         "raw": out,
     }
 
 
-def count_rows() -> int:
+def last_event_id() -> int:
+    from django.db.models import Max
+
     from analytics.models import Event
 
-    return Event.objects.filter(kind="click").count()
+    return Event.objects.aggregate(last=Max("pk"))["last"] or 0
+
+
+def count_rows(after_id: int) -> int:
+    """Click rows stored since `after_id` was the newest event. Taken while nothing is
+    writing (before a run, after the drain), so ids are all that is needed - and a
+    COUNT over the whole table, which grows with every run, is not."""
+    from analytics.models import Event
+
+    return Event.objects.filter(kind="click", pk__gt=after_id).count()
 
 
 def drain_all() -> int:
@@ -249,7 +292,12 @@ def main(argv=None):
     setup_django()
     from analytics.services import queue_client
 
-    queue_client().delete(QUEUE_KEY, f"{QUEUE_KEY}:processing", f"{QUEUE_KEY}:lock")
+    client = queue_client()
+    client.delete(QUEUE_KEY, f"{QUEUE_KEY}:processing", f"{QUEUE_KEY}:lock")
+    # Redis's copies of the links start cold, like each new worker's own cache.
+    stale = list(client.scan_iter(f"{QUEUE_KEY}:link:*", count=10_000))
+    for i in range(0, len(stale), 10_000):
+        client.delete(*stale[i : i + 10_000])
     codes = ensure_links(n_links)
     tmp = Path(tempfile.mkdtemp(prefix="bench-redirect-"))
     codes_file = tmp / "codes.txt"
@@ -257,9 +305,36 @@ def main(argv=None):
     script = tmp / "random.lua"
     script.write_text(LUA)
 
-    server = start_gunicorn(args.workers)
+    count_dir = tmp / "sent"
+    count_dir.mkdir()
+    server = start_gunicorn(args.workers, count_dir)
     results: dict = {}
-    lost = {}
+    # Per variant: 302s sent (server count), 302s wrk saw, event rows, lost, extra rows.
+    tally = {
+        name: dict.fromkeys(("sent", "seen", "rows", "lost", "extra"), 0)
+        for name in ("tracked", "sync", "restart")
+    }
+
+    def measure(variant, prefix, connections, seconds, account=None, during=None):
+        """One wrk run, then (for variants that record clicks) the exact accounting."""
+        account = account or variant
+        id_before, sent_before = last_event_id(), sent_302s(count_dir, variant)
+        r = run_wrk(prefix, connections, seconds, script, codes_file, during=during)
+        sent = wait_until_quiet(count_dir, variant) - sent_before
+        r["sent"] = sent
+        if account in tally:
+            drain_all()
+            rows = count_rows(id_before)
+            t = tally[account]
+            t["sent"] += sent
+            t["seen"] += r["responses"]
+            t["rows"] += rows
+            # Counted per run, never netted: an extra row in one run cannot hide a
+            # lost one in another.
+            t["lost"] += max(0, sent - rows)
+            t["extra"] += max(0, rows - sent)
+        return r
+
     try:
         # Warm-up: imports, connections, and the first link lookups of each worker.
         for prefix in ("/bare/", "/t/", "/sync/"):
@@ -268,34 +343,28 @@ def main(argv=None):
         for connections in (64, 8):
             for name, prefix in (("bare", "/bare/"), ("tracked", "/t/"), ("sync", "/sync/")):
                 for _ in range(runs):
-                    before = count_rows()
-                    r = run_wrk(prefix, connections, duration, script, codes_file)
-                    if name != "bare":
-                        drain_all()
-                        lost.setdefault(name, 0)
-                        lost[name] += r["responses"] - (count_rows() - before)
+                    r = measure(name, prefix, connections, duration)
                     results.setdefault((name, connections), []).append(r)
                     print(
                         f"  {name:8s} c={connections:3d}: {r['rps']:8.0f}/s p50 {r['p50']:.2f} ms "
-                        f"p99 {r['p99']:.2f} ms ({r['responses']} 302s)",
+                        f"p99 {r['p99']:.2f} ms ({r['sent']} 302s sent, "
+                        f"{r['responses']} seen by wrk)",
                         flush=True,
                     )
         # Graceful restart halfway through a tracked run.
-        before = count_rows()
-        r = run_wrk(
+        r = measure(
+            "tracked",
             "/t/",
             64,
             max(duration, 6),
-            script,
-            codes_file,
+            account="restart",
             during=lambda: server.send_signal(signal.SIGHUP),
         )
-        time.sleep(2)
-        drain_all()
-        restart_lost = r["responses"] - (count_rows() - before)
+        t = tally["restart"]
         print(
-            f"  restart  c= 64: {r['rps']:8.0f}/s, {r['responses']} 302s, "
-            f"{r['socket_errors']} socket errors, lost {restart_lost}",
+            f"  restart  c= 64: {r['rps']:8.0f}/s, {t['sent']} 302s sent "
+            f"({t['seen']} seen by wrk), {t['rows']} event rows, "
+            f"{r['socket_errors']} socket errors, lost {t['lost']}, extra rows {t['extra']}",
             flush=True,
         )
     finally:
@@ -333,10 +402,16 @@ def main(argv=None):
                 f"tracked p99 / bare p99 ({c} conns)", tracked_p99 / bare_p99, "ratio", "<=", 1.5
             ),
         ]
+    tracked, restart, sync = tally["tracked"], tally["restart"], tally["sync"]
     figures += [
-        figure("events lost (tracked, all runs)", lost.get("tracked", 0), "events", "==", 0),
-        figure("events lost (graceful restart mid-run)", restart_lost, "events", "==", 0),
-        figure("events lost (sync insert)", lost.get("sync", 0), "events"),
+        figure("events lost (tracked, all runs)", tracked["lost"], "events", "==", 0),
+        figure("extra event rows (tracked, all runs)", tracked["extra"], "events"),
+        figure("302s sent (tracked, all runs)", tracked["sent"], "responses"),
+        figure("302s seen by wrk (tracked, all runs)", tracked["seen"], "responses"),
+        figure("events lost (graceful restart mid-run)", restart["lost"], "events", "==", 0),
+        figure("extra event rows (graceful restart mid-run)", restart["extra"], "events"),
+        figure("302s sent (graceful restart mid-run)", restart["sent"], "responses"),
+        figure("events lost (sync insert)", sync["lost"], "events"),
     ]
     print_figures(figures)
     write_results(
