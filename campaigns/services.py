@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from channels.base import PublishError, PublishResult
 from channels.models import ChannelAccount
 from channels.registry import UnknownChannelKind, get_adapter_class
+from channels.verification import start_feed_verification
 
 from . import recurrence
 from .models import Campaign, Notification, Publication, PublicationEvent
@@ -986,6 +987,7 @@ def _record_outcome(publication_id: int, attempt: int, outcome: AttemptOutcome, 
                 last_error="",
             )
             _schedule_next_occurrence(pub)
+            start_feed_verification(pub, now)
             transaction.on_commit(lambda: update_campaign_progress(pub.campaign_id))
             return outcome.kind
         if pub.status != S.PUBLISHING or pub.attempt_count != attempt:

@@ -114,3 +114,39 @@ class ManualPlacementTask(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and timezone.now() >= self.overdue_at
+
+
+class FeedVerification(models.Model):
+    """Checks that a post published to an external blog shows up in the blog's feed.
+
+    Created when a publication on an account with `verify_feed_url` is published;
+    `channels.verification.verify_published_posts` moves it to verified, or to missing
+    (and tells the campaign owner) once `deadline` passes without the post in the feed.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VERIFIED = "verified", _("Verified")
+        MISSING = "missing", _("Missing from the feed")
+
+    publication = models.OneToOneField(
+        "campaigns.Publication",
+        verbose_name=_("publication"),
+        on_delete=models.CASCADE,
+        related_name="feed_verification",
+    )
+    feed_url = models.URLField(_("feed URL"), max_length=1000)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    deadline = models.DateTimeField(_("deadline"))
+    checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("feed verification")
+        ordering = ["deadline", "pk"]
+
+    def __str__(self):
+        return f"{self.publication_id}: {self.get_status_display()}"

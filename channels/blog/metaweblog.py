@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 from channels.http import client_for_account, send
 from channels.render import render_html
+from channels.verification import verification_settings_fields
 
 RECENT_POSTS_TO_SCAN = 20
 
@@ -47,9 +48,7 @@ class MetaWeblogAdapter(ChannelAdapter):
             "category": forms.CharField(
                 label=gettext_lazy("Default category"), required=False, max_length=200
             ),
-            "feed_url": forms.URLField(
-                label=gettext_lazy("Feed URL for publish verification (optional)"), required=False
-            ),
+            **verification_settings_fields(),
         }
 
     @classmethod

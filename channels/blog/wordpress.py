@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 from channels.http import client_for_account, send
 from channels.render import render_html
+from channels.verification import verification_settings_fields
 
 
 def slug_marker(publication) -> str:
@@ -62,6 +63,7 @@ class WordPressAdapter(ChannelAdapter):
                 required=False,
                 max_length=100,
             ),
+            **verification_settings_fields(),
         }
 
     @classmethod
