@@ -36,13 +36,22 @@ try:
 
     from channels.email import services as email_services
 
+    def _drill_clock(fn, value: datetime.timedelta):
+        if fn.__defaults__:
+            fn.__defaults__ = tuple(
+                value if isinstance(d, datetime.timedelta) else d for d in fn.__defaults__
+            )
+
     lease = datetime.timedelta(seconds=settings.EMAIL_CLAIM_LEASE_SECONDS)
     email_services.CLAIM_LEASE = lease
-    fn = email_services.release_stale_claims
-    if fn.__defaults__:
-        fn.__defaults__ = tuple(
-            lease if isinstance(d, datetime.timedelta) else d for d in fn.__defaults__
-        )
+    _drill_clock(email_services.release_stale_claims, lease)
+    # The pump restarts a send whose batch chain died (a killed worker, a chained
+    # enqueue refused while the broker was down) once it has made no progress for
+    # `idle_for` (a minute in production, pumped every 30 s). Drill-sized like the rest.
+    _drill_clock(
+        email_services.active_send_ids_needing_workers,
+        datetime.timedelta(seconds=settings.EMAIL_PUMP_IDLE_SECONDS),
+    )
 except ImportError:
     pass
 

@@ -37,9 +37,15 @@ class DrillError(RuntimeError):
     pass
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition", abort=None):
+    """Poll `predicate` until it returns something true. `abort` (optional) is asked
+    first on every round and returns a reason to give up at once, e.g. that the process
+    we are waiting for has exited: no point waiting minutes for a dead process."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        reason = abort() if abort else None
+        if reason:
+            raise DrillError(f"gave up waiting for {what}: {reason}")
         try:
             value = predicate()
         except Exception:  # noqa: BLE001 - a service coming up refuses for a while
@@ -282,44 +288,53 @@ class RabbitVhost:
 
 
 class SmtpSink:
-    """A loopback aiosmtpd server that counts messages per recipient."""
+    """A loopback SMTP server (deploy/drills/smtp_sink.py) in its own process, started
+    and stopped by its pid, that logs every accepted recipient; counts are per
+    recipient, read from that log."""
 
     def __init__(self):
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
         self.port = free_port()
-        self.controller = None
+        self.dir = Path(tempfile.mkdtemp(prefix="drill-smtp-"))
+        self.log = self.dir / "accepted.log"
+        self.popen = None
 
     def start(self):
-        from aiosmtpd.controller import Controller
-
-        sink = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                with sink.lock:
-                    for rcpt in envelope.rcpt_tos:
-                        sink.counts[rcpt.lower()] += 1
-                return "250 OK"
-
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def reset(self):
-        with self.lock:
-            self.counts.clear()
-
-    def received(self) -> int:
-        with self.lock:
-            return sum(self.counts.values())
+        self.log.touch()
+        self.output = open(self.dir / "server.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.popen = subprocess.Popen(
+            [PYTHON, "-m", "deploy.drills.smtp_sink", str(self.port), str(self.log)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(
+            lambda: port_open(self.port),
+            30,
+            what="the SMTP sink",
+            abort=lambda: None if self.popen.poll() is None else "the SMTP sink exited",
+        )
 
     def snapshot(self) -> collections.Counter:
-        with self.lock:
-            return collections.Counter(self.counts)
+        data = self.log.read_bytes()
+        # Only whole lines: a line being appended right now is counted next time.
+        return collections.Counter(data[: data.rfind(b"\n") + 1].decode().split())
+
+    def received(self) -> int:
+        return sum(self.snapshot().values())
 
     def stop(self):
-        if self.controller:
-            self.controller.stop()
+        if self.popen is not None:
+            if self.popen.poll() is None:
+                os.kill(self.popen.pid, signal.SIGTERM)
+                try:
+                    self.popen.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.kill(self.popen.pid, signal.SIGKILL)
+                    self.popen.wait(timeout=10)
+            self.output.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ChannelServer:
@@ -400,12 +415,21 @@ class Proc:
             start_new_session=True,
         )
         self.pid = self.popen.pid
+        self.killed = False  # set when the drill itself kills it (the fault)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def exited(self) -> str | None:
+        """Why waiting for this process is pointless (it exited), else None."""
+        code = self.popen.poll()
+        if code is None:
+            return None
+        return f"{self.name} (pid {self.pid}) exited with status {code}:\n{self.tail(10)}"
+
     def kill9(self):
         """SIGKILL to the process and its pool children (its group), by its own pid."""
+        self.killed = True
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except ProcessLookupError:

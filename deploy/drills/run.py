@@ -8,7 +8,10 @@ still open, and it can never be mistaken for a pass: the table and the last line
 
 Environment: DRILL_ONLY=name,name  DRILL_BROKERS=redis,rabbitmq  DRILL_PG_PORT (5440)
 DRILL_REDIS_PORT (6390)  DRILL_BEAT_SECONDS (60)  DRILL_STRICT (0)  DRILL_SEED_URL (a migrated
-database to copy instead of migrating from scratch on the first run).
+database to copy instead of migrating from scratch on the first run)  DRILL_START_TIMEOUT
+(180 s for a worker to answer its first ping). Sizes (see SIZE_VARS): DRILL_KILL9_RECIPIENTS
+(5000)  DRILL_SEND_RECIPIENTS (2000)  DRILL_CLICKS (1500)  DRILL_DISPATCH_PUBLICATIONS (300)
+DRILL_BEAT_PUBLICATIONS (120).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .infra import (
     SmtpSink,
     python_env,
 )
+from .scenarios import Row
 
 
 def _migration_fingerprint() -> str:
@@ -154,13 +158,28 @@ def print_table(rows) -> None:
             print(f"  {r.drill} [{r.broker}]: {'; '.join(notes)}")
 
 
+# How many recipients, clicks or publications each drill uses (defaults in scenarios.py:
+# 5,000 / 2,000 / 1,500 / 300 / 120).
+SIZE_VARS = {
+    "kill9-send": "DRILL_KILL9_RECIPIENTS",
+    "redis-restart-send": "DRILL_SEND_RECIPIENTS",
+    "redis-restart-clicks": "DRILL_CLICKS",
+    "pg-restart-dispatch": "DRILL_DISPATCH_PUBLICATIONS",
+    "two-beats": "DRILL_BEAT_PUBLICATIONS",
+}
+
+
 def _use_broker(app, url: str) -> None:
-    """Point the runner's Celery app (pings, enqueues) at `url`. `force_close_all()` on
-    the app's pool would leave a closed pool behind ("Acquire on closed pool" on every
-    later ping): forget kombu's pools instead, so the next use builds fresh ones."""
+    """Point the runner's Celery app (pings, enqueues) at `url`.
+
+    Celery resolved broker_read_url/broker_write_url from the first broker URL when
+    the app was configured; setting broker_url alone would keep pinging the previous
+    broker. And `force_close_all()` on the app's pool leaves a closed pool behind
+    ("Acquire on closed pool" on every later ping): forget kombu's pools instead, so
+    the next use builds fresh ones."""
     from kombu import pools
 
-    app.conf.broker_url = url
+    app.conf.broker_url = app.conf.broker_read_url = app.conf.broker_write_url = url
     pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
@@ -186,6 +205,7 @@ def main() -> int:
     rabbit = RabbitVhost()
     sink, channel = SmtpSink(), ChannelServer()
     rows = []
+    rabbit_created = False
     try:
         redis.start()
         print(f"drill: PostgreSQL :{pg.port} ({pg.dir}), Redis :{redis.port}, logs in {log_dir}")
@@ -205,7 +225,7 @@ def main() -> int:
         from config.celery import app
 
         from . import celery_app  # noqa: F401 - django.setup(), drill adapter registered
-        from .scenarios import DRILLS, Context, Row
+        from .scenarios import DRILLS, Context
 
         for broker in brokers:
             if broker == "rabbitmq":
@@ -220,6 +240,7 @@ def main() -> int:
                     )
                     continue
                 rabbit.create()
+                rabbit_created = True
                 url = rabbit.url()
             else:
                 url = redis.url(0)
@@ -227,12 +248,23 @@ def main() -> int:
             for name, drill in DRILLS.items():
                 if only and name not in only:
                     continue
-                ctx = Context(pg, redis, sink, channel, log_dir, broker, url)
+                ctx = Context(pg, redis, sink, channel, log_dir, broker, url, drill=name)
                 t0 = time.monotonic()
                 print(f"drill: {name} [{broker}] ...", flush=True)
                 try:
                     kwargs = {"seconds": beat_seconds} if name == "two-beats" else {}
+                    if size := os.environ.get(SIZE_VARS[name]):
+                        kwargs["n"] = int(size)
                     row = drill(ctx, **kwargs)
+                    if crashed := ctx.unexpected_exits():
+                        if row.status == "PASS":
+                            row.status = "FAIL"
+                        row.note = "; ".join([*filter(None, [row.note]), *crashed])
+                        for proc in ctx.procs:
+                            if not proc.alive() and not proc.killed:
+                                print(
+                                    f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(30)}"
+                                )
                 except Exception as exc:  # noqa: BLE001 - reported as ERROR, run continues
                     row = Row(name, broker, status="ERROR", note=f"{type(exc).__name__}: {exc}")
                     traceback.print_exc()
@@ -248,11 +280,14 @@ def main() -> int:
                     flush=True,
                 )
                 rows.append(row)
-            if broker == "rabbitmq":
-                rabbit.delete()
     except DrillError as exc:
         rows.append(Row("setup", "-", status="ERROR", note=str(exc)))
+    except (SystemExit, KeyboardInterrupt) as exc:
+        # `timeout`, Ctrl-C: everything is stopped below; still show what ran.
+        rows.append(Row("interrupted", "-", status="ERROR", note=f"{type(exc).__name__}"))
     finally:
+        if rabbit_created:
+            rabbit.delete()
         sink.stop()
         channel.stop()
         redis.destroy()

@@ -22,6 +22,8 @@ CAMPAIGNS_STUCK_PUBLISHING_SECONDS = env.int("DRILL_STUCK_PUBLISHING_SECONDS", d
 CAMPAIGNS_RETRY_BASE_SECONDS = 2
 CAMPAIGNS_RETRY_MAX_SECONDS = 10
 EMAIL_CLAIM_LEASE_SECONDS = env.int("DRILL_EMAIL_CLAIM_LEASE_SECONDS", default=25)
-# Redis redelivers an unacked message after this; the drill waits for the sweeper
-# instead, as production does, so keep it as in production.
+EMAIL_PUMP_IDLE_SECONDS = env.int("DRILL_EMAIL_PUMP_IDLE_SECONDS", default=10)
+# The broker's visibility timeout (Redis redelivers an unacked message after 3600 s)
+# stays as in production: after a kill -9 the drill waits for the sweeper and the
+# e-mail pump to reclaim the dead worker's rows from the database, as production does.
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
