@@ -334,7 +334,7 @@ def send_next_batch(send_id: int, *, batch_size: int | None = None) -> BatchResu
             except (OSError, smtplib.SMTPException) as exc:
                 result.released += _release([r.pk for r in allowed[index:]], token)
                 raise TransientSendError(f"SMTP failed mid-batch: {exc}") from exc
-            mark_sent(delivery.pk, token, message_id, cursor=mark_cursor)
+            mark_sent(mark_cursor, delivery.pk, token, message_id)
             result.sent += 1
             result.sent_ids.append(delivery.pk)
     finally:
@@ -351,21 +351,20 @@ def send_next_batch(send_id: int, *, batch_size: int | None = None) -> BatchResu
     return result
 
 
-def mark_sent(delivery_id: int, token, message_id: str, *, cursor=None) -> None:
+_MARK_SENT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, message_id = %s"
+    " WHERE id = %s AND claim_token = %s"
+)
+
+
+def mark_sent(cursor, delivery_id: int, token, message_id: str) -> None:
     """Record one accepted message, right after the server accepted it: what is marked
-    sent is never sent again. Plain SQL because this runs once per message and the ORM
-    spent longer building the statement than PostgreSQL spent running it; `cursor` (one
-    per batch) saves creating a cursor per message as well."""
-    sql = (
-        f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, message_id = %s"
-        " WHERE id = %s AND claim_token = %s"
+    sent is never sent again. Plain SQL on the batch's one cursor because this runs once
+    per message and the ORM spent longer building the statement than PostgreSQL spent
+    running it."""
+    cursor.execute(
+        _MARK_SENT_SQL, [Delivery.Status.SENT, timezone.now(), message_id, delivery_id, token]
     )
-    params = [Delivery.Status.SENT, timezone.now(), message_id, delivery_id, token]
-    if cursor is not None:
-        cursor.execute(sql, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _refused(delivery, token, code, reason, result: BatchResult) -> None:
