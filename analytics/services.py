@@ -686,8 +686,28 @@ def store_events(payloads: list[dict]) -> int:
 
         _flag_scanner_clicks(events, now)
         _mark_unique(events)
-        Event.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+        insert_events(events)
     return len(events)
+
+
+def insert_events(events: list[Event]) -> None:
+    """INSERT ... ON CONFLICT (uid) DO NOTHING for many events. On PostgreSQL one
+    statement per 5,000 rows with a column array each (unnest): the ORM's bulk_create
+    spent more time building its VALUES list than PostgreSQL spent storing it."""
+    if connection.vendor != "postgresql":
+        Event.objects.bulk_create(events, batch_size=1000, ignore_conflicts=True)
+        return
+    fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    sql = (
+        f"INSERT INTO {Event._meta.db_table} ({columns}) SELECT * FROM unnest({arrays})"
+        " ON CONFLICT (uid) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), 5000):
+            chunk = events[start : start + 5000]
+            cursor.execute(sql, [[getattr(e, f.attname) for e in chunk] for f in fields])
 
 
 def _fill_from_publication(event: Event, pub: dict) -> None:

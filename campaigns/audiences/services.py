@@ -7,8 +7,10 @@ Every function here is safe to call twice (idempotent) unless its docstring says
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import hmac
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
@@ -16,7 +18,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -263,11 +265,33 @@ def read_subscriber_token(token: str) -> dict:
 
 
 def unsubscribe_url(token: str) -> str:
-    return absolute_url(reverse("audiences:unsubscribe", kwargs={"token": token}))
+    return _token_url("audiences:unsubscribe", token)
 
 
 def preferences_url(token: str) -> str:
-    return absolute_url(reverse("audiences:preferences", kwargs={"token": token}))
+    return _token_url("audiences:preferences", token)
+
+
+_TOKEN_PLACEHOLDER = "0TOKEN0"
+
+
+@functools.lru_cache(maxsize=32)
+def _token_url_parts(view_name: str, base_url: str, script_prefix: str, urlconf: str):
+    url = base_url.rstrip("/") + reverse(view_name, kwargs={"token": _TOKEN_PLACEHOLDER})
+    head, _sep, tail = url.partition(_TOKEN_PLACEHOLDER)
+    return head, tail
+
+
+def _token_url(view_name: str, token: str) -> str:
+    """What absolute_url(reverse(view_name, token=token)) returns, without resolving
+    the pattern again for every recipient of a send (twice per message)."""
+    if not token or "/" in token:  # not a signed token: let reverse() refuse it
+        return absolute_url(reverse(view_name, kwargs={"token": token}))
+    head, tail = _token_url_parts(
+        view_name, settings.SITE_BASE_URL, get_script_prefix(), str(settings.ROOT_URLCONF)
+    )
+    # The quoting reverse() applies to a path argument.
+    return head + quote(token, safe="!$&'()*+,;=/~:@") + tail
 
 
 def unsubscribe_by_token(token: str) -> tuple[Subscriber, int]:

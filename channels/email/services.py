@@ -6,10 +6,10 @@ Exactly one message per recipient:
 - a batch claims pending rows with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; on
   SQLite the IMMEDIATE transaction serialises claims) and marks them "sending" with its
   own claim token, so two runs of the same task never share a row;
-- each row is marked "sent" in its own commit right after the SMTP server accepted it.
-  A killed worker leaves at most the one message it was transmitting unrecorded; its
-  other claimed rows go back to pending once their lease (longer than the task's hard
-  time limit) has expired.
+- each row is marked "sent" in its own commit at the moment its message is handed to
+  the SMTP server, between the content and the end-of-data (see SentMarks): a killed
+  worker never causes a second copy. Its other claimed rows go back to pending once
+  their lease (longer than the task's hard time limit) has expired.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ from __future__ import annotations
 import datetime
 import logging
 import secrets
+import select
 import smtplib
 import ssl
 import time
 from dataclasses import dataclass, field
 
 import django.dispatch
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import pq
 
 from campaigns.audiences import services as audience_services
 from campaigns.audiences.models import MailingList
@@ -250,7 +252,7 @@ def build_frame(send: EmailSend, config: SMTPConfig) -> MessageFrame:
 def _fast_commits():
     """A sending worker commits one row per message. With asynchronous commit each is
     durable against the worker dying (what we guard against) without waiting for a WAL
-    flush; a database crash could at worst resend the last few messages."""
+    flush; a database crash could at worst lose the last few marks."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO OFF")
@@ -260,6 +262,88 @@ def _restore_commits():
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+_MARK_SENT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, message_id = %s"
+    " WHERE id = %s AND claim_token = %s"
+)
+# The same statement with libpq's numbered parameters, for SentMarks' raw sends.
+_MARK_SENT_PG = (
+    f"UPDATE {Delivery._meta.db_table} SET status = $1, sent_at = $2, message_id = $3"
+    " WHERE id = $4 AND claim_token = $5"
+).encode()
+_UNMARK_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = NULL, message_id = ''"
+    " WHERE id = %s AND claim_token = %s"
+)
+
+
+class SentMarks:
+    """Marks delivery rows sent, one commit per message, at the moment the message is
+    handed to the SMTP server: after its content is written and before its end-of-data.
+
+    A worker killed before the mark leaves a row that is sent again and a message the
+    server discards (its DATA never ended); killed after it, a row marked sent and a
+    message the server has. So a killed worker never causes a second copy; what is left
+    is the moment between two writes, in which a message could be lost. A worker that
+    lives to see a refusal or a broken connection takes the mark back (`unmark`).
+
+    On PostgreSQL the UPDATE is written to the database's socket and its result read
+    later (`wait`), so the database works while the SMTP server does: PostgreSQL runs
+    and commits a statement it has received even if the client is gone by then.
+    Elsewhere (SQLite) the mark is an ordinary statement.
+    """
+
+    def __init__(self, token: str):
+        self.token = token
+        connection.ensure_connection()
+        self.pgconn = connection.connection.pgconn if connection.vendor == "postgresql" else None
+        self.cursor = None if self.pgconn is not None else connection.cursor()
+        self.in_flight = False
+
+    def mark(self, delivery_id: int, message_id: str) -> None:
+        now = timezone.now()
+        if self.pgconn is None:
+            self.cursor.execute(
+                _MARK_SENT_SQL, [Delivery.Status.SENT, now, message_id, delivery_id, self.token]
+            )
+            return
+        pg = self.pgconn
+        params = [Delivery.Status.SENT.value, now.isoformat(), message_id, str(delivery_id)]
+        pg.send_query_params(_MARK_SENT_PG, [p.encode() for p in [*params, self.token]])
+        while pg.flush():
+            select.select([], [pg.socket], [])
+        self.in_flight = True
+
+    def wait(self) -> None:
+        """Read the result of the mark in flight, if any."""
+        if not self.in_flight:
+            return
+        self.in_flight = False
+        pg = self.pgconn
+        pg.consume_input()
+        while pg.is_busy():
+            select.select([pg.socket], [], [])
+            pg.consume_input()
+        error = None
+        while (result := pg.get_result()) is not None:
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                error = result.error_message.decode("utf-8", "replace")
+        if error:
+            raise DatabaseError(error)
+
+    def unmark(self, delivery_id: int) -> None:
+        """The server refused the message or the connection broke before its reply:
+        the row is ours ("sending") again, for the caller to record or release."""
+        self.wait()
+        with connection.cursor() as cursor:
+            cursor.execute(_UNMARK_SQL, [Delivery.Status.SENDING, delivery_id, self.token])
+
+    def close(self) -> None:
+        self.wait()
+        if self.cursor is not None:
+            self.cursor.close()
 
 
 def send_next_batch(send_id: int, *, batch_size: int | None = None) -> BatchResult:
@@ -289,82 +373,113 @@ def send_next_batch(send_id: int, *, batch_size: int | None = None) -> BatchResu
     if not allowed:
         result.more = _has_pending(send)
         return result
-    frame = build_frame(send, config)
-    envelope_from = config.bounce_address or config.from_email
-    interval = (
-        config.concurrency / config.rate_limit_per_second if config.rate_limit_per_second else 0
-    )
     try:
         conn = open_smtp(config)
     except Exception:
         _release([r.pk for r in allowed], token)
         raise
     _fast_commits()
-    # One cursor for the batch: creating one costs more than the UPDATE it runs, and
-    # that time sits between the server's "250" and the row being marked sent, the
-    # window in which a killed worker leaves an accepted message unrecorded.
-    mark_cursor = connection.cursor()
-    next_at = time.monotonic()
+    marks = SentMarks(token)
     try:
-        for index, delivery in enumerate(allowed):
-            if index and index % PAUSE_CHECK_EVERY == 0 and not _still_sending(send_id):
-                result.released += _release([r.pk for r in allowed[index:]], token)
-                break
-            if interval:
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                next_at = max(next_at, time.monotonic()) + interval
-            message_id = message_id_for(send, delivery, config)
-            message = frame.build(
-                to_email=delivery.email,
-                to_name=delivery.subscriber.name,
-                message_id=message_id,
-                values=message_values(send, delivery),
-            )
-            try:
-                conn.sendmail(envelope_from, [delivery.email], message)
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, reason = next(iter(exc.recipients.values()), (0, b""))
-                _refused(delivery, token, code, reason, result)
-                continue
-            except smtplib.SMTPDataError as exc:
-                _refused(delivery, token, exc.smtp_code, exc.smtp_error, result)
-                continue
-            except (OSError, smtplib.SMTPException) as exc:
-                result.released += _release([r.pk for r in allowed[index:]], token)
-                raise TransientSendError(f"SMTP failed mid-batch: {exc}") from exc
-            mark_sent(mark_cursor, delivery.pk, token, message_id)
-            result.sent += 1
-            result.sent_ids.append(delivery.pk)
+        _send_rows(send, config, conn, allowed, token, marks, result)
     finally:
-        mark_cursor.close()
-        _restore_commits()
         try:
-            conn.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
-        _record_sends(send, result.sent_ids)
+            marks.close()
+        finally:
+            _restore_commits()
+            _record_sends(send, result.sent_ids)
     result.more = _has_pending(send)
     if not result.more:
         finish_if_done(send)
     return result
 
 
-_MARK_SENT_SQL = (
-    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, message_id = %s"
-    " WHERE id = %s AND claim_token = %s"
-)
-
-
-def mark_sent(cursor, delivery_id: int, token, message_id: str) -> None:
-    """Record one accepted message, right after the server accepted it: what is marked
-    sent is never sent again. Plain SQL on the batch's one cursor because this runs once
-    per message and the ORM spent longer building the statement than PostgreSQL spent
-    running it."""
-    cursor.execute(
-        _MARK_SENT_SQL, [Delivery.Status.SENT, timezone.now(), message_id, delivery_id, token]
+def _send_rows(send, config, conn, rows, token, marks: SentMarks, result: BatchResult) -> None:
+    """The send loop: with PIPELINING one round trip per message, the next message
+    built while the server reads the last one, and each mark's commit running in the
+    database meanwhile (see SentMarks)."""
+    frame = build_frame(send, config)
+    stream = smtp.MessageStream(conn, config.bounce_address or config.from_email)
+    interval = (
+        config.concurrency / config.rate_limit_per_second if config.rate_limit_per_second else 0
     )
+    next_at = time.monotonic()
+
+    def build(delivery):
+        message_id = message_id_for(send, delivery, config)
+        message = frame.build(
+            to_email=delivery.email,
+            to_name=delivery.subscriber.name,
+            message_id=message_id,
+            values=message_values(send, delivery),
+        )
+        return message_id, message
+
+    end = len(rows)  # becomes the index of the first row left unsent by a pause
+    index, in_hand = 0, None  # in_hand: marked sent, the server's reply not yet read
+    try:
+        stream.start(rows[0].email)
+        built = build(rows[0])
+        for index, delivery in enumerate(rows):
+            if index >= end:
+                break
+            upcoming = rows[index + 1] if index + 1 < end else None
+            if (
+                upcoming is not None
+                and (index + 1) % PAUSE_CHECK_EVERY == 0
+                and not _still_sending(send.pk)
+            ):
+                end, upcoming = index + 1, None
+            try:
+                stream.read_envelope()
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
+                code, reason = _refusal(exc)
+                _refused(delivery, token, code, reason, result)
+                if upcoming is not None:
+                    stream.start(upcoming.email)
+                    built = build(upcoming)
+                continue
+            message_id, message = built
+            if interval:
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                next_at = max(next_at, time.monotonic()) + interval
+            stream.write_content(message)
+            marks.mark(delivery.pk, message_id)
+            in_hand = delivery
+            stream.end_message(upcoming.email if upcoming is not None else None)
+            if upcoming is not None:
+                built = build(upcoming)
+            try:
+                stream.read_data_reply()
+            except smtplib.SMTPDataError as exc:
+                marks.unmark(delivery.pk)
+                in_hand = None
+                _refused(delivery, token, exc.smtp_code, exc.smtp_error, result)
+                continue
+            marks.wait()
+            in_hand = None
+            result.sent += 1
+            result.sent_ids.append(delivery.pk)
+        if end < len(rows):
+            result.released += _release([r.pk for r in rows[end:]], token)
+        stream.close()
+    except (OSError, smtplib.SMTPException) as exc:
+        stream.close()
+        if in_hand is not None:
+            marks.unmark(in_hand.pk)
+        result.released += _release([r.pk for r in rows[index:]], token)
+        raise TransientSendError(f"SMTP failed mid-batch: {exc}") from exc
+    except BaseException:
+        stream.close()
+        raise
+
+
+def _refusal(exc: smtplib.SMTPException) -> tuple[int, bytes]:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return next(iter(exc.recipients.values()), (0, b""))
+    return exc.smtp_code, exc.smtp_error
 
 
 def _refused(delivery, token, code, reason, result: BatchResult) -> None:

@@ -1,23 +1,31 @@
-"""smtplib, minus the two costs that dominate sending many large messages on one
-connection: a regular-expression pass over every message, and a network round trip per
-envelope command.
+"""smtplib, minus the costs that dominate sending many large messages on one
+connection: network round trips per envelope command, and a regular-expression pass
+over every message.
 
-- `data()` dot-stuffs with `bytes.replace` when the message already has CRLF line
-  endings throughout (ours always do: see channels.email.mime), instead of smtplib's
-  two regex passes over 50 KB per message.
-- `sendmail()` for one plain-ASCII recipient on a server that announces PIPELINING
-  (RFC 2920) writes MAIL FROM, RCPT TO and DATA at once and reads the three replies.
-- Non-ASCII addresses use SMTPUTF8 where offered, else IDNA for the domain (smtplib
-  on its own would raise UnicodeEncodeError).
-  Errors raise exactly what smtplib's `sendmail` raises, after an RSET, so callers
-  cannot tell the two paths apart. Anything else goes through smtplib unchanged.
+- `MessageStream` sends one-recipient messages back to back with one round trip each
+  where the server announces PIPELINING (RFC 2920): a message's end-of-data goes out
+  together with the next message's MAIL FROM, RCPT TO and DATA. It writes a message's
+  content and its end-of-data separately, so that the caller can record the message
+  as handed over in between (see channels.email.services).
+- Dot-stuffing uses `bytes.replace` on messages that already have CRLF line endings
+  throughout (ours always do: see channels.email.mime), not smtplib's two regex passes.
+- Non-ASCII addresses use SMTPUTF8 where offered, else IDNA for the domain (smtplib on
+  its own would raise UnicodeEncodeError).
+Errors raise exactly what smtplib's `sendmail` raises, so callers cannot tell the two
+paths apart. Anything else goes through smtplib unchanged.
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 
 CRLF = b"\r\n"
+END_OF_DATA = b"." + CRLF
+# An address smtplib.quoteaddr would return as <address> unchanged: skip its parser,
+# which costs more than the rest of an envelope.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
 
 
 def _only_crlf(message: bytes) -> bool:
@@ -27,97 +35,196 @@ def _only_crlf(message: bytes) -> bool:
 
 
 def _dot_stuffed(message: bytes) -> bytes:
-    """RFC 5321 4.5.2 transparency, plus the terminating line."""
+    """RFC 5321 4.5.2 transparency, ending with a line break (not yet the final dot)."""
     stuffed = message.replace(b"\r\n.", b"\r\n..") if b"\r\n." in message else message
     if stuffed.startswith(b"."):
         stuffed = b"." + stuffed
     if not stuffed.endswith(CRLF):
         stuffed += CRLF
-    return stuffed + b"." + CRLF
+    return stuffed
 
 
-class FastSendMixin:
-    def data(self, msg):
-        if not isinstance(msg, bytes) or not _only_crlf(msg):
-            return super().data(msg)
-        self.putcmd("data")
-        code, repl = self.getreply()
-        if code != 354:
-            raise smtplib.SMTPDataError(code, repl)
-        self.send(_dot_stuffed(msg))
-        return self.getreply()
+def _quote(address: str) -> str:
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
 
-    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
-        if isinstance(to_addrs, str):
-            to_addrs = [to_addrs]
-        if not mail_options and not all(a.isascii() for a in (from_addr, *to_addrs)):
-            from_addr, to_addrs, mail_options = self._international(from_addr, to_addrs)
-        if not self._can_pipeline(from_addr, to_addrs, msg, mail_options, rcpt_options):
-            return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
-        (to_addr,) = to_addrs
-        self.send(
-            f"MAIL FROM:{smtplib.quoteaddr(from_addr)}\r\n"
-            f"RCPT TO:{smtplib.quoteaddr(to_addr)}\r\n"
-            "DATA\r\n".encode("ascii")
-        )
-        mail_reply = self.getreply()
-        rcpt_reply = self.getreply()
-        data_reply = self.getreply()
+
+def international(conn: smtplib.SMTP, from_addr: str, to_addrs: list[str]):
+    """Addresses with non-ASCII characters: SMTPUTF8 (RFC 6531) where the server
+    offers it; otherwise IDNA domains, and a refusal for a non-ASCII mailbox name
+    (a 5xx the caller records as failed, never as a bounce to suppress).
+    Returns (from_addr, to_addrs, mail_options)."""
+    conn.ehlo_or_helo_if_needed()
+    if conn.has_extn("smtputf8"):
+        return from_addr, to_addrs, ("SMTPUTF8",)
+    converted = []
+    for address in (from_addr, *to_addrs):
+        local, _, domain = address.rpartition("@")
+        if not local.isascii():
+            raise smtplib.SMTPRecipientsRefused(
+                {address: (501, b"non-ASCII mailbox name and no SMTPUTF8 on the server")}
+            )
+        converted.append(f"{local}@{domain.encode('idna').decode('ascii')}")
+    return converted[0], converted[1:], ()
+
+
+class MessageStream:
+    """One-recipient messages over one connection, one round trip each with PIPELINING
+    (lock-step commands without it). Per message, in this order:
+
+        stream.start(to_addr)          # the first message, and after a refusal
+        stream.read_envelope()         # SMTPRecipientsRefused / SenderRefused / DataError
+        stream.write_content(message)  # bytes with CRLF line endings throughout
+        ...                            # the caller records the hand-over here
+        stream.end_message(next_to)    # end-of-data (and the next message's envelope)
+        stream.read_data_reply()       # SMTPDataError when the server refuses it
+
+    A connection dropped before `end_message` loses the message on the server's side
+    (an unterminated DATA is discarded); after it, the server has all of it.
+    """
+
+    def __init__(self, conn: smtplib.SMTP, from_addr: str):
+        conn.ehlo_or_helo_if_needed()
+        # Each write is a whole group of commands or a whole message part: without this,
+        # Nagle's algorithm holds the short end-of-data write back until the server
+        # acknowledges the content, a delayed ACK later.
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn = conn
+        self.from_addr = from_addr
+        self.pipelining = bool(conn.does_esmtp and conn.has_extn("pipelining"))
+        self._to: str | None = None  # recipient of the envelope to be answered next
+        self._written = False  # that envelope's commands are already on the wire
+        self._error: smtplib.SMTPException | None = None  # it could not be written
+        self._in_data = False  # between the 354 and the end-of-data
+
+    def _envelope(self, to_addr: str) -> tuple[str, str, str]:
+        from_addr, options = self.from_addr, ""
+        if not (from_addr.isascii() and to_addr.isascii()):
+            from_addr, (to_addr,), mail_options = international(self.conn, from_addr, [to_addr])
+            options = "".join(f" {o}" for o in mail_options)
+        return f"MAIL FROM:{_quote(from_addr)}{options}", f"RCPT TO:{_quote(to_addr)}", to_addr
+
+    def _open(self, to_addr: str | None, write_now: bool) -> bytes:
+        """Remember the next envelope; returns its pipelined commands when they should
+        go out now."""
+        self._to, self._written, self._error = to_addr, False, None
+        if to_addr is None or not write_now:
+            return b""
+        try:
+            mail, rcpt, _to = self._envelope(to_addr)
+        except smtplib.SMTPException as exc:
+            self._error = exc
+            return b""
+        self._written = True
+        return f"{mail}\r\n{rcpt}\r\nDATA\r\n".encode()
+
+    def start(self, to_addr: str) -> None:
+        commands = self._open(to_addr, write_now=self.pipelining)
+        if commands:
+            self.conn.send(commands)
+
+    def read_envelope(self) -> None:
+        """Raise what smtplib.sendmail raises when the envelope is refused (after an
+        RSET, so the connection can go on)."""
+        to_addr, self._to = self._to, None
+        if self._error is not None:
+            raise self._error
+        if self._written:
+            mail_reply = self.conn.getreply()
+            rcpt_reply = self.conn.getreply()
+            data_reply = self.conn.getreply()
+        else:
+            mail, rcpt, to_addr = self._envelope(to_addr)
+            data_reply = rcpt_reply = (0, b"")
+            mail_reply = self._command(mail)
+            if mail_reply[0] == 250:
+                rcpt_reply = self._command(rcpt)
+                if rcpt_reply[0] in (250, 251):
+                    data_reply = self._command("DATA")
         if mail_reply[0] != 250:
-            self._abort(data_reply)
-            if mail_reply[0] == 421:
-                self.close()
-            raise smtplib.SMTPSenderRefused(mail_reply[0], mail_reply[1], from_addr)
+            self._abort(data_reply, mail_reply)
+            raise smtplib.SMTPSenderRefused(mail_reply[0], mail_reply[1], self.from_addr)
         if rcpt_reply[0] not in (250, 251):
-            self._abort(data_reply)
-            if rcpt_reply[0] == 421:
-                self.close()
+            self._abort(data_reply, rcpt_reply)
             raise smtplib.SMTPRecipientsRefused({to_addr: rcpt_reply})
         if data_reply[0] != 354:
             self._rset()
             raise smtplib.SMTPDataError(*data_reply)
-        self.send(_dot_stuffed(msg))
-        code, resp = self.getreply()
+        self._in_data = True
+
+    def write_content(self, message: bytes) -> None:
+        self.conn.send(_dot_stuffed(message))
+
+    def end_message(self, next_to: str | None = None) -> None:
+        commands = self._open(next_to, write_now=self.pipelining)
+        self.conn.send(END_OF_DATA + commands)
+        self._in_data = False
+
+    def read_data_reply(self) -> None:
+        code, reply = self.conn.getreply()
+        if code == 421:
+            self.conn.close()
         if code != 250:
-            if code == 421:
-                self.close()
+            # The end-of-data closed the transaction whatever the reply: no RSET, which
+            # would also cancel a next envelope already pipelined behind it.
+            raise smtplib.SMTPDataError(code, reply)
+
+    def close(self) -> None:
+        """QUIT, or just drop the connection in the middle of a message (a QUIT would
+        be taken as content) or of unanswered commands."""
+        try:
+            if self._in_data or self._written:
+                self.conn.close()
             else:
-                self._rset()
-            raise smtplib.SMTPDataError(code, resp)
-        return {}
+                self.conn.quit()
+        except (OSError, smtplib.SMTPException):
+            self.conn.close()
 
-    def _can_pipeline(self, from_addr, to_addrs, msg, mail_options, rcpt_options) -> bool:
-        if mail_options or rcpt_options or len(to_addrs) != 1:
-            return False
-        if not isinstance(msg, bytes) or not _only_crlf(msg):
-            return False
-        self.ehlo_or_helo_if_needed()
-        return self.does_esmtp and self.has_extn("pipelining")
+    def _command(self, line: str) -> tuple[int, bytes]:
+        self.conn.send(f"{line}\r\n".encode())
+        return self.conn.getreply()
 
-    def _international(self, from_addr, to_addrs):
-        """Addresses with non-ASCII characters: SMTPUTF8 (RFC 6531) where the server
-        offers it; otherwise IDNA domains, and a refusal for a non-ASCII mailbox name
-        (a 5xx the caller records as failed, never as a bounce to suppress)."""
-        self.ehlo_or_helo_if_needed()
-        if self.has_extn("smtputf8"):
-            return from_addr, to_addrs, ("SMTPUTF8",)
-        converted = []
-        for address in (from_addr, *to_addrs):
-            local, _, domain = address.rpartition("@")
-            if not local.isascii():
-                raise smtplib.SMTPRecipientsRefused(
-                    {address: (501, b"non-ASCII mailbox name and no SMTPUTF8 on the server")}
-                )
-            converted.append(f"{local}@{domain.encode('idna').decode('ascii')}")
-        return converted[0], converted[1:], ()
-
-    def _abort(self, data_reply) -> None:
+    def _abort(self, data_reply, refusal) -> None:
         """A refused envelope: DATA was refused too (or, if a server accepted it
         anyway, end the empty message), then reset the transaction."""
+        if refusal[0] == 421:
+            self.conn.close()
+            return
         if data_reply[0] == 354:
-            self.send(b"." + CRLF)
-            self.getreply()
+            self.conn.send(END_OF_DATA)
+            self.conn.getreply()
         self._rset()
+
+    def _rset(self) -> None:
+        try:
+            self.conn.rset()
+        except smtplib.SMTPServerDisconnected:
+            pass
+
+
+class FastSendMixin:
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):
+        if isinstance(to_addrs, str):
+            to_addrs = [to_addrs]
+        streamable = (
+            not mail_options
+            and not rcpt_options
+            and len(to_addrs) == 1
+            and isinstance(msg, bytes)
+            and _only_crlf(msg)
+        )
+        if not streamable:
+            if not mail_options and not all(a.isascii() for a in (from_addr, *to_addrs)):
+                from_addr, to_addrs, mail_options = international(self, from_addr, to_addrs)
+            return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+        stream = MessageStream(self, from_addr)
+        stream.start(to_addrs[0])
+        stream.read_envelope()
+        stream.write_content(msg)
+        stream.end_message()
+        stream.read_data_reply()
+        return {}
 
 
 class SMTP(FastSendMixin, smtplib.SMTP):

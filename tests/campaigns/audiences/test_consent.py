@@ -174,3 +174,27 @@ def test_resubscribe_after_unsubscribe_records_new_consent(news):
     again = services.subscribe("f@example.org", news, method="api", consent_basis="second")
     assert again.pk == sub.pk and again.status == "subscribed"
     assert again.consent_basis == "second" and again.unsubscribed_at is None
+
+
+@pytest.mark.parametrize("token", ["signed", "a bü:?#é", ""])
+def test_link_urls_are_what_reverse_gives(settings, token):
+    """unsubscribe_url/preferences_url skip reverse() per message: same URLs, also
+    after the site's base URL changes."""
+    from django.urls import NoReverseMatch, reverse
+
+    if token == "signed":
+        token = services.subscriber_token(5, 3, 9)
+    for base in ("https://hub.example.com", "https://news.example.org/"):
+        settings.SITE_BASE_URL = base
+        for name, build in (
+            ("audiences:unsubscribe", services.unsubscribe_url),
+            ("audiences:preferences", services.preferences_url),
+        ):
+            try:
+                expected = services.absolute_url(reverse(name, kwargs={"token": token}))
+            except NoReverseMatch:
+                with pytest.raises(NoReverseMatch):
+                    build(token)
+                continue
+            assert build(token) == expected
+            assert build(token).startswith(base.rstrip("/") + "/")

@@ -18,7 +18,9 @@ from tests.factories import ChannelAccountFactory, PublicationFactory, make_emai
 
 class RecordingHandler:
     """Keeps every accepted message. `stall_after` makes the server hang (without
-    answering) on the message after that many, until the client goes away.
+    answering) on the message after that many, until the client goes away: after its
+    end-of-data (`stall_on = "data"`, the server has the whole message) or at its
+    RCPT TO (`stall_on = "rcpt"`, before the client has sent any of it).
 
     Announces PIPELINING (RFC 2920) like Postfix and most real servers, unless
     `pipelining` is set to False (aiosmtpd reads pipelined commands in order), and
@@ -29,6 +31,7 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.stall_after: int | None = None
         self.stalled = threading.Event()
+        self.stall_on = "data"
         self.refuse: dict[str, str] = {}
         self.refuse_data: str | None = None
         self.pipelining = True
@@ -42,16 +45,24 @@ class RecordingHandler:
             responses.remove("250-SMTPUTF8")
         return responses
 
+    async def _stall_if(self, stage):
+        if (
+            self.stall_on == stage
+            and self.stall_after is not None
+            and len(self.messages) >= self.stall_after
+        ):
+            self.stalled.set()
+            await asyncio.sleep(3600)  # cancelled when the client disconnects
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        await self._stall_if("rcpt")
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.stall_after is not None and len(self.messages) >= self.stall_after:
-            self.stalled.set()
-            await asyncio.sleep(3600)  # cancelled when the client disconnects
+        await self._stall_if("data")
         if self.refuse_data:
             return self.refuse_data
         with self.lock:

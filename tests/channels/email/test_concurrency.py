@@ -59,13 +59,19 @@ services.send_next_batch(int(sys.argv[1]))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_killed_worker_then_recovery_sends_everyone_exactly_once(
-    postgres, smtp_server, no_celery, mailing_list, email_publication
+@pytest.mark.parametrize("stall_on", ["rcpt", "data"])
+def test_killed_worker_then_recovery_never_sends_anyone_twice(
+    postgres, smtp_server, no_celery, mailing_list, email_publication, stall_on
 ):
+    """The worker is killed while the server hangs on the 5th message of its batch of
+    10: before it sent any of that message ("rcpt": sent again later, once), or after
+    its end-of-data ("data": the server had the whole message, so it is never sent
+    again; this test server drops it, a real one would deliver it)."""
     _controller, handler = smtp_server
     make_subscribers(mailing_list, 25)
     send = publish(email_publication)
-    handler.stall_after = 4  # the server hangs on the 5th message of the batch
+    handler.stall_after = 4
+    handler.stall_on = stall_on
 
     settings_dict = connection.settings_dict
     env = dict(
@@ -84,20 +90,27 @@ def test_killed_worker_then_recovery_sends_everyone_exactly_once(
     finally:
         if child.poll() is None:
             child.kill()
+    handed_over = 4 if stall_on == "rcpt" else 5
     assert len(handler.messages) == 4
-    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 4
-    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 6
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == handed_over
+    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 10 - handed_over
+    stalled = Delivery.objects.order_by("pk")[4]
     handler.stall_after = None
 
     # While the lease runs, nobody else takes the dead worker's rows.
     services.send_next_batch(send.pk)
-    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 6
+    assert Delivery.objects.filter(status=Delivery.Status.SENDING).count() == 10 - handed_over
     # Lease expired (the pump does this): the rows go back and are sent once.
     from datetime import timedelta
 
-    assert services.release_stale_claims(send.pk, lease=timedelta(0)) == 6
+    assert services.release_stale_claims(send.pk, lease=timedelta(0)) == 10 - handed_over
     for _ in range(10):
         if not services.send_next_batch(send.pk).claimed:
             break
     counts = handler.count_by_recipient()
-    assert len(counts) == 25 and set(counts.values()) == {1}
+    assert set(counts.values()) == {1}
+    if stall_on == "rcpt":
+        assert len(counts) == 25
+    else:
+        assert len(counts) == 24 and stalled.email not in counts
+    assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == 25

@@ -168,16 +168,17 @@ def test_pause_inside_a_batch_releases_unsent_rows(
     make_subscribers(mailing_list, 10)
     send = publish(email_publication)
     monkeypatch.setattr(services, "PAUSE_CHECK_EVERY", 3)
-    original = services.MessageFrame.build
-    calls = {"n": 0}
+    original = services._still_sending
 
-    def build_and_pause(self, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            services.pause_email_send(send)
-        return original(self, **kwargs)
+    def paused_meanwhile(send_id):
+        # A marketer pauses while the batch runs (here: just before its first check).
+        if not calls:
+            calls.append(services.pause_email_send(send))
+        return original(send_id)
 
-    monkeypatch.setattr(services.MessageFrame, "build", build_and_pause)
+    calls = []
+
+    monkeypatch.setattr(services, "_still_sending", paused_meanwhile)
     result = services.send_next_batch(send.pk)
     assert result.sent == 3 and result.released == 7
     assert Delivery.objects.filter(status="pending").count() == 7

@@ -43,9 +43,10 @@ def test_message_arrives_byte_for_byte_with_dot_lines(smtp_server, pipelining):
     assert conn.has_extn("pipelining") is pipelining
     conn.writes = 0
     assert conn.sendmail("a@hub.example.com", ["b@example.org"], MESSAGE) == {}
-    # Pipelined: envelope + DATA in one write, then the content. Lock-step: MAIL,
-    # RCPT, DATA and the content, one write each.
-    assert conn.writes == (2 if pipelining else 4)
+    # Pipelined: envelope + DATA in one write, then the content, then the end-of-data
+    # (written apart so a sender can record the hand-over in between). Lock-step:
+    # MAIL, RCPT and DATA one write each, then the same two.
+    assert conn.writes == (3 if pipelining else 5)
     conn.quit()
     ((rcpts, raw),) = handler.messages
     assert rcpts == ["b@example.org"]
