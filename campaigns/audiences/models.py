@@ -7,6 +7,7 @@ global and checked at every send: an address on it is never mailed again.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 LANGUAGE_CHOICES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -171,6 +172,9 @@ class Suppression(models.Model):
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppression list")
         ordering = ["-created_at"]
+        # Audiences exclude suppressed addresses case-insensitively (email__iexact):
+        # probed per subscriber, this index keeps that cheap on a long list.
+        indexes = [models.Index(Upper("email"), name="audiences_suppression_upper")]
 
     def __str__(self):
         return f"{self.email} ({self.get_reason_display()})"

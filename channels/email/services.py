@@ -110,19 +110,7 @@ def start_email_send(publication, rendered: Rendered, config: SMTPConfig) -> Ema
                 if segment
                 else audience_services.list_audience(mailing_list)
             )
-            rows = audience.order_by("pk").values_list("pk", "email").iterator(chunk_size=2000)
-            batch, count = [], 0
-            for subscriber_id, email in rows:
-                batch.append(
-                    Delivery(publication=publication, subscriber_id=subscriber_id, email=email)
-                )
-                if len(batch) >= 2000:
-                    Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-                    count += len(batch)
-                    batch = []
-            if batch:
-                Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-                count += len(batch)
+            count = _freeze_rows(publication, audience)
             send.subject = rendered.subject
             send.html = rendered.html
             send.text = rendered.text
@@ -132,6 +120,36 @@ def start_email_send(publication, rendered: Rendered, config: SMTPConfig) -> Ema
             send.save()
             transaction.on_commit(lambda: email_send_started.send(EmailSend, send_id=send.pk))
     return send
+
+
+def _freeze_rows(publication, audience) -> int:
+    """One pending Delivery per audience member (existing rows are kept). On
+    PostgreSQL a single INSERT ... SELECT, so the rows never travel to this process."""
+    members = audience.order_by("pk").values_list("pk", "email")
+    if connection.vendor == "postgresql":
+        sql, params = members.query.sql_with_params()
+        table = Delivery._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (publication_id, subscriber_id, email, status,"
+                " claim_token, attempts, message_id, error)"
+                f" SELECT %s, member.id, member.email, %s, '', 0, '', ''"
+                f" FROM ({sql}) AS member (id, email)"
+                " ON CONFLICT (publication_id, subscriber_id) DO NOTHING",
+                [publication.pk, Delivery.Status.PENDING.value, *params],
+            )
+        return Delivery.objects.filter(publication=publication).count()
+    batch, count = [], 0
+    for subscriber_id, email in members.iterator(chunk_size=2000):
+        batch.append(Delivery(publication=publication, subscriber_id=subscriber_id, email=email))
+        if len(batch) >= 2000:
+            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+            count += len(batch)
+            batch = []
+    if batch:
+        Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+        count += len(batch)
+    return count
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -190,11 +208,7 @@ def claim_deliveries(send: EmailSend, limit: int) -> tuple[str, list[Delivery]]:
 def _skip_unsubscribed(send: EmailSend, rows: list[Delivery], token: str) -> list[Delivery]:
     """Unsubscribes and suppressions that happened since freezing win over the frozen
     audience: they are checked again for every batch, right before it is sent."""
-    allowed = set(
-        audience_services.list_audience(send.mailing_list)
-        .filter(pk__in=[r.subscriber_id for r in rows])
-        .values_list("pk", flat=True)
-    )
+    allowed = audience_services.mailable_ids(send.mailing_list, [r.subscriber_id for r in rows])
     skipped = [r.pk for r in rows if r.subscriber_id not in allowed]
     if skipped:
         Delivery.objects.filter(pk__in=skipped, claim_token=token).update(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns.audiences import services
 from campaigns.audiences.models import Segment, Subscriber, Subscription, Suppression
 
-from .factories import MailingListFactory, SubscriberFactory
+from .factories import MailingListFactory, SubscriberFactory, subscribe_many
 
 
 @pytest.fixture
@@ -198,3 +198,16 @@ def test_link_urls_are_what_reverse_gives(settings, token):
                 continue
             assert build(token) == expected
             assert build(token).startswith(base.rstrip("/") + "/")
+
+
+@pytest.mark.django_db
+def test_mailable_ids_is_list_audience_narrowed_to_the_batch(news):
+    members = subscribe_many(news, 6)
+    other = MailingListFactory(slug="other", name="Other")
+    outsider = subscribe_many(other, 1, prefix="outsider")[0]
+    services.unsubscribe(members[1], news)
+    services.suppress_address(members[2].email.upper(), "hard_bounce")  # case differs
+    batch = [m.pk for m in members[:5]] + [outsider.pk]
+    expected = set(services.list_audience(news).filter(pk__in=batch).values_list("pk", flat=True))
+    assert services.mailable_ids(news, batch) == expected
+    assert expected == {members[0].pk, members[3].pk, members[4].pk}
