@@ -20,8 +20,9 @@ click, so its own count would undercount responses. Rows beyond the 302s sent (a
 recorded for a request whose client went away before the redirect went out) are
 reported separately as extra rows, never netted against losses. A last run of the
 tracked variant sends gunicorn a SIGHUP (graceful restart of every worker) halfway.
-Link caches start cold: each run starts a new gunicorn and deletes Redis's copies of
-the links (the drainer refills those for links it sees clicked, here between runs).
+Link caches: gunicorn preloads the application and warms the tracked-link cache in
+its master before forking the workers (deploy/gunicorn_hooks.py), as the production
+config does, so the restarted workers start warm too.
 """
 
 from __future__ import annotations

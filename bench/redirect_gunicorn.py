@@ -15,6 +15,11 @@ extra rows, never as lost events.
 
 import os
 
+# As in deploy/gunicorn.conf.py: the application preloaded in the master, which warms
+# the link cache before forking the workers.
+preload_app = True
+from deploy.gunicorn_hooks import when_ready  # noqa: E402,F401 - a gunicorn server hook
+
 _VARIANTS = (("/t/", "tracked"), ("/sync/", "sync"), ("/bare/", "bare"))
 _FDS: dict[str, int] = {}
 

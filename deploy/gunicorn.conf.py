@@ -40,6 +40,11 @@ proxy_allow_ips = forwarded_allow_ips
 limit_request_line = 8190
 limit_request_field_size = 16380
 
+# Import the application once in the master and warm the tracked-link cache there
+# (deploy/gunicorn_hooks.py): every worker forked from it starts warm.
+preload_app = True
+from deploy.gunicorn_hooks import when_ready  # noqa: E402,F401 - a gunicorn server hook
+
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

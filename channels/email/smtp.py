@@ -76,8 +76,7 @@ class MessageStream:
         stream.start(to_addr)          # the first message, and after a refusal
         stream.read_envelope()         # SMTPRecipientsRefused / SenderRefused / DataError
         stream.write_content(message)  # bytes with CRLF line endings throughout
-        ...                            # the caller records the hand-over here
-        stream.end_message(next_to)    # end-of-data (and the next message's envelope)
+        stream.end_message(next_to, on_hand_over)  # end-of-data (and the next envelope)
         stream.read_data_reply()       # SMTPDataError when the server refuses it
 
     A connection dropped before `end_message` loses the message on the server's side
@@ -156,9 +155,14 @@ class MessageStream:
     def write_content(self, message: bytes) -> None:
         self.conn.send(_dot_stuffed(message))
 
-    def end_message(self, next_to: str | None = None) -> None:
-        commands = self._open(next_to, write_now=self.pipelining)
-        self.conn.send(END_OF_DATA + commands)
+    def end_message(self, next_to: str | None = None, on_hand_over=None) -> None:
+        """Write the end-of-data (with the next envelope when pipelining), calling
+        `on_hand_over()` right before the write, when every byte is ready: a caller
+        recording the hand-over there leaves nothing but the write itself in between."""
+        data = END_OF_DATA + self._open(next_to, write_now=self.pipelining)
+        if on_hand_over is not None:
+            on_hand_over()
+        self.conn.send(data)
         self._in_data = False
 
     def read_data_reply(self) -> None:

@@ -30,6 +30,31 @@ def small_cache(monkeypatch):
 # --- Link lookup -------------------------------------------------------------------------
 
 
+def test_warmed_cache_answers_the_newest_links_without_the_database(
+    links, small_cache, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr(services, "LINK_CACHE_SIZE", 2)
+    assert services.warm_link_cache() == 2
+    a, b, c = links
+    with django_assert_num_queries(0):
+        assert services.resolve_link_code(c.code) == (c.pk, c.destination)
+        assert services.resolve_link_code(b.code) == (b.pk, b.destination)
+    with django_assert_num_queries(1):  # older than what fits: still resolves
+        assert services.resolve_link_code(a.code) == (a.pk, a.destination)
+
+
+@pytest.mark.django_db(transaction=True)  # a connection inside a test's atomic never closes
+def test_gunicorn_master_hook_warms_then_closes_its_connections(links, small_cache):
+    from django.db import connection
+
+    from deploy.gunicorn_hooks import when_ready
+
+    when_ready(server=None)
+    assert links[-1].code in small_cache
+    # Forked workers must open their own database connections.
+    assert connection.connection is None
+
+
 def test_lookup_returns_id_and_stored_destination(links, django_assert_num_queries):
     link = links[1]
     with django_assert_num_queries(1):
