@@ -507,7 +507,12 @@ def drill_kill9_send(ctx: Context, n: int = 5000) -> Row:
         # Rows the dead worker had claimed and not finished: they come back only when
         # their lease expires (shows that the kill hit a batch in flight).
         claimed = Delivery.objects.filter(publication=pub, status=Delivery.Status.SENDING)
-        extra = {"killed_pid": worker.pid, "claimed_by_dead_worker": claimed.count()}
+        sent = Delivery.objects.filter(publication=pub, status=Delivery.Status.SENT)
+        extra = {
+            "killed_pid": worker.pid,
+            "claimed_by_dead_worker": claimed.count(),
+            "sent_before_kill": sent.count(),
+        }
         ctx.worker("mail2")
         return extra
 
