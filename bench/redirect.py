@@ -416,7 +416,7 @@ def main(argv=None):
     ]
     print_figures(figures)
     write_results(
-        "redirect",
+        "redirect_quick" if args.quick else "redirect",
         figures,
         extra={
             "links": n_links,

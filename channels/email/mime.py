@@ -24,7 +24,7 @@ def _header(value: str) -> str:
         value.encode("ascii")
         return value
     except UnicodeEncodeError:
-        return Header(value, "utf-8").encode()
+        return Header(value, "utf-8").encode(linesep="\r\n")  # folded lines: CRLF too
 
 
 def _qp(text: str) -> bytes:
@@ -60,26 +60,46 @@ class QuotedPrintableMerge:
     plain merge. Encoding a 50 KB part per recipient was most of the send loop's time.
     """
 
-    __slots__ = ("merge", "encoded_chunks", "broken_chunks")
+    __slots__ = ("merge", "encoded_chunks", "broken_chunks", "stuffed", "can_dot_stuff")
 
     def __init__(self, template: str, *, escape: bool):
         self.merge = CompiledMerge(template, escape=escape)
         self.encoded_chunks = [_qp(chunk) for chunk in self.merge.chunks]
         self.broken_chunks = [_then_soft_break(chunk) for chunk in self.encoded_chunks]
+        # The same chunks dot-stuffed for SMTP (RFC 5321 4.5.2), once per issue instead
+        # of a pass over every recipient's message. That is only right if no chunk
+        # starts a line with ".", which a chunk can do wherever it begins: at the start
+        # of the part, or after a soft break or another chunk. Merged values always
+        # start a line (they follow a soft break) and are stuffed as they are encoded.
+        self.can_dot_stuff = not any(c.startswith(b".") for c in self.encoded_chunks)
+        self.stuffed = (
+            [_stuff(c) for c in self.encoded_chunks],
+            [_stuff(c) for c in self.broken_chunks],
+        )
 
-    def encode(self, values: dict) -> bytes:
+    def encode(self, values: dict, *, dot_stuffed: bool = False) -> bytes:
+        """The part for one recipient; dot-stuffed for SMTP with `dot_stuffed` (only
+        when `can_dot_stuff`)."""
+        chunks, broken = self.stuffed if dot_stuffed else (self.encoded_chunks, self.broken_chunks)
         out = []
         encoded_values: dict[str, bytes] = {}  # a name may appear many times
         for i, value in enumerate(self.merge.values_for(values)):
             if value:
                 encoded = encoded_values.get(value)
                 if encoded is None:
-                    encoded = encoded_values[value] = _then_soft_break(_qp(value))
-                out += (self.broken_chunks[i], encoded)
+                    encoded = _then_soft_break(_qp(value))
+                    if dot_stuffed:
+                        encoded = _stuff(b"." + encoded if encoded[:1] == b"." else encoded)
+                    encoded_values[value] = encoded
+                out += (broken[i], encoded)
             else:
-                out.append(self.encoded_chunks[i])
-        out.append(self.encoded_chunks[-1])
+                out.append(chunks[i])
+        out.append(chunks[-1])
         return b"".join(out)
+
+
+def _stuff(data: bytes) -> bytes:
+    return data.replace(b"\r\n.", b"\r\n..")
 
 
 class MessageFrame:
@@ -95,9 +115,29 @@ class MessageFrame:
         self.boundary = "=_" + secrets.token_hex(16)
         self.date = formatdate(usegmt=True)
         self.dkim_key = config.dkim_private_key.encode() if config.dkim_private_key else None
+        # Whether build() can return messages already dot-stuffed for SMTP: not when
+        # they are DKIM-signed (the signature covers the message as received,
+        # unstuffed). Headers and MIME boundaries never start a line with ".".
+        self.can_dot_stuff = (
+            self.html.can_dot_stuff
+            and self.text.can_dot_stuff
+            and not (self.dkim_key and config.dkim_selector)
+        )
 
-    def build(self, *, to_email: str, to_name: str, message_id: str, values: dict) -> bytes:
-        """The full RFC 5322 message for one recipient, CRLF line endings."""
+    def build(
+        self,
+        *,
+        to_email: str,
+        to_name: str,
+        message_id: str,
+        values: dict,
+        dot_stuffed: bool = False,
+    ) -> bytes:
+        """The full RFC 5322 message for one recipient, CRLF line endings; with
+        `dot_stuffed` (only when `can_dot_stuff`) already dot-stuffed for SMTP, to be
+        written as such (MessageStream.write_content(..., dot_stuffed=True))."""
+        if dot_stuffed and not self.can_dot_stuff:
+            raise ValueError("this issue cannot be dot-stuffed in advance")
         cfg = self.config
         unsub = values["unsubscribe_url"]
         mailto_token = unsub.rstrip("/").rpartition("/")[2]
@@ -120,8 +160,8 @@ class MessageFrame:
             headers.insert(2, f"Reply-To: {cfg.reply_to}")
         b = self.boundary
         head = "\r\n".join(headers).encode("utf-8")
-        text_part = self.text.encode(values)
-        html_part = self.html.encode(values)
+        text_part = self.text.encode(values, dot_stuffed=dot_stuffed)
+        html_part = self.html.encode(values, dot_stuffed=dot_stuffed)
         message = b"".join(
             [
                 head,

@@ -452,6 +452,7 @@ def _send_rows(send, config, conn, rows, token, marks: SentMarks, result: BatchR
             to_name=delivery.subscriber.name,
             message_id=message_id,
             values=message_values(send, delivery),
+            dot_stuffed=frame.can_dot_stuff,
         )
         return message_id, message
 
@@ -485,7 +486,7 @@ def _send_rows(send, config, conn, rows, token, marks: SentMarks, result: BatchR
                 if delay > 0:
                     time.sleep(delay)
                 next_at = max(next_at, time.monotonic()) + interval
-            stream.write_content(message)
+            stream.write_content(message, dot_stuffed=frame.can_dot_stuff)
             in_hand = delivery
             stream.end_message(
                 upcoming.email if upcoming is not None else None,

@@ -152,8 +152,13 @@ class MessageStream:
             raise smtplib.SMTPDataError(*data_reply)
         self._in_data = True
 
-    def write_content(self, message: bytes) -> None:
-        self.conn.send(_dot_stuffed(message))
+    def write_content(self, message: bytes, *, dot_stuffed: bool = False) -> None:
+        """Write the message; `dot_stuffed` when it already is (MessageFrame does it
+        once per issue, which saves a pass over every message here)."""
+        if dot_stuffed:
+            self.conn.send(message if message.endswith(CRLF) else message + CRLF)
+        else:
+            self.conn.send(_dot_stuffed(message))
 
     def end_message(self, next_to: str | None = None, on_hand_over=None) -> None:
         """Write the end-of-data (with the next envelope when pipelining), calling

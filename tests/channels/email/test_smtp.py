@@ -125,12 +125,13 @@ def test_quoted_printable_merge_decodes_to_the_plain_merge(corpora):
     rng = random.Random(20261201)
     fillers = ["\n", "\r\n", " ", "\t", ".", "\n.", "=", "x" * 75, "y" * 76, "é" * 40]
     tags = ["{{ name }}", "{{email}}", "[[unsubscribe_url]]", "http://127.0.0.1:8000/t/Ab_1 ", ""]
+    checked = 0
     for _ in range(400):
         template = "".join(
             rng.choice(naughty + fillers) + rng.choice(tags) for _ in range(rng.randint(0, 25))
         )
         values = {
-            "name": rng.choice(naughty),
+            "name": rng.choice(naughty + [".leading dot", "two\n.lines", "."]),
             "first_name": "x",
             "email": "reader@example.org",
             "m": "token.sig",
@@ -145,3 +146,27 @@ def test_quoted_printable_merge_decodes_to_the_plain_merge(corpora):
             assert binascii.a2b_qp(encoded) == expected
             assert encoded.count(b"\n") == encoded.count(b"\r\n") == encoded.count(b"\r")
             assert max(len(line) for line in encoded.split(b"\r\n")) <= 76
+            # Dot-stuffed once per issue (chunks) and per value: the same bytes as
+            # stuffing the whole part at send time (the part starts a line).
+            merge = QuotedPrintableMerge(template, escape=escape)
+            if merge.can_dot_stuff:
+                stuffed = (b"." + encoded if encoded.startswith(b".") else encoded).replace(
+                    b"\r\n.", b"\r\n.."
+                )
+                assert merge.encode(dict(values), dot_stuffed=True) == stuffed
+                checked += 1
+    assert checked > 300  # most templates qualify; the rest are sent the slow way
+
+
+def test_stream_sends_a_message_stuffed_in_advance_as_is(smtp_server):
+    _controller, handler = smtp_server
+    conn = connect(smtp_server)
+    stream = smtp.MessageStream(conn, "a@hub.example.com")
+    stream.start("b@example.org")
+    stream.read_envelope()
+    stuffed = MESSAGE.replace(b"\r\n.", b"\r\n..")
+    stream.write_content(stuffed, dot_stuffed=True)
+    stream.end_message()
+    stream.read_data_reply()
+    stream.close()
+    assert handler.messages[0][1] == MESSAGE
