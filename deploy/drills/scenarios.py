@@ -444,7 +444,9 @@ def _email_publication(ctx: Context, drill: str, n: int):
             "postal_address": "1 Drill Street, Testville",
             "batch_size": 100,
             "concurrency": 2,
-            "rate_limit_per_second": 0,
+            # Slow enough (5,000 messages in ~12 s) that the fault lands mid-send: the
+            # loop sends ~2,000/s unthrottled, faster than the drill can react.
+            "rate_limit_per_second": 400,
         },
     )
     pub = Publication.objects.create(
@@ -479,7 +481,13 @@ def _email_drill(ctx: Context, drill: str, n: int, fault) -> Row:
         interval=0.1,
         what="30% of the messages to arrive",
     )
+    from channels.email.models import Delivery
+
+    unsent = Delivery.objects.filter(publication=pub).exclude(status=Delivery.Status.SENT)
     started = time.monotonic()
+    if not unsent.exists():
+        row.status, row.note = "FAIL", "the send had finished before the fault: nothing tested"
+        return row
     row.extra.update(fault(worker, pub) or {})
     try:
         wait_for(
