@@ -9,13 +9,15 @@ from wagtail.documents import urls as wagtaildocs_urls
 from content import views as content_views
 
 urlpatterns = [
+    # First: the tracked-link redirect and the open pixel are by far the most requested
+    # URLs, and each pattern tried before them costs every click (~8 us in all).
+    path("", include("analytics.urls")),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("sso/", include("social_django.urls", namespace="social")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", content_views.robots_txt, name="robots_txt"),
-    path("", include("analytics.urls")),
     path("", include("campaigns.urls")),
     path("", include("campaigns.audiences.urls")),
     path("", include("channels.email.urls")),

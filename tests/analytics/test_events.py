@@ -162,3 +162,24 @@ def test_redis_down_falls_back_to_database(client, settings, email_links):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     assert click(client, email_links[0]).status_code == 302
     assert Event.objects.count() == 1
+
+
+@pytest.mark.services
+def test_click_after_redis_dropped_the_connection_is_still_queued(
+    client, use_redis, email_links, settings
+):
+    """Redis closing a worker's idle push connection (timeout, restart) costs one
+    reconnect, not a lost or database-stored click."""
+    assert click(client, email_links[0]).status_code == 302
+    push_connection = services._push_client(settings.REDIS_URL).client_id()
+    use_redis.client_kill_filter(_id=push_connection)
+    assert click(client, email_links[0]).status_code == 302
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 2
+    assert not Event.objects.exists()
+
+
+@pytest.mark.services
+def test_redis_error_reply_falls_back_to_database(client, use_redis, email_links, settings):
+    use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
+    assert click(client, email_links[0]).status_code == 302
+    assert Event.objects.filter(kind="click").count() == 1
