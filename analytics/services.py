@@ -405,17 +405,19 @@ LINK_CACHE_SIZE = int(getattr(settings, "ANALYTICS_LINK_CACHE_SIZE", 100_000))
 _LINK_CACHE = LinkCache(LINK_CACHE_SIZE)
 
 
-def warm_link_cache(limit: int | None = None) -> int:
-    """Load the newest links into this process's cache; returns how many.
+def warm_link_cache() -> int:
+    """Load the newest links (as many as the cache holds) into this process's cache;
+    returns how many.
 
-    A web process calls this once when it starts (gunicorn's post_worker_init, see
-    deploy/gunicorn.conf.py): readers click the links of recent sends, and without it
-    each process paid a database round trip for the first click on every one of them.
-    Older links still resolve, through the database, and are cached from then on.
+    gunicorn's master calls this once before forking its workers (deploy/gunicorn_hooks.py):
+    readers click the links of recent sends, and without it each process paid a database
+    round trip for the first click on every one of them. Older links still resolve,
+    through the database, and are cached from then on.
     """
-    limit = LINK_CACHE_SIZE if limit is None else min(limit, LINK_CACHE_SIZE)
     rows = list(
-        TrackedLink.objects.order_by("-pk").values_list("code", "pk", "destination")[:limit]
+        TrackedLink.objects.order_by("-pk").values_list("code", "pk", "destination")[
+            :LINK_CACHE_SIZE
+        ]
     )
     for code, pk, destination in reversed(rows):  # newest end up most recently used
         _LINK_CACHE.put(code, (int(pk), destination))
@@ -461,9 +463,14 @@ def _lookup_link(code: str) -> tuple[int, str] | None:
 _CLIENTS: dict = {}
 
 
+def queue_url() -> str:
+    """The Redis URL of the event queue; empty on the embedded default."""
+    return getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+
+
 def queue_client():
     """The Redis client for the event queue, or None on the embedded default."""
-    url = getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+    url = queue_url()
     if not url:
         return None
     client = _CLIENTS.get(url)
@@ -485,21 +492,17 @@ def _push_client(url: str):
     the pooled client spends about as much CPU getting, checking and returning a
     connection as on the RPUSH itself. Keyed by process id too, because a client
     created before a fork must not be shared with the child. The request path writes
-    its RPUSH on the client's connection itself (_rpush); the client's own retry
-    setting (one immediate retry, no backoff) is for its other commands.
+    its RPUSH on the client's connection itself, and retries it itself (_rpush).
     """
     key = (os.getpid(), url)
     client = getattr(_PUSH_CLIENTS, "by_key", {}).get(key)
     if client is None:
         import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
 
         client = redis.Redis.from_url(
             url,
             socket_timeout=5,
             socket_connect_timeout=2,
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             single_connection_client=True,  # connects now: raises if Redis is down
         )
         _PUSH_CLIENTS.by_key = {key: client}
@@ -545,7 +548,7 @@ def enqueue_event(payload: dict) -> None:
     A push whose outcome is unknown (a timeout after Redis took it) is stored in the
     database too; the payload's uid makes the later drain of that entry a no-op.
     """
-    url = getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+    url = queue_url()
     if url:
         try:
             _rpush(url, _encode_payload(payload))

@@ -341,8 +341,8 @@ def note_engagement(key: str, occurred_at: datetime.datetime) -> None:
 
 
 # --- audiences -------------------------------------------------------------------------
-def _not_suppressed(qs: QuerySet) -> QuerySet:
-    return qs.exclude(Exists(Suppression.objects.filter(email__iexact=OuterRef("email"))))
+def _not_suppressed(qs: QuerySet, email_field: str = "email") -> QuerySet:
+    return qs.exclude(Exists(Suppression.objects.filter(email__iexact=OuterRef(email_field))))
 
 
 def list_audience(mailing_list: MailingList) -> QuerySet:
@@ -359,14 +359,13 @@ def mailable_ids(mailing_list: MailingList, subscriber_ids: list[int]) -> set[in
     batch's rows; narrowing list_audience instead let the planner walk the whole list
     (twice the time of sending the batch on a freshly imported list, whose statistics
     are not yet known)."""
+    subscriptions = Subscription.objects.filter(
+        subscriber_id__in=subscriber_ids,
+        mailing_list=mailing_list,
+        status=Subscription.Status.SUBSCRIBED,
+    )
     return set(
-        Subscription.objects.filter(
-            subscriber_id__in=subscriber_ids,
-            mailing_list=mailing_list,
-            status=Subscription.Status.SUBSCRIBED,
-        )
-        .exclude(Exists(Suppression.objects.filter(email__iexact=OuterRef("subscriber__email"))))
-        .values_list("subscriber_id", flat=True)
+        _not_suppressed(subscriptions, "subscriber__email").values_list("subscriber_id", flat=True)
     )
 
 

@@ -140,18 +140,17 @@ def _freeze_rows(publication, audience) -> int:
                 " ON CONFLICT (publication_id, subscriber_id) DO NOTHING",
                 [publication.pk, Delivery.Status.PENDING.value, *params],
             )
-        return Delivery.objects.filter(publication=publication).count()
-    batch, count = [], 0
-    for subscriber_id, email in members.iterator(chunk_size=2000):
-        batch.append(Delivery(publication=publication, subscriber_id=subscriber_id, email=email))
-        if len(batch) >= 2000:
-            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-            count += len(batch)
-            batch = []
-    if batch:
+    else:
+        batch = []
+        for subscriber_id, email in members.iterator(chunk_size=2000):
+            batch.append(
+                Delivery(publication=publication, subscriber_id=subscriber_id, email=email)
+            )
+            if len(batch) >= 2000:
+                Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+                batch = []
         Delivery.objects.bulk_create(batch, ignore_conflicts=True)
-        count += len(batch)
-    return count
+    return Delivery.objects.filter(publication=publication).count()
 
 
 # --- sending -------------------------------------------------------------------------------
@@ -378,7 +377,6 @@ class SentMarks:
             cursor.execute(_UNMARK_SQL, [Delivery.Status.SENDING, delivery_id, self.token])
 
     def close(self) -> None:
-        self.flush()
         self.wait()
         if self.cursor is not None:
             self.cursor.close()
