@@ -7,7 +7,15 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self):
+        from django.core.signals import request_finished
+
         from config.celery import app
+
+        from . import services
+
+        # The tracking views write their event's push before answering and read Redis's
+        # reply once the response has gone out (services.EventPusher).
+        request_finished.connect(services.confirm_pushes, dispatch_uid="analytics-confirm-pushes")
 
         # Draining often keeps Redis small; rollups lag a minute by design (see
         # analytics.rollups.rollup_lag), so running them every 30 s is plenty.

@@ -9,8 +9,8 @@ Public contract (see /tmp/interfaces.md; other apps call these):
 - record_events(events) -> int
 
 How events flow: the redirect, pixel and beacon views build a small JSON payload and
-`enqueue_event` pushes it onto a Redis list (one RPUSH; the response waits for nothing
-else). `drain_event_queue` (Celery beat, every few seconds) moves batches to a
+`enqueue_event` pushes it onto a Redis list (one RPUSH, written before the response
+and its reply read once the response has gone out: EventPusher). `drain_event_queue` (Celery beat, every few seconds) moves batches to a
 processing list atomically, stores them with `store_events` and only then deletes the
 processing list, so a crash anywhere re-drains the batch and the unique `uid` makes the
 second insert a no-op: an acknowledged event is never lost nor counted twice. Without
@@ -20,6 +20,7 @@ REDIS_URL (the embedded default) `enqueue_event` stores straight to the database
 import base64
 import collections
 import datetime
+import functools
 import hashlib
 import html as html_lib
 import json
@@ -27,14 +28,18 @@ import logging
 import os
 import re
 import secrets
+import socket
+import struct
 import threading
 import time
 import uuid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import IntegrityError, connection, connections, router, transaction
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -463,9 +468,24 @@ def _lookup_link(code: str) -> tuple[int, str] | None:
 _CLIENTS: dict = {}
 
 
+# Both are read on every tracked request, and each settings lookup costs more than the
+# rest of the function: cached, and forgotten when a setting changes (tests).
+@functools.cache
 def queue_url() -> str:
     """The Redis URL of the event queue; empty on the embedded default."""
     return getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+
+
+@functools.cache
+def queue_key() -> str:
+    return getattr(settings, "ANALYTICS_QUEUE_KEY", "analytics:events")
+
+
+@receiver(setting_changed)
+def _forget_queue_settings(setting, **kwargs):
+    if setting in {"ANALYTICS_REDIS_URL", "REDIS_URL", "ANALYTICS_QUEUE_KEY"}:
+        queue_url.cache_clear()
+        queue_key.cache_clear()
 
 
 def queue_client():
@@ -482,79 +502,174 @@ def queue_client():
     return client
 
 
-_PUSH_CLIENTS = threading.local()
-
-
-def _push_client(url: str):
-    """This process and thread's own Redis client for request-path pushes.
-
-    One connection per process and thread, used directly (single_connection_client):
-    the pooled client spends about as much CPU getting, checking and returning a
-    connection as on the RPUSH itself. Keyed by process id too, because a client
-    created before a fork must not be shared with the child. The request path writes
-    its RPUSH on the client's connection itself, and retries it itself (_rpush).
-    """
-    key = (os.getpid(), url)
-    client = getattr(_PUSH_CLIENTS, "by_key", {}).get(key)
-    if client is None:
-        import redis
-
-        client = redis.Redis.from_url(
-            url,
-            socket_timeout=5,
-            socket_connect_timeout=2,
-            single_connection_client=True,  # connects now: raises if Redis is down
-        )
-        _PUSH_CLIENTS.by_key = {key: client}
-    return client
-
-
-def queue_key() -> str:
-    return getattr(settings, "ANALYTICS_QUEUE_KEY", "analytics:events")
-
-
 # json.dumps(payload, separators=...) builds a new encoder on every call.
 _encode_payload = json.JSONEncoder(separators=(",", ":")).encode
 
+PUSH_TIMEOUT_SECONDS = 5
 
-def _rpush(url: str, value: str) -> None:
-    """RPUSH one payload to the event queue on this process's own connection.
 
-    The command is packed here and written with the connection's own send and read:
-    redis-py's generic command path (argument encoding, packing, dispatch) cost ~13 us
-    of CPU per click, more than the write and the read themselves. A connection Redis
-    closed since the last click is reconnected once; a timeout is not retried (its
-    outcome is unknown, the caller stores the event itself).
+class EventPusher:
+    """RPUSHes events to the queue on one connection of its own, for the request path.
+
+    `push` writes the command before the response exists; `confirm` reads Redis's
+    replies, after the response went out when the view asks for it (enqueue_event's
+    confirm_after_response). A click is acknowledged only once its push is on its way
+    to Redis, and the worker still learns its fate before it takes the next request:
+    a push Redis refused or never answered is stored in the database then, so it is
+    not lost. What is saved is the wait: the worker no longer sleeps while Redis
+    answers, and measured under load that sleep and its wake-up cost more than the
+    push itself (bench/RESULTS.md).
+
+    redis-py opens and authenticates the connection (URL, AUTH, SELECT, TLS); the
+    pushes then use its socket directly. The generic command path (argument encoding,
+    packing, the parser) cost more CPU than the write and the read, and a socket with
+    a Python timeout polls before every call; a plain socket here blocks, with the
+    kernel enforcing the same timeout (SO_SNDTIMEO / SO_RCVTIMEO).
     """
-    import redis
 
-    key = queue_key().encode()
-    data = value.encode()
-    command = b"*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(data), data)
-    connection = _push_client(url).connection
-    try:
-        connection.send_packed_command([command], check_health=False)
-        connection.read_response()
-    except redis.ConnectionError:
-        connection.disconnect()
-        connection.send_packed_command([command], check_health=False)
-        connection.read_response()
+    def __init__(self, url: str):
+        self.url = url
+        self.pending: list[dict] = []
+        self.client = None
+        self.sock = None
+
+    def _connect(self):
+        import redis
+
+        self.close()
+        self.client = redis.Redis.from_url(
+            self.url,
+            socket_timeout=PUSH_TIMEOUT_SECONDS,
+            socket_connect_timeout=2,
+            single_connection_client=True,  # connects now: raises if Redis is down
+        )
+        self.client.connection.connect()  # a no-op when the pool already connected it
+        sock = self.client.connection._sock
+        if type(sock) is socket.socket:  # TLS sockets keep Python's own timeout
+            sock.settimeout(None)
+            seconds, fraction = divmod(PUSH_TIMEOUT_SECONDS, 1)
+            timeout = struct.pack("ll", int(seconds), int(fraction * 1_000_000))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+        self.sock = sock
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+        self.client = self.sock = None
+
+    def _send(self, payloads: list[dict]) -> None:
+        key = queue_key().encode()
+        commands = []
+        for payload in payloads:
+            data = _encode_payload(payload).encode()
+            commands.append(
+                b"*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                % (len(key), key, len(data), data)
+            )
+        if self.sock is None:
+            self._connect()
+        self.sock.sendall(b"".join(commands))
+
+    def _replies(self, count: int) -> list[bool]:
+        """Whether Redis took each of the last `count` pushes (an RPUSH answers an
+        integer, or an error line)."""
+        buffer = b""
+        while buffer.count(b"\r\n") < count:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("Redis closed the connection")
+            buffer += chunk
+        return [line.startswith(b":") for line in buffer.split(b"\r\n")[:count]]
+
+    def push(self, payload: dict) -> None:
+        """Write one push; raises if it could not be written (the caller stores it).
+
+        A connection Redis closed while idle (its timeout, a restart) fails only
+        when written to or read from; a failed write is retried once on a new one."""
+        if self.pending:
+            self.confirm()
+        try:
+            self._send([payload])
+        except OSError:
+            self._connect()
+            self._send([payload])
+        self.pending.append(payload)
+
+    def confirm(self) -> None:
+        """Read the replies to the pushes written so far. Pushes the connection lost
+        are pushed again once on a new connection; what Redis refused, or what cannot
+        be pushed, is stored in the database. A timeout is not retried: Redis may have
+        taken the push, so it is stored, and its uid makes the later drain a no-op."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            taken = self._replies(len(pending))
+        except (TimeoutError, BlockingIOError):  # SO_RCVTIMEO ran out (EAGAIN)
+            self.close()
+            taken = [False] * len(pending)
+        except OSError:
+            try:
+                self._connect()
+                self._send(pending)
+                taken = self._replies(len(pending))
+            except Exception:  # noqa: BLE001 - whatever went wrong, the database takes them
+                self.close()
+                taken = [False] * len(pending)
+        refused = [payload for payload, ok in zip(pending, taken, strict=True) if not ok]
+        if refused:
+            logger.warning("event queue refused %d event(s), storing them directly", len(refused))
+            try:
+                store_events(refused)
+            except Exception:
+                # Redis and the database failed together, after the response went
+                # out: the log is the only place left, so an operator can replay them.
+                logger.exception("events not recorded: %s", _encode_payload(refused))
 
 
-def enqueue_event(payload: dict) -> None:
-    """Record one event durably before the response goes out: RPUSH to Redis, or
-    straight into the database when there is no Redis or Redis refuses.
+_PUSHERS = threading.local()
 
-    A push whose outcome is unknown (a timeout after Redis took it) is stored in the
-    database too; the payload's uid makes the later drain of that entry a no-op.
+
+def _pusher(url: str) -> EventPusher:
+    """This process and thread's pusher. Keyed by process id too: a connection opened
+    before a fork must not be shared with the child."""
+    key = (os.getpid(), url)
+    pusher = getattr(_PUSHERS, "by_key", {}).get(key)
+    if pusher is None:
+        pusher = EventPusher(url)
+        _PUSHERS.by_key = {key: pusher}
+    return pusher
+
+
+def confirm_pushes(**kwargs) -> None:
+    """Read the replies of this thread's pending pushes (connected to request_finished:
+    runs after the WSGI server has sent the response)."""
+    for pusher in getattr(_PUSHERS, "by_key", {}).values():
+        if pusher.pending:
+            pusher.confirm()
+
+
+def enqueue_event(payload: dict, *, confirm_after_response: bool = False) -> None:
+    """Record one event durably: RPUSH to Redis, or straight into the database when
+    there is no Redis or Redis refuses.
+
+    With confirm_after_response (the tracking views), the push is written now and its
+    reply read when the request finishes (confirm_pushes), after the response went out;
+    only call it so while handling a request. Otherwise the reply is read here.
     """
     url = queue_url()
     if url:
+        pusher = _pusher(url)
         try:
-            _rpush(url, _encode_payload(payload))
-            return
+            pusher.push(payload)
         except Exception:  # noqa: BLE001 - any Redis failure falls back to the database
             logger.warning("event queue unavailable, storing event directly", exc_info=True)
+            pusher.close()
+        else:
+            if not confirm_after_response:
+                pusher.confirm()
+            return
     store_events([payload])
 
 

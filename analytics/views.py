@@ -1,7 +1,8 @@
 """Public tracking endpoints: the redirect, the open pixel and the page-view beacon.
 
-Each answers first and records through services.enqueue_event (one Redis RPUSH), never
-waiting on the database when Redis is configured.
+Each records through services.enqueue_event (one Redis RPUSH written before the
+response, its reply read after the response went out), never waiting on the database
+when Redis is configured.
 """
 
 import base64
@@ -32,9 +33,13 @@ def redirect_link(request, code):
     link_id, destination = link
     # Most clicks carry no query string: skip building a QueryDict for nothing.
     message = request.GET.get("m", "")[:400] if request.META.get("QUERY_STRING") else ""
-    # The click is queued (or stored) before the 302 exists: an acknowledged click is
-    # never lost.
-    services.enqueue_event(services.request_event(request, "click", l=link_id, m=message))
+    # The click is on its way to Redis (or stored) before the 302 exists, and its reply
+    # is read before this worker takes another request: an acknowledged click is never
+    # lost.
+    services.enqueue_event(
+        services.request_event(request, "click", l=link_id, m=message),
+        confirm_after_response=True,
+    )
     response = HttpResponse(status=302)
     response["Location"] = destination
     response["Cache-Control"] = "no-store"
@@ -48,7 +53,9 @@ def open_pixel(request, token):
     """The 1x1 open-tracking GIF. Always answers the image; only a valid token (checked
     by the drainer) records an open."""
     if len(token) <= 450:
-        services.enqueue_event(services.request_event(request, "open", m=token))
+        services.enqueue_event(
+            services.request_event(request, "open", m=token), confirm_after_response=True
+        )
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
     return response
@@ -70,6 +77,7 @@ def pageview_beacon(request):
             r=request.POST.get("r", "")[:2000],
             lu=request.POST.get("u", "")[:2000],
             h=request.get_host().split(":")[0],
-        )
+        ),
+        confirm_after_response=True,
     )
     return HttpResponse(status=204)

@@ -104,10 +104,7 @@ def setup_django():
     os.environ.update(env())
     import django
 
-    django.setup()
-    from django.conf import settings
-
-    settings.ANALYTICS_QUEUE_KEY = QUEUE_KEY
+    django.setup()  # the queue key comes from the environment (env())
 
 
 def ensure_links(n: int) -> list[str]:

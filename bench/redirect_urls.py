@@ -2,6 +2,11 @@
 
 - /bare/<code>: only returns the same 302 (no lookup, no recording);
 - /sync/<code>: the same lookup, then stores the click in PostgreSQL before answering.
+
+They come right after the tracking URLs, so /t/ resolves exactly as in production
+(config/urls.py puts its URLs first) and the baselines only pass the three tracking
+patterns before theirs; in front, they would have cost every tracked click two
+misses that production never pays.
 """
 
 from django.http import HttpResponse, HttpResponseNotFound
@@ -31,8 +36,10 @@ def sync_redirect(request, code):
     return response
 
 
+tracking_urls, *other_urls = real_urlpatterns
 urlpatterns = [
+    tracking_urls,
     path("bare/<str:code>", bare_redirect),
     path("sync/<str:code>", sync_redirect),
-    *real_urlpatterns,
+    *other_urls,
 ]

@@ -2,6 +2,12 @@
 
 import datetime
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -10,6 +16,7 @@ from django.utils import timezone
 from analytics import services
 from analytics.models import Event, TrackedLink
 
+ROOT = Path(__file__).resolve().parents[2]
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
 
@@ -171,7 +178,7 @@ def test_click_after_redis_dropped_the_connection_is_still_queued(
     """Redis closing a worker's idle push connection (timeout, restart) costs one
     reconnect, not a lost or database-stored click."""
     assert click(client, email_links[0]).status_code == 302
-    push_connection = services._push_client(settings.REDIS_URL).client_id()
+    push_connection = services._pusher(settings.REDIS_URL).client.client_id()
     use_redis.client_kill_filter(_id=push_connection)
     assert click(client, email_links[0]).status_code == 302
     assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 2
@@ -182,4 +189,80 @@ def test_click_after_redis_dropped_the_connection_is_still_queued(
 def test_redis_error_reply_falls_back_to_database(client, use_redis, email_links, settings):
     use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
     assert click(client, email_links[0]).status_code == 302
+    assert Event.objects.filter(kind="click").count() == 1
+
+
+# --- The push is written before the response, its reply read after it -------------------
+
+
+def _payload(link, uid):
+    return {"u": uid, "k": "click", "t": timezone.now().timestamp(), "l": link.pk}
+
+
+@pytest.mark.services
+def test_reply_is_read_by_the_end_of_the_request(client, use_redis, email_links, settings):
+    assert click(client, email_links[0]).status_code == 302
+    # request_finished read Redis's reply: nothing is left waiting for the next request.
+    assert services._pusher(settings.REDIS_URL).pending == []
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 1
+
+
+@pytest.mark.services
+def test_unconfirmed_pushes_are_confirmed_before_the_next_one(use_redis, email_links, settings):
+    first, second = _payload(email_links[0], "a" * 32), _payload(email_links[0], "b" * 32)
+    services.enqueue_event(first, confirm_after_response=True)
+    services.enqueue_event(second, confirm_after_response=True)
+    pusher = services._pusher(settings.REDIS_URL)
+    assert pusher.pending == [second]
+    services.confirm_pushes()
+    assert pusher.pending == []
+    queued = [
+        json.loads(item)["u"] for item in use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
+    ]
+    assert queued == ["a" * 32, "b" * 32]
+
+
+@pytest.mark.services
+def test_push_survives_the_worker_dying_right_after_the_response(use_redis, settings):
+    """What makes answering before the reply safe: the push is in Redis's hands once
+    written, so a worker killed between its 302 and reading the reply loses nothing."""
+    script = (
+        "import os, signal, sys, django\n"
+        "django.setup()\n"
+        "from django.conf import settings\n"
+        "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]\n"
+        "from analytics import services\n"
+        "services.enqueue_event({'u': 'k' * 32, 'k': 'click', 't': 1.0},"
+        " confirm_after_response=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY],
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == -signal.SIGKILL
+    queued = use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
+    assert [json.loads(item)["u"] for item in queued] == ["k" * 32]
+
+
+@pytest.mark.services
+def test_reply_that_times_out_is_stored_once_and_the_next_click_queued(
+    client, use_redis, email_links, settings, monkeypatch
+):
+    """Redis stalls (paused here): the reply does not come in time, so the click is
+    stored in the database after its 302; whatever Redis does with the push later, the
+    drain counts it once. The next click goes to Redis on a new connection."""
+    monkeypatch.setattr(services, "PUSH_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr(services, "_PUSHERS", threading.local())  # one with that timeout
+    use_redis.client_pause(1000, all=False)  # write commands wait a second
+    started = time.monotonic()
+    assert click(client, email_links[0]).status_code == 302
+    assert time.monotonic() - started < 0.9  # gave up at the timeout, not at the unpause
+    assert Event.objects.filter(kind="click").count() == 1
+    time.sleep(max(0.0, 1.1 - (time.monotonic() - started)))  # the pause is over
+    services.drain_event_queue()
+    assert Event.objects.filter(kind="click").count() == 1
+    assert click(client, email_links[1]).status_code == 302
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 1
     assert Event.objects.filter(kind="click").count() == 1
