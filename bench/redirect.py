@@ -13,7 +13,7 @@ Variants, each at 64 and at 8 connections:
 - tracked: /t/<code>, the real view (lookup, click queued in Redis, 302);
 - sync:    /sync/<code>, the same lookup, then the click is stored in PostgreSQL
            before the response (what recording on the request path costs).
-Each round runs the three variants one after the other (7 rounds of 5 s; --quick: one
+Each round runs the three variants one after the other (11 rounds of 4 s; --quick: one
 of 3 s), each run starting once the machine is idle, and the ratios to bare are the
 median over rounds of each round's tracked / bare: the machine is shared, and its
 speed drifts more between minutes than the variants differ. Events lost = 302 responses sent - event rows after draining the queue, with the 302s
@@ -306,8 +306,8 @@ def main(argv=None):
     parser.add_argument("--links", type=int, default=None)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
-    runs = args.runs or (1 if args.quick else 7)
-    duration = args.duration or (3 if args.quick else 5)
+    runs = args.runs or (1 if args.quick else 11)
+    duration = args.duration or (3 if args.quick else 4)
     n_links = args.links or (10_000 if args.quick else 100_000)
 
     ensure_database()
