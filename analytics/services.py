@@ -10,11 +10,12 @@ Public contract (see /tmp/interfaces.md; other apps call these):
 
 How events flow: the redirect, pixel and beacon views build a small JSON payload and
 `enqueue_event` pushes it onto a Redis list (one RPUSH, written before the response
-and its reply read once the response has gone out: EventPusher). `drain_event_queue` (Celery beat, every few seconds) moves batches to a
-processing list atomically, stores them with `store_events` and only then deletes the
-processing list, so a crash anywhere re-drains the batch and the unique `uid` makes the
-second insert a no-op: an acknowledged event is never lost nor counted twice. Without
-REDIS_URL (the embedded default) `enqueue_event` stores straight to the database.
+and its reply read once the response has gone out: EventPusher). `drain_event_queue`
+(Celery beat, every few seconds) moves batches to a processing list atomically, stores
+them with `store_events` and only then deletes the processing list, so a crash anywhere
+re-drains the batch and the unique `uid` makes the second insert a no-op: an
+acknowledged event is never lost nor counted twice. Without REDIS_URL (the embedded
+default) `enqueue_event` stores straight to the database.
 """
 
 import base64

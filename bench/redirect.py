@@ -16,7 +16,9 @@ Variants, each at 64 and at 8 connections:
 Each round runs the three variants one after the other (11 rounds of 4 s; --quick: one
 of 3 s), each run starting once the machine is idle, and the ratios to bare are the
 median over rounds of each round's tracked / bare: the machine is shared, and its
-speed drifts more between minutes than the variants differ. Events lost = 302 responses sent - event rows after draining the queue, with the 302s
+speed drifts more between minutes than the variants differ.
+
+Events lost = 302 responses sent - event rows after draining the queue, with the 302s
 counted by gunicorn itself (bench/redirect_gunicorn.py): wrk stops counting at the end
 of its duration while the requests then in flight still complete and record their
 click, so its own count would undercount responses. Rows beyond the 302s sent (a click

@@ -466,9 +466,9 @@ def _count_emails(ctx: Context, recipients: set[str], row: Row):
 
 
 def _count_present(counts, keys) -> int:
-    """How many of `keys` the sink has seen, from one snapshot. (A snapshot per key, as
-    before, re-read the sink's whole log for every recipient: seconds per check on a
-    slow machine, so the fault landed late or after the send had finished.)"""
+    """How many of `keys` appear in `counts` (one snapshot of the sink or the channel).
+    Taking a snapshot per key instead re-read the sink's whole log for every recipient:
+    seconds per check on a slow machine, so the fault landed late or after the send."""
     return sum(1 for key in keys if counts[key])
 
 
