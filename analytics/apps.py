@@ -13,8 +13,8 @@ class AnalyticsConfig(AppConfig):
 
         from . import services
 
-        # The tracking views write their event's push before answering and read Redis's
-        # reply once the response has gone out (services.EventPusher).
+        # The tracking views write their event's push before answering; once the response
+        # has gone out, a full or old batch of pushes is confirmed (services.EventPusher).
         request_finished.connect(services.confirm_pushes, dispatch_uid="analytics-confirm-pushes")
 
         # Draining often keeps Redis small; rollups lag a minute by design (see

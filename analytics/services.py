@@ -10,7 +10,7 @@ Public contract (see /tmp/interfaces.md; other apps call these):
 
 How events flow: the redirect, pixel and beacon views build a small JSON payload and
 `enqueue_event` pushes it onto a Redis list (one RPUSH, written before the response
-and its reply read once the response has gone out: EventPusher). `drain_event_queue`
+and confirmed with a batch of others once the responses have gone out: EventPusher). `drain_event_queue`
 (Celery beat, every few seconds) moves batches to a processing list atomically, stores
 them with `store_events` and only then deletes the processing list, so a crash anywhere
 re-drains the batch and the unique `uid` makes the second insert a no-op: an
@@ -18,6 +18,7 @@ acknowledged event is never lost nor counted twice. Without REDIS_URL (the embed
 default) `enqueue_event` stores straight to the database.
 """
 
+import atexit
 import base64
 import collections
 import datetime
@@ -26,6 +27,7 @@ import hashlib
 import html as html_lib
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -34,6 +36,7 @@ import struct
 import threading
 import time
 import uuid
+import weakref
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -513,14 +516,21 @@ PUSH_TIMEOUT_SECONDS = 5
 class EventPusher:
     """RPUSHes events to the queue on one connection of its own, for the request path.
 
-    `push` writes the command before the response exists; `confirm` reads Redis's
-    replies, after the response went out when the view asks for it (enqueue_event's
-    confirm_after_response). A click is acknowledged only once its push is on its way
-    to Redis, and the worker still learns its fate before it takes the next request:
-    a push Redis refused or never answered is stored in the database then, so it is
-    not lost. What is saved is the wait: the worker no longer sleeps while Redis
-    answers, and measured under load that sleep and its wake-up cost more than the
-    push itself (bench/RESULTS.md).
+    `push` writes the command before the response exists, so a click is acknowledged
+    only once its push is in the kernel's hands on its way to Redis; a worker killed
+    right after its 302 still delivers it (the kernel sends what a closed socket holds).
+    `confirm` reads Redis's replies, after the response went out: a push Redis refused
+    or never answered is stored in the database then, so it is not lost.
+
+    On TCP the socket is corked (TCP_CORK) and pushes are confirmed in batches: up to
+    ANALYTICS_PUSH_BATCH pushes or ANALYTICS_PUSH_MAX_WAIT_MS, whichever comes first,
+    travel to Redis and are answered together (`confirm_if_due`, after each response).
+    Measured under load, waking Redis for every click and waiting for its answer cost
+    more than the push itself (bench/RESULTS.md); one wake-up per batch does not. An
+    idle worker's batch is confirmed by the process's confirmer thread (_Confirmer) and
+    at exit, long before the kernel's own 200 ms cork limit. A batch size of 1, or a
+    socket that cannot be corked (TLS, a Unix socket), confirms every push before the
+    next one is written.
 
     redis-py opens and authenticates the connection (URL, AUTH, SELECT, TLS); the
     pushes then use its socket directly. The generic command path (argument encoding,
@@ -532,8 +542,15 @@ class EventPusher:
     def __init__(self, url: str):
         self.url = url
         self.pending: list[dict] = []
+        self.batch_started = 0.0  # time.monotonic() of the first pending push
+        self.batch_size = max(1, settings.ANALYTICS_PUSH_BATCH)
+        self.max_wait = max(0, settings.ANALYTICS_PUSH_MAX_WAIT_MS) / 1000
+        self.corked = False
+        # Held while the socket is in use: the confirmer thread shares it.
+        self.lock = threading.Lock()
         self.client = None
         self.sock = None
+        _CONFIRMER.watch(self)
 
     def _connect(self):
         import redis
@@ -553,12 +570,14 @@ class EventPusher:
             timeout = struct.pack("ll", int(seconds), int(fraction * 1_000_000))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+            self.corked = self.batch_size > 1 and _set_cork(sock, True)
         self.sock = sock
 
     def close(self):
         if self.client is not None:
             self.client.close()
         self.client = self.sock = None
+        self.corked = False
 
     def _send(self, payloads: list[dict]) -> None:
         key = queue_key().encode()
@@ -576,29 +595,74 @@ class EventPusher:
     def _replies(self, count: int) -> list[bool]:
         """Whether Redis took each of the last `count` pushes (an RPUSH answers an
         integer, or an error line)."""
+        if self.corked:  # send what the cork holds; Redis answers once it has it
+            _set_cork(self.sock, False)
         buffer = b""
         while buffer.count(b"\r\n") < count:
             chunk = self.sock.recv(4096)
             if not chunk:
                 raise ConnectionError("Redis closed the connection")
             buffer += chunk
+        if self.corked:
+            _set_cork(self.sock, True)
         return [line.startswith(b":") for line in buffer.split(b"\r\n")[:count]]
 
     def push(self, payload: dict) -> None:
         """Write one push; raises if it could not be written (the caller stores it).
 
         A connection Redis closed while idle (its timeout, a restart) fails only
-        when written to or read from; a failed write is retried once on a new one."""
-        if self.pending:
-            self.confirm()
+        when written to or read from; a failed write is retried once on a new one,
+        with the unconfirmed pushes it may have swallowed (their uids make a second
+        copy harmless)."""
+        with self.lock:
+            if self.pending and not self.corked:
+                self._confirm()
+            try:
+                self._send([payload])
+            except OSError:
+                self._connect()
+                self._send([*self.pending, payload])
+            self.pending.append(payload)
+            if len(self.pending) == 1:
+                self.batch_started = time.monotonic()
+                # After the append: the confirmer either sees the batch or is woken.
+                _CONFIRMER.batch_started(self.batch_started + self.max_wait)
+
+    def is_due(self) -> bool:
+        return bool(self.pending) and (
+            not self.corked
+            or len(self.pending) >= self.batch_size
+            or time.monotonic() - self.batch_started >= self.max_wait
+        )
+
+    def confirm_if_due(self, blocking: bool = True) -> bool:
+        """Confirm the pending batch if it is full or old enough; False when another
+        thread holds the socket (only with blocking=False)."""
+        if not self.is_due():
+            return True
+        if not self.lock.acquire(blocking):
+            return False
         try:
-            self._send([payload])
-        except OSError:
-            self._connect()
-            self._send([payload])
-        self.pending.append(payload)
+            if self.is_due():
+                self._confirm()
+        finally:
+            self.lock.release()
+        return True
+
+    def abandon(self) -> list[dict]:
+        """Close the connection and return the unconfirmed pushes, for the caller to
+        store elsewhere (Redis may have some of them: their uids make that harmless)."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+            self.close()
+        return pending
 
     def confirm(self) -> None:
+        """Confirm every pending push now."""
+        with self.lock:
+            self._confirm()
+
+    def _confirm(self) -> None:
         """Read the replies to the pushes written so far. Pushes the connection lost
         are pushed again once on a new connection; what Redis refused, or what cannot
         be pushed, is stored in the database. A timeout is not retried: Redis may have
@@ -630,6 +694,76 @@ class EventPusher:
                 logger.exception("events not recorded: %s", _encode_payload(refused))
 
 
+def _set_cork(sock: socket.socket, on: bool) -> bool:
+    """Cork or uncork a TCP socket (Linux); False where there is no such option."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, on)
+    except (AttributeError, OSError):  # not Linux, or not TCP (a Unix socket)
+        return False
+    return True
+
+
+class _Confirmer:
+    """The process's thread that confirms the batches nobody else will: a worker that
+    pushed a click and then had no request for a while. It sleeps until the oldest
+    pending batch is due; under load the requests themselves confirm every batch, a new
+    batch is due after the one the thread waits for, and nothing wakes it early. It
+    starts in the process that pushes, so a fork never inherits it (or another
+    process's pushers)."""
+
+    def __init__(self):
+        self.pid = None
+        # Weak: a thread's pusher goes when its thread does.
+        self.pushers: weakref.WeakSet[EventPusher] = weakref.WeakSet()
+        self.wakeup = threading.Event()
+        self.next_check = math.inf  # monotonic time the thread wakes at; inf: asleep
+
+    def watch(self, pusher: EventPusher) -> None:
+        if self.pid != os.getpid():
+            self.pid, self.pushers = os.getpid(), weakref.WeakSet()
+            self.wakeup, self.next_check = threading.Event(), math.inf
+            threading.Thread(target=self._run, name="event-push-confirmer", daemon=True).start()
+            atexit.register(self.confirm_all)
+        self.pushers.add(pusher)
+
+    def batch_started(self, due_at: float) -> None:
+        if due_at < self.next_check:
+            self.wakeup.set()
+
+    def confirm_all(self) -> None:
+        """Confirm every pusher's batch now (at exit, and for tests)."""
+        if self.pid == os.getpid():
+            for pusher in list(self.pushers):
+                pusher.confirm()
+
+    def _run(self) -> None:
+        wakeup = self.wakeup
+        while True:
+            timeout = None if self.next_check == math.inf else self.next_check - time.monotonic()
+            wakeup.wait(None if timeout is None else max(0.0, timeout))
+            wakeup.clear()
+            # While it looks, any new batch wakes it again, so none is missed.
+            self.next_check = math.inf
+            next_check = math.inf
+            for pusher in list(self.pushers):
+                try:
+                    confirmed = pusher.confirm_if_due(blocking=False)
+                except Exception:  # noqa: BLE001 - the thread must outlive any one batch
+                    logger.exception("confirming a batch of event pushes failed")
+                    confirmed = True
+                if not confirmed:  # a request is using the socket: look again soon
+                    next_check = min(next_check, time.monotonic() + 0.001)
+                elif pusher.pending:
+                    next_check = min(next_check, pusher.batch_started + pusher.max_wait)
+            self.next_check = next_check
+            # This thread has no request around it: let go of the database connection
+            # a refused batch may have opened.
+            connections.close_all()
+
+
+_CONFIRMER = _Confirmer()
+
+
 _PUSHERS = threading.local()
 
 
@@ -637,28 +771,35 @@ def _pusher(url: str) -> EventPusher:
     """This process and thread's pusher. Keyed by process id too: a connection opened
     before a fork must not be shared with the child."""
     key = (os.getpid(), url)
-    pusher = getattr(_PUSHERS, "by_key", {}).get(key)
+    by_key = getattr(_PUSHERS, "by_key", {})
+    pusher = by_key.get(key)
     if pusher is None:
+        for replaced in by_key.values():  # the queue URL changed (tests): keep its batch
+            replaced.confirm()
         pusher = EventPusher(url)
         _PUSHERS.by_key = {key: pusher}
     return pusher
 
 
 def confirm_pushes(**kwargs) -> None:
-    """Read the replies of this thread's pending pushes (connected to request_finished:
-    runs after the WSGI server has sent the response)."""
+    """Confirm this thread's pending pushes once their batch is due (connected to
+    request_finished: runs after the WSGI server has sent the response)."""
     for pusher in getattr(_PUSHERS, "by_key", {}).values():
-        if pusher.pending:
-            pusher.confirm()
+        pusher.confirm_if_due()
+
+
+def flush_pushes() -> None:
+    """Confirm every pending push of this process now, due or not."""
+    _CONFIRMER.confirm_all()
 
 
 def enqueue_event(payload: dict, *, confirm_after_response: bool = False) -> None:
     """Record one event durably: RPUSH to Redis, or straight into the database when
     there is no Redis or Redis refuses.
 
-    With confirm_after_response (the tracking views), the push is written now and its
-    reply read when the request finishes (confirm_pushes), after the response went out;
-    only call it so while handling a request. Otherwise the reply is read here.
+    With confirm_after_response (the tracking views), the push is written now and
+    confirmed with its batch after the response went out (confirm_pushes); only call
+    it so while handling a request. Otherwise it is confirmed here.
     """
     url = queue_url()
     if url:
@@ -667,11 +808,11 @@ def enqueue_event(payload: dict, *, confirm_after_response: bool = False) -> Non
             pusher.push(payload)
         except Exception:  # noqa: BLE001 - any Redis failure falls back to the database
             logger.warning("event queue unavailable, storing event directly", exc_info=True)
-            pusher.close()
+            store_events([*pusher.abandon(), payload])
         else:
             if not confirm_after_response:
                 pusher.confirm()
-            return
+        return
     store_events([payload])
 
 

@@ -1,3 +1,4 @@
+import threading
 import uuid
 
 import pytest
@@ -25,14 +26,24 @@ def analytics_isolation(settings):
 
 
 @pytest.fixture
-def use_redis(settings, redis_client):
+def use_redis(settings, redis_client, monkeypatch):
+    """The event queue on the real Redis. Pushes are batched as in production, but
+    no batch is confirmed by waiting (ANALYTICS_PUSH_MAX_WAIT_MS): a test confirms with
+    services.flush_pushes(), or sets a wait of its own to test the confirmer thread."""
     url = redis_client.connection_pool.connection_kwargs
     settings.REDIS_URL = "redis://{host}:{port}/{db}".format(
         host=url.get("host", "127.0.0.1"), port=url.get("port", 6379), db=url.get("db", 0)
     )
+    settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000
+    new_pushers(monkeypatch)
     yield redis_client
     for key in redis_client.scan_iter(f"{settings.ANALYTICS_QUEUE_KEY}*"):
         redis_client.delete(key)
+
+
+def new_pushers(monkeypatch):
+    """Forget this thread's pushers, so the next push builds one from the settings."""
+    monkeypatch.setattr(services, "_PUSHERS", threading.local())
 
 
 @pytest.fixture

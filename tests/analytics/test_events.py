@@ -5,7 +5,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from analytics import services
 from analytics.models import Event, TrackedLink
+from tests.analytics.conftest import new_pushers
 
 ROOT = Path(__file__).resolve().parents[2]
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -136,6 +136,7 @@ def test_redis_queue_then_drain(client, use_redis, email_links, settings):
     for _ in range(5):
         assert click(client, email_links[0]).status_code == 302
     assert not Event.objects.exists()  # nothing written on the request path
+    services.flush_pushes()
     assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 5
     assert services.drain_event_queue(batch_size=2) == 5
     assert Event.objects.filter(kind="click").count() == 5
@@ -146,6 +147,7 @@ def test_redis_queue_then_drain(client, use_redis, email_links, settings):
 def test_crashed_drain_loses_nothing_and_counts_once(client, use_redis, email_links, settings):
     for _ in range(3):
         click(client, email_links[0])
+    services.flush_pushes()
     key = settings.ANALYTICS_QUEUE_KEY
     # A drainer that moved a batch and stored it, then died before deleting it.
     items = use_redis.eval(services._MOVE_BATCH, 2, key, f"{key}:processing", 2)
@@ -178,21 +180,44 @@ def test_click_after_redis_dropped_the_connection_is_still_queued(
     """Redis closing a worker's idle push connection (timeout, restart) costs one
     reconnect, not a lost or database-stored click."""
     assert click(client, email_links[0]).status_code == 302
+    services.flush_pushes()
     push_connection = services._pusher(settings.REDIS_URL).client.client_id()
     use_redis.client_kill_filter(_id=push_connection)
     assert click(client, email_links[0]).status_code == 302
+    services.flush_pushes()  # the batch went to a dead socket: it is pushed again
     assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 2
     assert not Event.objects.exists()
+
+
+@pytest.mark.services
+def test_a_batch_written_to_a_dropped_connection_is_pushed_again(
+    client, use_redis, email_links, settings
+):
+    """Redis drops the connection while a batch is still unconfirmed: the batch is
+    pushed again on a new connection, not lost and not stored in the database."""
+    assert click(client, email_links[0]).status_code == 302
+    services.flush_pushes()
+    push_connection = services._pusher(settings.REDIS_URL).client.client_id()
+    assert click(client, email_links[0]).status_code == 302  # pending in the batch
+    use_redis.client_kill_filter(_id=push_connection)
+    assert click(client, email_links[1]).status_code == 302
+    services.flush_pushes()
+    assert not Event.objects.exists()  # all three went to Redis, none to the fallback
+    # (A batch the kernel sent before the drop is in Redis twice: its uid counts it once.)
+    assert services.drain_event_queue() == 3
+    assert Event.objects.filter(kind="click").count() == 3
 
 
 @pytest.mark.services
 def test_redis_error_reply_falls_back_to_database(client, use_redis, email_links, settings):
     use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
     assert click(client, email_links[0]).status_code == 302
-    assert Event.objects.filter(kind="click").count() == 1
+    assert click(client, email_links[1]).status_code == 302
+    services.flush_pushes()
+    assert Event.objects.filter(kind="click").count() == 2
 
 
-# --- The push is written before the response, its reply read after it -------------------
+# --- The push is written before the response, its batch confirmed after it -------------
 
 
 def _payload(link, uid):
@@ -200,21 +225,31 @@ def _payload(link, uid):
 
 
 @pytest.mark.services
-def test_reply_is_read_by_the_end_of_the_request(client, use_redis, email_links, settings):
+def test_a_full_batch_is_confirmed_by_the_end_of_its_request(
+    client, use_redis, email_links, settings, monkeypatch
+):
+    settings.ANALYTICS_PUSH_BATCH = 3
+    new_pushers(monkeypatch)
+    for _ in range(2):
+        assert click(client, email_links[0]).status_code == 302
+    pusher = services._pusher(settings.REDIS_URL)
+    assert pusher.corked
+    assert len(pusher.pending) == 2  # written, not yet answered
     assert click(client, email_links[0]).status_code == 302
-    # request_finished read Redis's reply: nothing is left waiting for the next request.
-    assert services._pusher(settings.REDIS_URL).pending == []
-    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 1
+    # request_finished read the batch's replies: nothing is left waiting.
+    assert pusher.pending == []
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 3
 
 
 @pytest.mark.services
-def test_unconfirmed_pushes_are_confirmed_before_the_next_one(use_redis, email_links, settings):
+def test_batched_pushes_reach_redis_together_in_order(use_redis, email_links, settings):
     first, second = _payload(email_links[0], "a" * 32), _payload(email_links[0], "b" * 32)
     services.enqueue_event(first, confirm_after_response=True)
     services.enqueue_event(second, confirm_after_response=True)
     pusher = services._pusher(settings.REDIS_URL)
-    assert pusher.pending == [second]
-    services.confirm_pushes()
+    services.confirm_pushes()  # neither full nor old: the batch waits
+    assert pusher.pending == [first, second]
+    services.flush_pushes()
     assert pusher.pending == []
     queued = [
         json.loads(item)["u"] for item in use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
@@ -223,17 +258,87 @@ def test_unconfirmed_pushes_are_confirmed_before_the_next_one(use_redis, email_l
 
 
 @pytest.mark.services
+def test_without_batching_each_push_is_confirmed_before_the_next(
+    use_redis, email_links, settings, monkeypatch
+):
+    settings.ANALYTICS_PUSH_BATCH = 1
+    new_pushers(monkeypatch)
+    first, second = _payload(email_links[0], "a" * 32), _payload(email_links[0], "b" * 32)
+    services.enqueue_event(first, confirm_after_response=True)
+    pusher = services._pusher(settings.REDIS_URL)
+    assert not pusher.corked
+    services.enqueue_event(second, confirm_after_response=True)
+    assert pusher.pending == [second]
+    services.confirm_pushes()  # at the end of the request: always due
+    assert pusher.pending == []
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 2
+
+
+@pytest.mark.services
+def test_an_idle_workers_batch_is_confirmed_by_the_confirmer_thread(
+    client, use_redis, email_links, settings, monkeypatch
+):
+    """A worker that answered one click and then gets no request: the process's
+    confirmer thread sends and confirms the batch once it is ANALYTICS_PUSH_MAX_WAIT_MS
+    old, not the next request."""
+    settings.ANALYTICS_PUSH_MAX_WAIT_MS = 100
+    new_pushers(monkeypatch)
+    started = time.monotonic()
+    assert click(client, email_links[0]).status_code == 302
+    pusher = services._pusher(settings.REDIS_URL)
+    while pusher.pending and time.monotonic() - started < 5:
+        time.sleep(0.01)
+    assert pusher.pending == []
+    assert time.monotonic() - started >= 0.1  # it waited for the batch to fill first
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 1
+    assert not Event.objects.exists()
+
+
+@pytest.mark.services
+def test_a_batch_is_confirmed_when_the_process_exits(use_redis, settings):
+    """A graceful exit (a gunicorn restart) reads the last batch's replies: a push
+    Redis refused still goes to the database. (Exiting alone would send the batch, but
+    nobody would learn that Redis refused it.)"""
+    use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
+    script = (
+        "import sys, django\n"
+        "django.setup()\n"
+        "from django.conf import settings\n"
+        "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]\n"
+        "settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000\n"
+        "from analytics import services\n"
+        "services.store_events = lambda payloads: print('stored', *[p['u'] for p in payloads])\n"
+        "services.enqueue_event({'u': 'x' * 32, 'k': 'click', 't': 1.0},"
+        " confirm_after_response=True)\n"
+        "assert services._pusher(settings.REDIS_URL).pending\n"
+        "sys.exit(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["stored", "x" * 32]
+
+
+@pytest.mark.services
 def test_push_survives_the_worker_dying_right_after_the_response(use_redis, settings):
-    """What makes answering before the reply safe: the push is in Redis's hands once
-    written, so a worker killed between its 302 and reading the reply loses nothing."""
+    """What makes answering before the reply safe: once written, the push is the
+    kernel's to deliver, even from a corked socket whose batch is not yet confirmed, so
+    a worker killed between its 302 and reading the reply loses nothing."""
     script = (
         "import os, signal, sys, django\n"
         "django.setup()\n"
         "from django.conf import settings\n"
         "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]\n"
+        "settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000\n"
         "from analytics import services\n"
         "services.enqueue_event({'u': 'k' * 32, 'k': 'click', 't': 1.0},"
         " confirm_after_response=True)\n"
+        "assert services._pusher(settings.REDIS_URL).corked\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     done = subprocess.run(
@@ -254,7 +359,8 @@ def test_reply_that_times_out_is_stored_once_and_the_next_click_queued(
     stored in the database after its 302; whatever Redis does with the push later, the
     drain counts it once. The next click goes to Redis on a new connection."""
     monkeypatch.setattr(services, "PUSH_TIMEOUT_SECONDS", 0.3)
-    monkeypatch.setattr(services, "_PUSHERS", threading.local())  # one with that timeout
+    settings.ANALYTICS_PUSH_BATCH = 1  # each click confirmed at the end of its request
+    new_pushers(monkeypatch)  # one with that timeout and batch
     use_redis.client_pause(1000, all=False)  # write commands wait a second
     started = time.monotonic()
     assert click(client, email_links[0]).status_code == 302

@@ -1,5 +1,5 @@
 """The cheap redirect path keeps its guarantees: bounded link cache, the same bot flags
-and visitor hashes, the click queued in Redis before the 302."""
+and visitor hashes, the click written to Redis's socket before the 302."""
 
 import datetime
 import re
@@ -9,6 +9,7 @@ import time_machine
 
 from analytics import classify, services
 from analytics.models import DailySalt, Event, TrackedLink
+from tests.analytics.conftest import new_pushers
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
@@ -212,12 +213,14 @@ def test_event_ids_are_unique_hex(client, links):
 
 
 @pytest.mark.services
-def test_click_is_in_redis_when_the_redirect_returns(client, use_redis, links, settings):
+def test_clicks_reach_redis_with_their_batch(client, use_redis, links, settings, monkeypatch):
+    settings.ANALYTICS_PUSH_BATCH = 2
+    new_pushers(monkeypatch)
     key = settings.ANALYTICS_QUEUE_KEY
-    for expected in (1, 2):
+    for _ in range(2):
         response = client.get(f"/t/{links[0].code}?m=x", HTTP_USER_AGENT=FIREFOX)
         assert response.status_code == 302
-        assert use_redis.llen(key) == expected
+    assert use_redis.llen(key) == 2  # the second click filled the batch
     assert not Event.objects.exists()
     assert services.drain_event_queue() == 2
     assert Event.objects.filter(kind="click", link_id=links[0].pk).count() == 2
@@ -227,9 +230,11 @@ def test_click_is_in_redis_when_the_redirect_returns(client, use_redis, links, s
 def test_a_connection_closed_by_redis_is_reopened(client, use_redis, links, settings):
     key = settings.ANALYTICS_QUEUE_KEY
     assert client.get(f"/t/{links[0].code}", HTTP_USER_AGENT=FIREFOX).status_code == 302
+    services.flush_pushes()
     # Redis restarts or drops idle clients: every other connection goes away.
     use_redis.client_kill_filter(_type="normal", skipme=True)
     assert client.get(f"/t/{links[1].code}", HTTP_USER_AGENT=FIREFOX).status_code == 302
+    services.flush_pushes()
     assert use_redis.llen(key) == 2  # queued through a new connection, not the fallback
     assert not Event.objects.exists()
 
