@@ -22,6 +22,7 @@ import atexit
 import base64
 import collections
 import datetime
+import fcntl
 import functools
 import hashlib
 import html as html_lib
@@ -33,10 +34,11 @@ import re
 import secrets
 import socket
 import struct
+import sys
+import termios
 import threading
 import time
 import uuid
-import weakref
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
@@ -513,40 +515,60 @@ _encode_payload = json.JSONEncoder(separators=(",", ":"), check_circular=False).
 PUSH_TIMEOUT_SECONDS = 5
 
 
+class PushFailed(Exception):
+    """The push could not be written: `payloads` are every push the pusher now holds
+    unconfirmed (the failed one last), for the caller to store elsewhere."""
+
+    def __init__(self, payloads: list[dict]):
+        super().__init__(f"{len(payloads)} event push(es) could not be written")
+        self.payloads = payloads
+
+
 class EventPusher:
     """RPUSHes events to the queue on one connection of its own, for the request path.
 
     `push` writes the command before the response exists, so a click is acknowledged
-    only once its push is in the kernel's hands on its way to Redis; a worker killed
-    right after its 302 still delivers it (the kernel sends what a closed socket holds).
-    `confirm` reads Redis's replies, after the response went out: a push Redis refused
-    or never answered is stored in the database then, so it is not lost.
+    only once its push is in the kernel's hands on its way to Redis. `confirm` reads
+    Redis's replies, after the response went out: a push Redis refused or never
+    answered is stored in the database then, so it is not lost.
 
     On TCP the socket is corked (TCP_CORK) and pushes are confirmed in batches: up to
     ANALYTICS_PUSH_BATCH pushes or ANALYTICS_PUSH_MAX_WAIT_MS, whichever comes first,
     travel to Redis and are answered together (`confirm_if_due`, after each response).
     Measured under load, waking Redis for every click and waiting for its answer cost
-    more than the push itself (bench/RESULTS.md); one wake-up per batch does not. An
-    idle worker's batch is confirmed by the process's confirmer thread (_Confirmer) and
-    at exit, long before the kernel's own 200 ms cork limit. A batch size of 1, or a
-    socket that cannot be corked (TLS, a Unix socket), confirms every push before the
-    next one is written.
+    more than the push itself (bench/RESULTS.md); one wake-up per batch does not.
 
-    redis-py opens and authenticates the connection (URL, AUTH, SELECT, TLS); the
-    pushes then use its socket directly. The generic command path (argument encoding,
-    packing, the parser) cost more CPU than the write and the read, and a socket with
-    a Python timeout polls before every call; a plain socket here blocks, with the
-    kernel enforcing the same timeout (SO_SNDTIMEO / SO_RCVTIMEO).
+    What keeps a corked batch safe when its worker is killed: the kernel sends what a
+    closed socket holds, but only while no reply lies unread in it (otherwise it resets
+    the connection and drops the rest). So a batch never outgrows one TCP segment
+    (the kernel sends full segments at once, and Redis would answer them), and the
+    process's confirmer thread (_Confirmer) confirms an idle worker's batch well before
+    the kernel's own 200 ms cork limit sends it; should it be late, the next push finds
+    the answer waiting and confirms the batch before it is written. A push that fills a
+    segment by itself is confirmed at once, before its response. Exit confirms what is
+    left.
+
+    A batch size of 1, or a socket that cannot be corked (TLS, a Unix socket), confirms
+    every push before the next one is written.
+
+    redis-py opens and authenticates the connection (URL, AUTH, SELECT, TLS), speaking
+    RESP2 with no server notifications, so the socket carries nothing but the replies
+    to our pushes; the pushes then use the socket directly. The generic command path
+    cost more CPU than the write and the read, and a socket with a Python timeout polls
+    before every call; a plain socket here blocks, with the kernel enforcing the same
+    timeout (SO_SNDTIMEO / SO_RCVTIMEO).
     """
 
     def __init__(self, url: str):
         self.url = url
         self.pending: list[dict] = []
+        self.pending_bytes = 0
         self.batch_started = 0.0  # time.monotonic() of the first pending push
         self.batch_size = max(1, settings.ANALYTICS_PUSH_BATCH)
         self.max_wait = max(0, settings.ANALYTICS_PUSH_MAX_WAIT_MS) / 1000
         self.corked = False
-        # Held while the socket is in use: the confirmer thread shares it.
+        self.segment_bytes = 0  # what a batch may hold on the corked socket
+        # Held while the socket or the batch is in use: the confirmer thread shares them.
         self.lock = threading.Lock()
         self.client = None
         self.sock = None
@@ -554,6 +576,7 @@ class EventPusher:
 
     def _connect(self):
         import redis
+        from redis.maint_notifications import MaintNotificationsConfig
 
         self.close()
         self.client = redis.Redis.from_url(
@@ -561,6 +584,8 @@ class EventPusher:
             socket_timeout=PUSH_TIMEOUT_SECONDS,
             socket_connect_timeout=2,
             single_connection_client=True,  # connects now: raises if Redis is down
+            protocol=2,
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
         self.client.connection.connect()  # a no-op when the pool already connected it
         sock = self.client.connection._sock
@@ -570,7 +595,10 @@ class EventPusher:
             timeout = struct.pack("ll", int(seconds), int(fraction * 1_000_000))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
-            self.corked = self.batch_size > 1 and _set_cork(sock, True)
+            if self.batch_size > 1 and _set_cork(sock, True):
+                self.corked = True
+                # TCP options take up to 40 bytes of a segment's MSS.
+                self.segment_bytes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) - 40
         self.sock = sock
 
     def close(self):
@@ -579,7 +607,7 @@ class EventPusher:
         self.client = self.sock = None
         self.corked = False
 
-    def _send(self, payloads: list[dict]) -> None:
+    def _commands(self, payloads: list[dict]) -> bytes:
         key = queue_key().encode()
         commands = []
         for payload in payloads:
@@ -588,13 +616,19 @@ class EventPusher:
                 b"*3\r\n$5\r\nRPUSH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
                 % (len(key), key, len(data), data)
             )
+        return b"".join(commands)
+
+    def _send(self, payloads: list[dict]) -> None:
+        commands = self._commands(payloads)
         if self.sock is None:
             self._connect()
-        self.sock.sendall(b"".join(commands))
+        self.sock.sendall(commands)
 
     def _replies(self, count: int) -> list[bool]:
         """Whether Redis took each of the last `count` pushes (an RPUSH answers an
         integer, or an error line)."""
+        if self.sock is None:
+            raise ConnectionError("the push connection is closed")
         if self.corked:  # send what the cork holds; Redis answers once it has it
             _set_cork(self.sock, False)
         buffer = b""
@@ -608,22 +642,40 @@ class EventPusher:
         return [line.startswith(b":") for line in buffer.split(b"\r\n")[:count]]
 
     def push(self, payload: dict) -> None:
-        """Write one push; raises if it could not be written (the caller stores it).
+        """Write one push; raises PushFailed if it could not be written.
 
         A connection Redis closed while idle (its timeout, a restart) fails only
         when written to or read from; a failed write is retried once on a new one,
         with the unconfirmed pushes it may have swallowed (their uids make a second
         copy harmless)."""
+        command = self._commands([payload])
         with self.lock:
-            if self.pending and not self.corked:
+            # Confirm first what must not share the socket with this push: an
+            # uncorked batch, a corked one this push would spill out of a segment, or
+            # one the kernel sent on its own (its 200 ms cork limit) and Redis answered.
+            if self.pending and (
+                not self.corked
+                or self.pending_bytes + len(command) > self.segment_bytes
+                or _unread_bytes(self.sock)
+            ):
                 self._confirm()
             try:
-                self._send([payload])
-            except OSError:
-                self._connect()
-                self._send([*self.pending, payload])
+                try:
+                    self._send([payload])
+                except OSError:
+                    self._connect()
+                    self._send([*self.pending, payload])
+            except Exception:
+                failed, self.pending, self.pending_bytes = [*self.pending, payload], [], 0
+                self.close()
+                raise PushFailed(failed) from None
             self.pending.append(payload)
-            if len(self.pending) == 1:
+            self.pending_bytes += len(command)
+            if not self.corked:
+                return
+            if self.pending_bytes > self.segment_bytes:  # sent at once: confirm at once
+                self._confirm()
+            elif len(self.pending) == 1:
                 self.batch_started = time.monotonic()
                 # After the append: the confirmer either sees the batch or is woken.
                 _CONFIRMER.batch_started(self.batch_started + self.max_wait)
@@ -649,14 +701,6 @@ class EventPusher:
             self.lock.release()
         return True
 
-    def abandon(self) -> list[dict]:
-        """Close the connection and return the unconfirmed pushes, for the caller to
-        store elsewhere (Redis may have some of them: their uids make that harmless)."""
-        with self.lock:
-            pending, self.pending = self.pending, []
-            self.close()
-        return pending
-
     def confirm(self) -> None:
         """Confirm every pending push now."""
         with self.lock:
@@ -667,7 +711,7 @@ class EventPusher:
         are pushed again once on a new connection; what Redis refused, or what cannot
         be pushed, is stored in the database. A timeout is not retried: Redis may have
         taken the push, so it is stored, and its uid makes the later drain a no-op."""
-        pending, self.pending = self.pending, []
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
         if not pending:
             return
         try:
@@ -686,12 +730,26 @@ class EventPusher:
         refused = [payload for payload, ok in zip(pending, taken, strict=True) if not ok]
         if refused:
             logger.warning("event queue refused %d event(s), storing them directly", len(refused))
-            try:
-                store_events(refused)
-            except Exception:
-                # Redis and the database failed together, after the response went
-                # out: the log is the only place left, so an operator can replay them.
-                logger.exception("events not recorded: %s", _encode_payload(refused))
+            store_events_or_log(refused)
+
+
+def store_events_or_log(payloads: list[dict]) -> None:
+    """Store events whose responses already went out; if the database fails too, the
+    log is the only place left, so an operator can replay them."""
+    try:
+        store_events(payloads)
+    except Exception:
+        logger.exception("events not recorded: %s", _encode_payload(payloads))
+
+
+_INT = bytes(4)
+
+
+def _unread_bytes(sock: socket.socket | None) -> int:
+    """Bytes waiting to be read on a socket (FIONREAD)."""
+    if sock is None:
+        return 0
+    return int.from_bytes(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT), sys.byteorder)
 
 
 def _set_cork(sock: socket.socket, on: bool) -> bool:
@@ -704,27 +762,40 @@ def _set_cork(sock: socket.socket, on: bool) -> bool:
 
 
 class _Confirmer:
-    """The process's thread that confirms the batches nobody else will: a worker that
-    pushed a click and then had no request for a while. It sleeps until the oldest
-    pending batch is due; under load the requests themselves confirm every batch, a new
-    batch is due after the one the thread waits for, and nothing wakes it early. It
-    starts in the process that pushes, so a fork never inherits it (or another
-    process's pushers)."""
+    """The process's thread that confirms the corked batches nobody else will: a
+    worker that pushed a click and then had no request for a while. It sleeps until the
+    oldest pending batch is due; under load the requests themselves confirm every
+    batch, a new batch is due after the one the thread waits for, and nothing wakes it
+    early. It starts in the process that pushes; a forked child starts afresh."""
 
     def __init__(self):
-        self.pid = None
-        # Weak: a thread's pusher goes when its thread does.
-        self.pushers: weakref.WeakSet[EventPusher] = weakref.WeakSet()
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self):
+        self.lock = threading.Lock()
+        self.started = False
+        # Strong references: a gthread worker's pool threads end before atexit runs,
+        # and their pushers must still be confirmed then.
+        self.pushers: set[EventPusher] = set()
         self.wakeup = threading.Event()
         self.next_check = math.inf  # monotonic time the thread wakes at; inf: asleep
 
     def watch(self, pusher: EventPusher) -> None:
-        if self.pid != os.getpid():
-            self.pid, self.pushers = os.getpid(), weakref.WeakSet()
-            self.wakeup, self.next_check = threading.Event(), math.inf
-            threading.Thread(target=self._run, name="event-push-confirmer", daemon=True).start()
-            atexit.register(self.confirm_all)
-        self.pushers.add(pusher)
+        with self.lock:
+            self.pushers.add(pusher)
+            if not self.started:
+                self.started = True
+                threading.Thread(target=self._run, name="event-push-confirmer", daemon=True).start()
+                atexit.register(self.confirm_all)
+
+    def forget(self, pusher: EventPusher) -> None:
+        with self.lock:
+            self.pushers.discard(pusher)
+
+    def _snapshot(self) -> list[EventPusher]:
+        with self.lock:
+            return list(self.pushers)
 
     def batch_started(self, due_at: float) -> None:
         if due_at < self.next_check:
@@ -732,9 +803,8 @@ class _Confirmer:
 
     def confirm_all(self) -> None:
         """Confirm every pusher's batch now (at exit, and for tests)."""
-        if self.pid == os.getpid():
-            for pusher in list(self.pushers):
-                pusher.confirm()
+        for pusher in self._snapshot():
+            pusher.confirm()
 
     def _run(self) -> None:
         wakeup = self.wakeup
@@ -744,21 +814,31 @@ class _Confirmer:
             wakeup.clear()
             # While it looks, any new batch wakes it again, so none is missed.
             self.next_check = math.inf
-            next_check = math.inf
-            for pusher in list(self.pushers):
-                try:
-                    confirmed = pusher.confirm_if_due(blocking=False)
-                except Exception:  # noqa: BLE001 - the thread must outlive any one batch
-                    logger.exception("confirming a batch of event pushes failed")
-                    confirmed = True
-                if not confirmed:  # a request is using the socket: look again soon
-                    next_check = min(next_check, time.monotonic() + 0.001)
-                elif pusher.pending:
-                    next_check = min(next_check, pusher.batch_started + pusher.max_wait)
-            self.next_check = next_check
+            try:
+                self.next_check = self._confirm_due()
+            except Exception:  # noqa: BLE001 - the thread must outlive any one batch
+                logger.exception("confirming batches of event pushes failed")
+                self.next_check = time.monotonic() + 0.05
+
+    def _confirm_due(self) -> float:
+        """Confirm the corked batches that are due; when to look again."""
+        next_check = math.inf
+        confirmed = False
+        for pusher in self._snapshot():
+            if not (pusher.corked and pusher.pending):
+                continue
+            due_at = pusher.batch_started + pusher.max_wait
+            if due_at > time.monotonic():
+                next_check = min(next_check, due_at)
+            elif pusher.confirm_if_due(blocking=False):
+                confirmed = True
+            else:  # a request is using the socket, and confirms it if it stays due
+                next_check = min(next_check, time.monotonic() + 0.005)
+        if confirmed:
             # This thread has no request around it: let go of the database connection
             # a refused batch may have opened.
             connections.close_all()
+        return next_check
 
 
 _CONFIRMER = _Confirmer()
@@ -774,8 +854,10 @@ def _pusher(url: str) -> EventPusher:
     by_key = getattr(_PUSHERS, "by_key", {})
     pusher = by_key.get(key)
     if pusher is None:
-        for replaced in by_key.values():  # the queue URL changed (tests): keep its batch
-            replaced.confirm()
+        for (pid, _url), replaced in by_key.items():
+            if pid == os.getpid():  # the queue URL changed (tests): keep its batch
+                replaced.confirm()
+                _CONFIRMER.forget(replaced)
         pusher = EventPusher(url)
         _PUSHERS.by_key = {key: pusher}
     return pusher
@@ -806,13 +888,14 @@ def enqueue_event(payload: dict, *, confirm_after_response: bool = False) -> Non
         pusher = _pusher(url)
         try:
             pusher.push(payload)
-        except Exception:  # noqa: BLE001 - any Redis failure falls back to the database
+        except PushFailed as failure:
             logger.warning("event queue unavailable, storing event directly", exc_info=True)
-            store_events([*pusher.abandon(), payload])
+            if earlier := failure.payloads[:-1]:  # their responses went out already
+                store_events_or_log(earlier)
         else:
             if not confirm_after_response:
                 pusher.confirm()
-        return
+            return
     store_events([payload])
 
 

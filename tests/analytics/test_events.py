@@ -204,7 +204,7 @@ def test_a_batch_written_to_a_dropped_connection_is_pushed_again(
     services.flush_pushes()
     assert not Event.objects.exists()  # all three went to Redis, none to the fallback
     # (A batch the kernel sent before the drop is in Redis twice: its uid counts it once.)
-    assert services.drain_event_queue() == 3
+    services.drain_event_queue()
     assert Event.objects.filter(kind="click").count() == 3
 
 
@@ -286,42 +286,83 @@ def test_an_idle_workers_batch_is_confirmed_by_the_confirmer_thread(
     started = time.monotonic()
     assert click(client, email_links[0]).status_code == 302
     pusher = services._pusher(settings.REDIS_URL)
-    while pusher.pending and time.monotonic() - started < 5:
+    key = settings.ANALYTICS_QUEUE_KEY
+    while (pusher.pending or pusher.lock.locked()) and time.monotonic() - started < 5:
         time.sleep(0.01)
     assert pusher.pending == []
     assert time.monotonic() - started >= 0.1  # it waited for the batch to fill first
-    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 1
+    assert use_redis.llen(key) == 1
     assert not Event.objects.exists()
 
 
 @pytest.mark.services
-def test_a_batch_is_confirmed_when_the_process_exits(use_redis, settings):
-    """A graceful exit (a gunicorn restart) reads the last batch's replies: a push
-    Redis refused still goes to the database. (Exiting alone would send the batch, but
-    nobody would learn that Redis refused it.)"""
-    use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
-    script = (
-        "import sys, django\n"
-        "django.setup()\n"
-        "from django.conf import settings\n"
-        "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]\n"
-        "settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000\n"
-        "from analytics import services\n"
-        "services.store_events = lambda payloads: print('stored', *[p['u'] for p in payloads])\n"
-        "services.enqueue_event({'u': 'x' * 32, 'k': 'click', 't': 1.0},"
-        " confirm_after_response=True)\n"
-        "assert services._pusher(settings.REDIS_URL).pending\n"
-        "sys.exit(0)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY],
+def test_a_batch_never_outgrows_one_tcp_segment(use_redis, email_links, settings):
+    """The kernel sends full segments of a corked socket at once and Redis answers
+    them; an answer left unread would make a killed worker's socket reset and drop
+    the rest. So a push that would spill the batch out of a segment confirms the batch
+    first, and a push bigger than a segment is confirmed before its response."""
+    first, second, third = (_payload(email_links[0], c * 32) for c in "abc")
+    key = settings.ANALYTICS_QUEUE_KEY
+    services.enqueue_event(first, confirm_after_response=True)
+    pusher = services._pusher(settings.REDIS_URL)
+    assert pusher.segment_bytes > 1000  # read from the socket (loopback: ~64 kB)
+    pusher.segment_bytes = 2 * len(pusher._commands([first]))  # two pushes per segment
+    services.enqueue_event(second, confirm_after_response=True)
+    assert pusher.pending == [first, second]
+    services.enqueue_event(third, confirm_after_response=True)
+    assert pusher.pending == [third]  # the first two were confirmed before it went in
+    assert use_redis.llen(key) == 2
+    big = {**_payload(email_links[0], "d" * 32), "a": "x" * pusher.segment_bytes}
+    services.enqueue_event(big, confirm_after_response=True)
+    assert pusher.pending == []
+    assert [json.loads(item)["u"] for item in use_redis.lrange(key, 0, -1)] == [
+        c * 32 for c in "abcd"
+    ]
+
+
+def _run_pushing_process(settings, body: str, **settings_values) -> subprocess.CompletedProcess:
+    """Run `body` in a fresh Python process whose event queue is this test's, as a web
+    worker would be (django set up, the analytics services imported)."""
+    lines = [
+        "import os, signal, sys, threading, time, django",
+        "django.setup()",
+        "from django.conf import settings",
+        "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]",
+        *(f"settings.{name} = {value!r}" for name, value in settings_values.items()),
+        "from analytics import services",
+        "def click(uid):",
+        "    services.enqueue_event({'u': uid, 'k': 'click', 't': 1.0},"
+        " confirm_after_response=True)",
+        body,
+    ]
+    return subprocess.run(
+        [sys.executable, "-c", "\n".join(lines), settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.services
+def test_a_batch_is_confirmed_when_the_process_exits(use_redis, settings):
+    """A graceful exit (a gunicorn restart) reads the last batches' replies, those of a
+    gthread worker's pool threads too: a push Redis refused still goes to the database.
+    (Exiting alone would send the batches, but nobody would learn that Redis refused
+    them.)"""
+    use_redis.set(settings.ANALYTICS_QUEUE_KEY, "not a list")  # RPUSH answers WRONGTYPE
+    done = _run_pushing_process(
+        settings,
+        "services.store_events = lambda payloads: print('stored', *[p['u'] for p in payloads])\n"
+        "threads = [threading.Thread(target=click, args=(c * 32,)) for c in 'wxyz']\n"
+        "[(t.start(), t.join()) for t in threads]\n"
+        "assert sum(len(p.pending) for p in services._CONFIRMER.pushers) == 4\n"
+        "sys.exit(0)",
+        ANALYTICS_PUSH_MAX_WAIT_MS=600_000,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["stored", "x" * 32]
+    stored = sorted(line.split()[1] for line in done.stdout.splitlines())
+    assert stored == [c * 32 for c in "wxyz"]
 
 
 @pytest.mark.services
@@ -329,26 +370,38 @@ def test_push_survives_the_worker_dying_right_after_the_response(use_redis, sett
     """What makes answering before the reply safe: once written, the push is the
     kernel's to deliver, even from a corked socket whose batch is not yet confirmed, so
     a worker killed between its 302 and reading the reply loses nothing."""
-    script = (
-        "import os, signal, sys, django\n"
-        "django.setup()\n"
-        "from django.conf import settings\n"
-        "settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY = sys.argv[1:3]\n"
-        "settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000\n"
-        "from analytics import services\n"
-        "services.enqueue_event({'u': 'k' * 32, 'k': 'click', 't': 1.0},"
-        " confirm_after_response=True)\n"
+    done = _run_pushing_process(
+        settings,
+        "click('k' * 32)\n"
         "assert services._pusher(settings.REDIS_URL).corked\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)",
+        ANALYTICS_PUSH_MAX_WAIT_MS=600_000,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, settings.REDIS_URL, settings.ANALYTICS_QUEUE_KEY],
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert done.returncode == -signal.SIGKILL
+    assert done.returncode == -signal.SIGKILL, done.stderr
     queued = use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
     assert [json.loads(item)["u"] for item in queued] == ["k" * 32]
+
+
+@pytest.mark.services
+def test_a_click_after_an_idle_spell_survives_the_worker_dying(use_redis, settings):
+    """After 200 ms the kernel sends a corked batch on its own, and Redis's reply would
+    then lie unread when the next click is corked behind it: a kill would reset the
+    connection and drop that click. The confirmer reads an idle batch long before (at
+    ANALYTICS_PUSH_MAX_WAIT_MS); here it is kept away, so the next push must find the
+    reply waiting and confirm the batch before it is written."""
+    body = """
+click('a' * 32)
+time.sleep(0.4)
+click('b' * 32)
+pending = [p['u'][0] for p in services._pusher(settings.REDIS_URL).pending]
+assert pending == ['b'], pending
+click('c' * 32)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    done = _run_pushing_process(settings, body, ANALYTICS_PUSH_MAX_WAIT_MS=600_000)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    queued = use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
+    assert [json.loads(item)["u"] for item in queued] == [c * 32 for c in "abc"]
 
 
 @pytest.mark.services
