@@ -32,10 +32,10 @@ import math
 import os
 import re
 import secrets
+import select
 import socket
 import struct
 import sys
-import termios
 import threading
 import time
 import uuid
@@ -544,9 +544,11 @@ class EventPusher:
     (the kernel sends full segments at once, and Redis would answer them), and the
     process's confirmer thread (_Confirmer) confirms an idle worker's batch well before
     the kernel's own 200 ms cork limit sends it; should it be late, the next push finds
-    the answer waiting and confirms the batch before it is written. A push that fills a
-    segment by itself is confirmed at once, before its response. Exit confirms what is
-    left.
+    the batch gone from the socket (or an answer, or a hang-up) and confirms the batch
+    before it is written; so does a push into a socket Redis hung up on, which a kill
+    would reset. A push the kernel sent at once (a segment by itself) is confirmed
+    before its response. Exit confirms what is left. After Redis refuses a push, every
+    push is confirmed by the end of its request for a minute.
 
     A batch size of 1, or a socket that cannot be corked (TLS, a Unix socket), confirms
     every push before the next one is written.
@@ -565,13 +567,19 @@ class EventPusher:
         self.pending_bytes = 0
         self.batch_started = 0.0  # time.monotonic() of the first pending push
         self.batch_size = max(1, settings.ANALYTICS_PUSH_BATCH)
-        self.max_wait = max(0, settings.ANALYTICS_PUSH_MAX_WAIT_MS) / 1000
+        # Below the kernel's 200 ms cork limit, which would send the batch by itself.
+        self.max_wait = min(max(0, settings.ANALYTICS_PUSH_MAX_WAIT_MS), 150) / 1000
+        # After Redis refused a push, each push is confirmed by the end of its request
+        # for a while: a refusal in a batch is learned late, and a kill loses it.
+        self.confirm_each_until = 0.0
         self.corked = False
         self.segment_bytes = 0  # what a batch may hold on the corked socket
         # Held while the socket or the batch is in use: the confirmer thread shares them.
         self.lock = threading.Lock()
+        self.owner = threading.current_thread()
         self.client = None
         self.sock = None
+        self.poller = None
         _CONFIRMER.watch(self)
 
     def _connect(self):
@@ -599,12 +607,14 @@ class EventPusher:
                 self.corked = True
                 # TCP options take up to 40 bytes of a segment's MSS.
                 self.segment_bytes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG) - 40
+                self.poller = select.poll()
+                self.poller.register(sock, select.POLLIN | select.POLLRDHUP)
         self.sock = sock
 
     def close(self):
         if self.client is not None:
             self.client.close()
-        self.client = self.sock = None
+        self.client = self.sock = self.poller = None
         self.corked = False
 
     def _commands(self, payloads: list[dict]) -> bytes:
@@ -618,8 +628,7 @@ class EventPusher:
             )
         return b"".join(commands)
 
-    def _send(self, payloads: list[dict]) -> None:
-        commands = self._commands(payloads)
+    def _send(self, commands: bytes) -> None:
         if self.sock is None:
             self._connect()
         self.sock.sendall(commands)
@@ -650,41 +659,57 @@ class EventPusher:
         copy harmless)."""
         command = self._commands([payload])
         with self.lock:
-            # Confirm first what must not share the socket with this push: an
-            # uncorked batch, a corked one this push would spill out of a segment, or
-            # one the kernel sent on its own (its 200 ms cork limit) and Redis answered.
-            if self.pending and (
-                not self.corked
-                or self.pending_bytes + len(command) > self.segment_bytes
-                or _unread_bytes(self.sock)
-            ):
-                self._confirm()
             try:
+                self._make_room(len(command))
                 try:
-                    self._send([payload])
+                    self._send(command)
                 except OSError:
                     self._connect()
-                    self._send([*self.pending, payload])
-            except Exception:
+                    self._send(self._commands(self.pending) + command)
+            except Exception as exc:
                 failed, self.pending, self.pending_bytes = [*self.pending, payload], [], 0
                 self.close()
-                raise PushFailed(failed) from None
+                raise PushFailed(failed) from exc
             self.pending.append(payload)
             self.pending_bytes += len(command)
             if not self.corked:
                 return
-            if self.pending_bytes > self.segment_bytes:  # sent at once: confirm at once
-                self._confirm()
+            if self.pending_bytes > self.segment_bytes or self._batch_left_the_socket():
+                self._confirm()  # the kernel sent it (or will): confirm before the 302
             elif len(self.pending) == 1:
                 self.batch_started = time.monotonic()
                 # After the append: the confirmer either sees the batch or is woken.
                 _CONFIRMER.batch_started(self.batch_started + self.max_wait)
+
+    def _make_room(self, size: int) -> None:
+        """Before a push is written: confirm the batch if the push must not be corked
+        behind it, reconnect if Redis hung up."""
+        if not self.corked:
+            if self.pending:
+                self._confirm()
+        elif self.poller.poll(0):  # a reply came, or Redis hung up
+            if self.pending:
+                self._confirm()  # an EOF there pushes the batch again on a new connection
+            else:
+                self._connect()
+        elif self.pending and (
+            self.pending_bytes + size > self.segment_bytes or self._batch_left_the_socket()
+        ):
+            self._confirm()
+
+    def _batch_left_the_socket(self) -> bool:
+        """Whether the kernel has sent any of the batch (a full segment, or its 200 ms
+        cork limit): Redis will answer it, and an unread answer makes a killed worker's
+        socket reset and drop what is still corked behind it."""
+        unsent = fcntl.ioctl(self.sock.fileno(), _SIOCOUTQNSD, _INT)
+        return int.from_bytes(unsent, sys.byteorder) < self.pending_bytes
 
     def is_due(self) -> bool:
         return bool(self.pending) and (
             not self.corked
             or len(self.pending) >= self.batch_size
             or time.monotonic() - self.batch_started >= self.max_wait
+            or (self.confirm_each_until and time.monotonic() < self.confirm_each_until)
         )
 
     def confirm_if_due(self, blocking: bool = True) -> bool:
@@ -722,7 +747,7 @@ class EventPusher:
         except OSError:
             try:
                 self._connect()
-                self._send(pending)
+                self._send(self._commands(pending))
                 taken = self._replies(len(pending))
             except Exception:  # noqa: BLE001 - whatever went wrong, the database takes them
                 self.close()
@@ -730,6 +755,7 @@ class EventPusher:
         refused = [payload for payload, ok in zip(pending, taken, strict=True) if not ok]
         if refused:
             logger.warning("event queue refused %d event(s), storing them directly", len(refused))
+            self.confirm_each_until = time.monotonic() + 60
             store_events_or_log(refused)
 
 
@@ -743,13 +769,7 @@ def store_events_or_log(payloads: list[dict]) -> None:
 
 
 _INT = bytes(4)
-
-
-def _unread_bytes(sock: socket.socket | None) -> int:
-    """Bytes waiting to be read on a socket (FIONREAD)."""
-    if sock is None:
-        return 0
-    return int.from_bytes(fcntl.ioctl(sock.fileno(), termios.FIONREAD, _INT), sys.byteorder)
+_SIOCOUTQNSD = 0x894B  # Linux: bytes in a TCP socket's send queue not yet sent
 
 
 def _set_cork(sock: socket.socket, on: bool) -> bool:
@@ -825,6 +845,15 @@ class _Confirmer:
         next_check = math.inf
         confirmed = False
         for pusher in self._snapshot():
+            if not pusher.owner.is_alive():  # its thread ended (runserver: per connection)
+                if pusher.lock.acquire(blocking=False):
+                    try:
+                        pusher._confirm()
+                        pusher.close()
+                    finally:
+                        pusher.lock.release()
+                    self.forget(pusher)
+                continue
             if not (pusher.corked and pusher.pending):
                 continue
             due_at = pusher.batch_started + pusher.max_wait
@@ -845,6 +874,15 @@ _CONFIRMER = _Confirmer()
 
 
 _PUSHERS = threading.local()
+
+
+def _forget_pushers() -> None:
+    """In a forked child: the parent's pushers (and their sockets) are not ours."""
+    global _PUSHERS
+    _PUSHERS = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_pushers)
 
 
 def _pusher(url: str) -> EventPusher:

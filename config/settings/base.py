@@ -119,7 +119,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tracked clicks are written to Redis before the 302 and confirmed in batches after it
-# (analytics.services.EventPusher): every N clicks or M milliseconds, whichever first.
+# (analytics.services.EventPusher): every N clicks or M milliseconds (at most 150),
+# whichever comes first.
 ANALYTICS_PUSH_BATCH = env.int("ANALYTICS_PUSH_BATCH", default=16)
 ANALYTICS_PUSH_MAX_WAIT_MS = env.int("ANALYTICS_PUSH_MAX_WAIT_MS", default=50)
 
