@@ -463,6 +463,50 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 @pytest.mark.services
+def test_a_forked_child_pushes_on_its_own_connection(use_redis, settings):
+    """A process forked while it has a batch pending (gunicorn forks workers from its
+    master): the child neither reads nor confirms the parent's socket, and both
+    batches arrive."""
+    body = """
+click('p' * 32)
+parent = services._pusher(settings.REDIS_URL)
+child = os.fork()
+if child == 0:
+    ok = not getattr(services._PUSHERS, 'by_key', {}) and not services._CONFIRMER.pushers
+    click('c' * 32)
+    ok = ok and services._pusher(settings.REDIS_URL) is not parent
+    services.flush_pushes()
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(child, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert [p['u'][0] for p in parent.pending] == ['p']  # untouched by the child
+services.flush_pushes()
+assert parent.pending == []
+"""
+    done = _run_pushing_process(settings, body, ANALYTICS_PUSH_MAX_WAIT_MS=600_000)
+    assert done.returncode == 0, done.stderr
+    queued = use_redis.lrange(settings.ANALYTICS_QUEUE_KEY, 0, -1)
+    assert sorted(json.loads(item)["u"] for item in queued) == ["c" * 32, "p" * 32]
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(("batch", "wakeups"), [(1, 0), (16, 1)])
+def test_only_corked_batches_wake_the_confirmer(
+    use_redis, email_links, settings, monkeypatch, batch, wakeups
+):
+    settings.ANALYTICS_PUSH_BATCH = batch
+    new_pushers(monkeypatch)
+    woken = []
+    monkeypatch.setattr(services._CONFIRMER, "batch_started", woken.append)
+    for uid in ("a" * 32, "b" * 32):  # one batch of two, or two batches of one
+        services.enqueue_event(_payload(email_links[0], uid), confirm_after_response=True)
+        services.confirm_pushes()
+    assert len(woken) == wakeups
+    services.flush_pushes()
+    assert use_redis.llen(settings.ANALYTICS_QUEUE_KEY) == 2
+
+
+@pytest.mark.services
 def test_reply_that_times_out_is_stored_once_and_the_next_click_queued(
     client, use_redis, email_links, settings, monkeypatch
 ):
