@@ -10,8 +10,8 @@ Public contract (see /tmp/interfaces.md; other apps call these):
 
 How events flow: the redirect, pixel and beacon views build a small JSON payload and
 `enqueue_event` pushes it onto a Redis list (one RPUSH, written before the response
-and confirmed with a batch of others once the responses have gone out: EventPusher). `drain_event_queue`
-(Celery beat, every few seconds) moves batches to a processing list atomically, stores
+and confirmed with a batch of others once the responses have gone out: EventPusher).
+`drain_event_queue` (Celery beat, every few seconds) moves batches to a processing list atomically, stores
 them with `store_events` and only then deletes the processing list, so a crash anywhere
 re-drains the batch and the unique `uid` makes the second insert a no-op: an
 acknowledged event is never lost nor counted twice. Without REDIS_URL (the embedded
@@ -786,11 +786,11 @@ class _Confirmer:
     worker that pushed a click and then had no request for a while. It sleeps until the
     oldest pending batch is due; under load the requests themselves confirm every
     batch, a new batch is due after the one the thread waits for, and nothing wakes it
-    early. It starts in the process that pushes; a forked child starts afresh."""
+    early. It starts in the process that pushes; a forked child starts afresh
+    (_start_afresh_after_fork)."""
 
     def __init__(self):
         self._reset()
-        os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self):
         self.lock = threading.Lock()
@@ -853,6 +853,7 @@ class _Confirmer:
                     finally:
                         pusher.lock.release()
                     self.forget(pusher)
+                    confirmed = True
                 continue
             if not (pusher.corked and pusher.pending):
                 continue
@@ -876,35 +877,34 @@ _CONFIRMER = _Confirmer()
 _PUSHERS = threading.local()
 
 
-def _forget_pushers() -> None:
-    """In a forked child: the parent's pushers (and their sockets) are not ours."""
+def _start_afresh_after_fork() -> None:
+    """In a forked child the parent's pushers, their sockets and its confirmer thread
+    are not ours: a connection opened before a fork must not be shared."""
     global _PUSHERS
     _PUSHERS = threading.local()
+    _CONFIRMER._reset()
 
 
-os.register_at_fork(after_in_child=_forget_pushers)
+os.register_at_fork(after_in_child=_start_afresh_after_fork)
 
 
 def _pusher(url: str) -> EventPusher:
-    """This process and thread's pusher. Keyed by process id too: a connection opened
-    before a fork must not be shared with the child."""
-    key = (os.getpid(), url)
-    by_key = getattr(_PUSHERS, "by_key", {})
-    pusher = by_key.get(key)
+    """This thread's pusher for the queue at `url`."""
+    by_url = getattr(_PUSHERS, "by_url", {})
+    pusher = by_url.get(url)
     if pusher is None:
-        for (pid, _url), replaced in by_key.items():
-            if pid == os.getpid():  # the queue URL changed (tests): keep its batch
-                replaced.confirm()
-                _CONFIRMER.forget(replaced)
+        for replaced in by_url.values():  # the queue URL changed (tests): keep its batch
+            replaced.confirm()
+            _CONFIRMER.forget(replaced)
         pusher = EventPusher(url)
-        _PUSHERS.by_key = {key: pusher}
+        _PUSHERS.by_url = {url: pusher}
     return pusher
 
 
 def confirm_pushes(**kwargs) -> None:
     """Confirm this thread's pending pushes once their batch is due (connected to
     request_finished: runs after the WSGI server has sent the response)."""
-    for pusher in getattr(_PUSHERS, "by_key", {}).values():
+    for pusher in getattr(_PUSHERS, "by_url", {}).values():
         pusher.confirm_if_due()
 
 

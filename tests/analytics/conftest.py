@@ -27,18 +27,23 @@ def analytics_isolation(settings):
 
 @pytest.fixture
 def use_redis(settings, redis_client, monkeypatch):
-    """The event queue on the real Redis. Pushes are batched as in production, but
-    no batch is confirmed by waiting (ANALYTICS_PUSH_MAX_WAIT_MS): a test confirms with
-    services.flush_pushes(), or sets a wait of its own to test the confirmer thread."""
+    """The event queue on the real Redis. Pushes are batched as in production, but the
+    confirmer thread is kept away (no batch wakes it): a test confirms with
+    services.flush_pushes(), or lets it back in (let_the_confirmer_in) to test it."""
     url = redis_client.connection_pool.connection_kwargs
     settings.REDIS_URL = "redis://{host}:{port}/{db}".format(
         host=url.get("host", "127.0.0.1"), port=url.get("port", 6379), db=url.get("db", 0)
     )
-    settings.ANALYTICS_PUSH_MAX_WAIT_MS = 600_000
+    monkeypatch.setattr(services._CONFIRMER, "batch_started", lambda due_at: None)
     new_pushers(monkeypatch)
     yield redis_client
     for key in redis_client.scan_iter(f"{settings.ANALYTICS_QUEUE_KEY}*"):
         redis_client.delete(key)
+
+
+def let_the_confirmer_in(monkeypatch):
+    """Undo use_redis's hold on the confirmer thread: batches wake it again."""
+    monkeypatch.delattr(services._CONFIRMER, "batch_started")
 
 
 def new_pushers(monkeypatch):
