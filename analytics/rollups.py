@@ -50,7 +50,7 @@ CAMPAIGN_DIMENSIONS = ("campaign_id", "channel")
 def rollup_lag() -> datetime.timedelta:
     """Events are counted once they are this old (received), so scanner re-flagging
     (which looks back REFLAG_WINDOW_SECONDS) never changes an event already counted."""
-    seconds = getattr(settings, "ANALYTICS_ROLLUP_LAG_SECONDS", 2 * REFLAG_WINDOW_SECONDS)
+    seconds = settings.ANALYTICS_ROLLUP_LAG_SECONDS
     return datetime.timedelta(seconds=max(seconds, REFLAG_WINDOW_SECONDS + 1))
 
 

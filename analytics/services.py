@@ -412,7 +412,7 @@ class LinkCache:
 
 # The links of recent sends fit; the bound is what a web process may spend on them
 # (an entry is about 0.4 kB: ~40 MB at the default). ANALYTICS_LINK_CACHE_SIZE sets it.
-LINK_CACHE_SIZE = int(getattr(settings, "ANALYTICS_LINK_CACHE_SIZE", 100_000))
+LINK_CACHE_SIZE = settings.ANALYTICS_LINK_CACHE_SIZE
 _LINK_CACHE = LinkCache(LINK_CACHE_SIZE)
 
 
@@ -479,12 +479,12 @@ _CLIENTS: dict = {}
 @functools.cache
 def queue_url() -> str:
     """The Redis URL of the event queue; empty on the embedded default."""
-    return getattr(settings, "ANALYTICS_REDIS_URL", None) or settings.REDIS_URL
+    return settings.ANALYTICS_REDIS_URL or settings.REDIS_URL
 
 
 @functools.cache
 def queue_key() -> str:
-    return getattr(settings, "ANALYTICS_QUEUE_KEY", "analytics:events")
+    return settings.ANALYTICS_QUEUE_KEY
 
 
 @receiver(setting_changed)

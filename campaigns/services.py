@@ -74,20 +74,16 @@ class InvalidTransition(ValidationError):
     """A status change the state machine does not allow (e.g. cancel a published row)."""
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def max_attempts() -> int:
-    return _setting("CAMPAIGNS_PUBLISH_MAX_ATTEMPTS", 5)
+    return settings.CAMPAIGNS_PUBLISH_MAX_ATTEMPTS
 
 
 def retry_backoff(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before attempt `attempt + 1`: base * 2^(attempt-1), at least what
     the channel asked for, capped. The cap also stays under half the broker's visibility
     timeout, although retries wait in the database, not in the broker."""
-    base = _setting("CAMPAIGNS_RETRY_BASE_SECONDS", 30)
-    cap = _setting("CAMPAIGNS_RETRY_MAX_SECONDS", 900)
+    base = settings.CAMPAIGNS_RETRY_BASE_SECONDS
+    cap = settings.CAMPAIGNS_RETRY_MAX_SECONDS
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
     if visibility:
         cap = min(cap, visibility / 2)
@@ -175,7 +171,7 @@ def is_content_approved(page) -> bool:
     revision = approved_revision(page)
     if revision is None:
         return False
-    if _setting("CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL", True):
+    if settings.CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL:
         latest_id = page.revisions.order_by("-created_at", "-pk").values_list("pk", flat=True)
         return latest_id.first() == revision.pk
     return True
@@ -668,7 +664,7 @@ def reconcile_page_approval(page_id: int) -> None:
     approved again, held publications whose time is still ahead are scheduled again."""
     from wagtail.models import Page
 
-    if not _setting("CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL", True):
+    if not settings.CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL:
         return
     page = Page.objects.filter(pk=page_id).first()
     if page is None:
@@ -747,7 +743,7 @@ def claim_due_publications(limit: int | None = None, now=None, enqueue=None) -> 
     (rate_limit_per_minute, 0 = none) cap the rows handed out per rolling minute.
     """
     now = now or timezone.now()
-    limit = limit or _setting("CAMPAIGNS_DISPATCH_BATCH", 500)
+    limit = limit or settings.CAMPAIGNS_DISPATCH_BATCH
     enqueue = enqueue or _enqueue_publish
     skip_locked = connection.features.has_select_for_update_skip_locked
     with transaction.atomic():
@@ -834,7 +830,7 @@ def dispatch_due_publications(max_seconds: float = 0.9, now_fn=timezone.now) -> 
     """One dispatcher tick: claim batches until nothing is due or the time is up."""
     deadline = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=max_seconds)
     total = 0
-    batch = _setting("CAMPAIGNS_DISPATCH_BATCH", 500)
+    batch = settings.CAMPAIGNS_DISPATCH_BATCH
     while True:
         ids = claim_due_publications(batch, now=now_fn())
         total += len(ids)
@@ -1141,11 +1137,9 @@ def sweep_stuck_publications(now=None, enqueue=None) -> dict[str, int]:
     """
     now = now or timezone.now()
     enqueue = enqueue or _enqueue_publish
-    queued_cutoff = now - datetime.timedelta(
-        seconds=_setting("CAMPAIGNS_STUCK_QUEUED_SECONDS", 300)
-    )
+    queued_cutoff = now - datetime.timedelta(seconds=settings.CAMPAIGNS_STUCK_QUEUED_SECONDS)
     publishing_cutoff = now - datetime.timedelta(
-        seconds=_setting("CAMPAIGNS_STUCK_PUBLISHING_SECONDS", settings.CELERY_TASK_TIME_LIMIT + 60)
+        seconds=settings.CAMPAIGNS_STUCK_PUBLISHING_SECONDS
     )
     requeued, recovered = [], 0
     stuck_queued = Publication.objects.filter(status=S.QUEUED, queued_at__lt=queued_cutoff)

@@ -7,12 +7,3 @@ class EZineChannelConfig(AppConfig):
     label = "ezine_channel"
     verbose_name = _("E-zine channel")
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from config.celery import app
-
-        app.conf.beat_schedule["ezine-run-due"] = {
-            "task": "channels.ezine.tasks.run_due_ezines",
-            "schedule": 60.0,
-            "options": {"expires": 50},
-        }

@@ -118,11 +118,6 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Tracked clicks are written to Redis before the 302 and confirmed in batches after it
-# (analytics.services.EventPusher): every N clicks or M milliseconds (at most 150),
-# whichever comes first.
-ANALYTICS_PUSH_BATCH = env.int("ANALYTICS_PUSH_BATCH", default=16)
-ANALYTICS_PUSH_MAX_WAIT_MS = env.int("ANALYTICS_PUSH_MAX_WAIT_MS", default=50)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -254,6 +249,88 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # development so the one `make run` worker consumes everything.
 if env.bool("CELERY_SPLIT_QUEUES", default=False):
     from config.ops.queues import TASK_ROUTES as CELERY_TASK_ROUTES  # noqa: F401
+
+# --- The apps' own settings ---------------------------------------------------------------
+# Every app setting is declared here once, with its default; code reads `settings.NAME`.
+
+# campaigns: publishing attempts, back-off, the dispatcher and the sweeper.
+CAMPAIGNS_PUBLISH_MAX_ATTEMPTS = env.int("CAMPAIGNS_PUBLISH_MAX_ATTEMPTS", default=5)
+CAMPAIGNS_RETRY_BASE_SECONDS = env.int("CAMPAIGNS_RETRY_BASE_SECONDS", default=30)
+CAMPAIGNS_RETRY_MAX_SECONDS = env.int("CAMPAIGNS_RETRY_MAX_SECONDS", default=900)
+# Editing approved content withdraws its approval until a moderator approves it again.
+CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL = env.bool("CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL", default=True)
+CAMPAIGNS_DISPATCH_BATCH = env.int("CAMPAIGNS_DISPATCH_BATCH", default=500)
+CAMPAIGNS_STUCK_QUEUED_SECONDS = env.int("CAMPAIGNS_STUCK_QUEUED_SECONDS", default=300)
+# A publication still "publishing" after the task's hard time limit has lost its worker.
+CAMPAIGNS_STUCK_PUBLISHING_SECONDS = env.int(
+    "CAMPAIGNS_STUCK_PUBLISHING_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
+
+# analytics: the click-event queue in Redis and the request path that feeds it.
+# The queue lives in ANALYTICS_REDIS_URL, or REDIS_URL when that is empty.
+ANALYTICS_REDIS_URL = env("ANALYTICS_REDIS_URL", default="")
+ANALYTICS_QUEUE_KEY = env("ANALYTICS_QUEUE_KEY", default="analytics:events")
+# Tracked clicks are written to Redis before the 302 and confirmed in batches after it
+# (analytics.pusher.EventPusher): every N clicks or M milliseconds (at most 150),
+# whichever comes first.
+ANALYTICS_PUSH_BATCH = env.int("ANALYTICS_PUSH_BATCH", default=16)
+ANALYTICS_PUSH_MAX_WAIT_MS = env.int("ANALYTICS_PUSH_MAX_WAIT_MS", default=50)
+# Tracked links a web process keeps in memory (about 0.4 kB each: ~40 MB at the default).
+ANALYTICS_LINK_CACHE_SIZE = env.int("ANALYTICS_LINK_CACHE_SIZE", default=100_000)
+# Rollups count an event only once it is this old: scanner clicks are re-flagged for 30 s
+# after they arrive (analytics' REFLAG_WINDOW_SECONDS), so the default is twice that.
+ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=60)
+
+# --- The periodic schedule -----------------------------------------------------------------
+# The one beat schedule, in one table. A tick that waited in the queue past its `expires`
+# is dropped: the next one does the same work.
+CELERY_BEAT_SCHEDULE = {
+    # The dispatcher claims due publications every second; the sweeper recovers rows a
+    # crash left behind.
+    "campaigns-dispatch": {
+        "task": "campaigns.dispatch_due_publications",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    },
+    "campaigns-sweep": {
+        "task": "campaigns.sweep_stuck_publications",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # Draining often keeps Redis small; rollups lag a minute by design, so every 30 s is
+    # plenty.
+    "analytics-drain-event-queue": {
+        "task": "analytics.tasks.drain_event_queue",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
+    "analytics-update-rollups": {
+        "task": "analytics.tasks.update_rollups",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
+    "analytics-purge-old-salts": {
+        "task": "analytics.tasks.purge_old_salts",
+        "schedule": 3600.0,
+    },
+    # Feeds update within minutes.
+    "channels-verify-published-posts": {
+        "task": "channels.tasks.verify_published_posts",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
+    # Email batches chain themselves; the pump only restarts a send whose chain died.
+    "email-pump-sends": {
+        "task": "channels.email.tasks.pump_email_sends",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "ezine-run-due": {
+        "task": "channels.ezine.tasks.run_due_ezines",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+}
 
 # --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
