@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import io
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench._common import figure, percentile, print_figures, write_results
@@ -103,11 +106,9 @@ def setup_django():
     django.setup()
 
 
-def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
-    """Fresh bench rows: campaigns, publications, links via the ORM; events via COPY."""
-    from django.contrib.auth import get_user_model
+def clear_bench_rows():
+    """Empty the event and rollup tables; delete the previous load's campaigns and links."""
     from django.db import connection
-    from wagtail.models import Page
 
     from analytics.models import (
         CampaignDailyRollup,
@@ -118,9 +119,7 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
         TrackedLink,
     )
     from campaigns.models import Campaign, Publication
-    from channels.models import ChannelAccount
 
-    rng = random.Random(seed)
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE analytics_event RESTART IDENTITY")
     HourlyRollup.objects.all().delete()
@@ -132,11 +131,12 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
     Publication.objects.filter(campaign__slug__startswith="bench-dash-").delete()
     Campaign.objects.filter(slug__startswith="bench-dash-").delete()
 
-    owner, _ = get_user_model().objects.get_or_create(
-        username="bench-owner", defaults={"is_superuser": True}
-    )
-    page = Page.get_first_root_node()
-    accounts = {
+
+def bench_accounts() -> dict:
+    """One channel account per channel, by channel."""
+    from channels.models import ChannelAccount
+
+    return {
         ch: ChannelAccount.objects.get_or_create(
             name=f"bench {ch}",
             defaults={
@@ -151,6 +151,22 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
         )[0]
         for ch in CHANNELS
     }
+
+
+def create_bench_rows(n_campaigns: int):
+    """Campaigns over the last 90 days, 4 publications each (channels in turn), 3 tracked
+    links per publication: (campaigns, publications, links, the page they are on)."""
+    from django.contrib.auth import get_user_model
+    from wagtail.models import Page
+
+    from analytics.models import TrackedLink
+    from campaigns.models import Campaign, Publication
+
+    owner, _ = get_user_model().objects.get_or_create(
+        username="bench-owner", defaults={"is_superuser": True}
+    )
+    page = Page.get_first_root_node()
+    accounts = bench_accounts()
     today = datetime.date.today()
     campaigns = Campaign.objects.bulk_create(
         [
@@ -176,9 +192,6 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
             for j in range(4)
         ]
     )
-    import hashlib
-    import secrets
-
     links = TrackedLink.objects.bulk_create(
         [
             TrackedLink(
@@ -197,14 +210,55 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
         ],
         batch_size=5000,
     )
-    links_by_pub: dict[int, list[int]] = {}
-    for link in links:
-        links_by_pub.setdefault(link.publication_id, []).append(link.pk)
-    pub_rows = [(p.pk, p.campaign_id, p.channel_account.channel) for p in pubs]
+    return campaigns, pubs, links, page
 
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=90)
-    span = 90 * 86400
-    t0 = time.monotonic()
+
+@dataclass
+class EventTargets:
+    """What the random events point at: (publication, campaign, channel) rows, each
+    publication's link ids, the page, and the 90 days up to now they fall in."""
+
+    pub_rows: list[tuple[int, int, str]]
+    links_by_pub: dict[int, list[int]]
+    page_pk: int
+    start: datetime.datetime
+    span: int = 90 * 86400
+
+    @classmethod
+    def of(cls, pubs, links, page) -> EventTargets:
+        links_by_pub: dict[int, list[int]] = {}
+        for link in links:
+            links_by_pub.setdefault(link.publication_id, []).append(link.pk)
+        return cls(
+            pub_rows=[(p.pk, p.campaign_id, p.channel_account.channel) for p in pubs],
+            links_by_pub=links_by_pub,
+            page_pk=page.pk,
+            start=datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=90),
+        )
+
+    def copy_line(self, i: int, rng: random.Random) -> str:
+        """Event number `i` as one COPY line (EVENT_COLUMNS), drawn from `rng`."""
+        pub_id, campaign_id, channel = self.pub_rows[rng.randrange(len(self.pub_rows))]
+        kind = KINDS[rng.randrange(len(KINDS))]
+        t = self.start + datetime.timedelta(seconds=rng.randrange(self.span))
+        link_id = self.links_by_pub[pub_id][rng.randrange(3)] if kind == "click" else 0
+        bot = kind == "click" and rng.random() < 0.05
+        search = kind == "pageview" and rng.random() < 0.4
+        return (
+            f"{i:032x}\t{kind}\t{t.isoformat()}\t{t.isoformat()}\t{campaign_id}\t{channel}\t"
+            f"{pub_id}\t{self.page_pk}\t{link_id}\t{pub_id}:r{rng.randrange(5000)}\t"
+            f"{rng.getrandbits(64):016x}\t{'t' if bot else 'f'}\t{'user_agent' if bot else ''}\t"
+            f"{'t' if rng.random() < 0.6 and not bot else 'f'}\t"
+            f"{'organic' if search else ''}\t{'google' if search else ''}\t"
+            f"{'spring sale ' + str(rng.randrange(20)) if search else ''}\tMozilla/5.0\n"
+        )
+
+
+def copy_events(n_events: int, targets: EventTargets, rng: random.Random) -> None:
+    """`n_events` random events into analytics_event with COPY (in chunks of 200,000
+    lines), committed, the id sequence moved past them, and the table analyzed."""
+    from django.db import connection
+
     raw = (
         connection.connection
         if connection.connection
@@ -217,20 +271,7 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
             while written < n_events:
                 buf = io.StringIO()
                 for i in range(written, min(n_events, written + chunk)):
-                    pub_id, campaign_id, channel = pub_rows[rng.randrange(len(pub_rows))]
-                    kind = KINDS[rng.randrange(len(KINDS))]
-                    t = start + datetime.timedelta(seconds=rng.randrange(span))
-                    link_id = links_by_pub[pub_id][rng.randrange(3)] if kind == "click" else 0
-                    bot = kind == "click" and rng.random() < 0.05
-                    search = kind == "pageview" and rng.random() < 0.4
-                    buf.write(
-                        f"{i:032x}\t{kind}\t{t.isoformat()}\t{t.isoformat()}\t{campaign_id}\t{channel}\t"
-                        f"{pub_id}\t{page.pk}\t{link_id}\t{pub_id}:r{rng.randrange(5000)}\t"
-                        f"{rng.getrandbits(64):016x}\t{'t' if bot else 'f'}\t{'user_agent' if bot else ''}\t"
-                        f"{'t' if rng.random() < 0.6 and not bot else 'f'}\t"
-                        f"{'organic' if search else ''}\t{'google' if search else ''}\t"
-                        f"{'spring sale ' + str(rng.randrange(20)) if search else ''}\tMozilla/5.0\n"
-                    )
+                    buf.write(targets.copy_line(i, rng))
                 copy.write(buf.getvalue())
                 written = min(n_events, written + chunk)
     raw.commit()
@@ -239,11 +280,15 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
             "SELECT setval(pg_get_serial_sequence('analytics_event', 'id'), (SELECT max(id) FROM analytics_event))"
         )
         cursor.execute("ANALYZE analytics_event")
-    load_s = time.monotonic() - t0
+
+
+def build_rollups(n_events: int) -> None:
+    """Fold everything loaded into the rollups, so the upkeep measured later is only
+    upkeep; then analyze the rollup tables."""
+    from django.db import connection
+
     from analytics.rollups import update_rollups
 
-    t0 = time.monotonic()
-    # Everything loaded is folded in here, so the upkeep measured later is only upkeep.
     while update_rollups(
         now=datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1),
         max_events=n_events + 10,
@@ -253,6 +298,20 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
         cursor.execute("ANALYZE analytics_dailyrollup")
         cursor.execute("ANALYZE analytics_hourlyrollup")
         cursor.execute("ANALYZE analytics_campaigndailyrollup")
+
+
+def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
+    """Fresh bench rows: campaigns, publications, links via the ORM; events via COPY.
+    Returns the campaign ids and the seconds the load and the rollup build took."""
+    rng = random.Random(seed)
+    clear_bench_rows()
+    campaigns, pubs, links, page = create_bench_rows(n_campaigns)
+    targets = EventTargets.of(pubs, links, page)
+    t0 = time.monotonic()
+    copy_events(n_events, targets, rng)
+    load_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    build_rollups(n_events)
     rollup_s = time.monotonic() - t0
     return [c.pk for c in campaigns], load_s, rollup_s
 
@@ -418,7 +477,8 @@ def measure_upkeep(seconds: float, rate: int = 1000, every: float = 5.0):
     return 100.0 * rollup_cpu / wall, seq / wall, rolled
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
+    """The options, with the sizes resolved (--quick: smaller)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--events", type=int, default=None)
@@ -427,10 +487,32 @@ def main(argv=None):
     parser.add_argument("--upkeep-seconds", type=float, default=None)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded events")
     args = parser.parse_args(argv)
-    n_events = args.events or (200_000 if args.quick else 10_000_000)
-    n_campaigns = args.campaigns or (50 if args.quick else 500)
-    samples = args.samples or (8 if args.quick else 40)
-    upkeep_s = args.upkeep_seconds or (12 if args.quick else 60)
+    args.events = args.events or (200_000 if args.quick else 10_000_000)
+    args.campaigns = args.campaigns or (50 if args.quick else 500)
+    args.samples = args.samples or (8 if args.quick else 40)
+    args.upkeep_seconds = args.upkeep_seconds or (12 if args.quick else 60)
+    return args
+
+
+def widget_figures(cold: dict, warm: dict) -> list[dict]:
+    """The worst widget p95 (warm and cold, against the target), then each widget's."""
+    figures = []
+    worst_p95 = max(percentile(v, 95) for v in warm.values())
+    worst_cold_p95 = max(percentile(v, 95) for v in cold.values())
+    figures.append(figure("worst widget p95, warm", worst_p95, "ms", "<=", 150))
+    figures.append(figure("worst widget p95, cold", worst_cold_p95, "ms", "<=", 150))
+    for name in cold:
+        figures.append(figure(f"{name} p50 cold", statistics.median(cold[name]), "ms"))
+        figures.append(figure(f"{name} p95 cold", percentile(cold[name], 95), "ms"))
+        figures.append(figure(f"{name} p50 warm", statistics.median(warm[name]), "ms"))
+        figures.append(figure(f"{name} p95 warm", percentile(warm[name], 95), "ms"))
+    return figures
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    n_events, n_campaigns = args.events, args.campaigns
+    samples, upkeep_s = args.samples, args.upkeep_seconds
 
     ensure_database()
     setup_django()
@@ -458,16 +540,7 @@ def main(argv=None):
     naive = measure_naive(sample[: min(5, len(sample))], flt)
     upkeep_pct, rate, rolled = measure_upkeep(upkeep_s)
 
-    figures = []
-    worst_p95 = max(percentile(v, 95) for v in warm.values())
-    worst_cold_p95 = max(percentile(v, 95) for v in cold.values())
-    figures.append(figure("worst widget p95, warm", worst_p95, "ms", "<=", 150))
-    figures.append(figure("worst widget p95, cold", worst_cold_p95, "ms", "<=", 150))
-    for name in cold:
-        figures.append(figure(f"{name} p50 cold", statistics.median(cold[name]), "ms"))
-        figures.append(figure(f"{name} p95 cold", percentile(cold[name], 95), "ms"))
-        figures.append(figure(f"{name} p50 warm", statistics.median(warm[name]), "ms"))
-        figures.append(figure(f"{name} p95 warm", percentile(warm[name], 95), "ms"))
+    figures = widget_figures(cold, warm)
     figures += [
         figure("campaign page p95, cold", percentile(page_cold, 95), "ms", "<=", 1000),
         figure("campaign page p95, warm", percentile(page_warm, 95), "ms", "<=", 1000),

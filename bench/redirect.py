@@ -300,7 +300,8 @@ def drain_all() -> int:
             time.sleep(0.5)
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
+    """The options, with --runs, --duration and --links resolved (--quick: smaller)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=None)
@@ -308,12 +309,14 @@ def main(argv=None):
     parser.add_argument("--links", type=int, default=None)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
-    runs = args.runs or (1 if args.quick else 11)
-    duration = args.duration or (3 if args.quick else 4)
-    n_links = args.links or (10_000 if args.quick else 100_000)
+    args.runs = args.runs or (1 if args.quick else 11)
+    args.duration = args.duration or (3 if args.quick else 4)
+    args.links = args.links or (10_000 if args.quick else 100_000)
+    return args
 
-    ensure_database()
-    setup_django()
+
+def reset_queue() -> None:
+    """Empty the benchmark's click queue and forget Redis's copies of the links."""
     from analytics.services import queue_client
 
     client = queue_client()
@@ -322,35 +325,50 @@ def main(argv=None):
     stale = list(client.scan_iter(f"{QUEUE_KEY}:link:*", count=10_000))
     for i in range(0, len(stale), 10_000):
         client.delete(*stale[i : i + 10_000])
-    codes = ensure_links(n_links)
-    tmp = Path(tempfile.mkdtemp(prefix="bench-redirect-"))
+
+
+def write_wrk_inputs(tmp: Path, codes: list[str]) -> tuple[Path, Path]:
+    """The codes file and the Lua script wrk picks a random code with: (codes, script)."""
     codes_file = tmp / "codes.txt"
     codes_file.write_text("\n".join(codes) + "\n")
     script = tmp / "random.lua"
     script.write_text(LUA)
+    return codes_file, script
 
-    count_dir = tmp / "sent"
-    count_dir.mkdir()
-    server = start_gunicorn(args.workers, count_dir)
-    results: dict = {}
-    # Per variant: 302s sent (server count), 302s wrk saw, event rows, lost, extra rows.
-    tally = {
-        name: dict.fromkeys(("sent", "seen", "rows", "lost", "extra"), 0)
-        for name in ("tracked", "sync", "restart")
-    }
 
-    def measure(variant, prefix, connections, seconds, account=None, during=None):
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+class RedirectRuns:
+    """The wrk runs against one gunicorn: their results per (variant, connections), and
+    the exact accounting of clicks per variant that records them."""
+
+    def __init__(self, script: Path, codes_file: Path, count_dir: Path):
+        self.script, self.codes_file, self.count_dir = script, codes_file, count_dir
+        self.results: dict = {}
+        # Per variant: 302s sent (server count), 302s wrk saw, event rows, lost, extra rows.
+        self.tally = {
+            name: dict.fromkeys(("sent", "seen", "rows", "lost", "extra"), 0)
+            for name in ("tracked", "sync", "restart")
+        }
+
+    def measure(self, variant, prefix, connections, seconds, account=None, during=None):
         """One wrk run, then (for variants that record clicks) the exact accounting."""
         account = account or variant
         wait_for_idle()
-        id_before, sent_before = last_event_id(), sent_302s(count_dir, variant)
-        r = run_wrk(prefix, connections, seconds, script, codes_file, during=during)
-        sent = wait_until_quiet(count_dir, variant) - sent_before
+        id_before, sent_before = last_event_id(), sent_302s(self.count_dir, variant)
+        r = run_wrk(prefix, connections, seconds, self.script, self.codes_file, during=during)
+        sent = wait_until_quiet(self.count_dir, variant) - sent_before
         r["sent"] = sent
-        if account in tally:
+        if account in self.tally:
             drain_all()
             rows = count_rows(id_before)
-            t = tally[account]
+            t = self.tally[account]
             t["sent"] += sent
             t["seen"] += r["responses"]
             t["rows"] += rows
@@ -360,27 +378,31 @@ def main(argv=None):
             t["extra"] += max(0, rows - sent)
         return r
 
-    try:
-        # Warm-up: imports, connections, and the first link lookups of each worker.
+    def warm_up(self) -> None:
+        """Imports, connections, and the first link lookups of each worker."""
         for prefix in ("/bare/", "/t/", "/sync/"):
-            run_wrk(prefix, 8, 2, script, codes_file)
+            run_wrk(prefix, 8, 2, self.script, self.codes_file)
         drain_all()
+
+    def rounds(self, runs: int, duration: float) -> None:
         # Rounds interleave the variants (bare, tracked, sync, bare, ...): on a shared
         # machine whose speed drifts from minute to minute, each tracked run is then
         # compared with the bare run just before it.
         for connections in (64, 8):
             for _ in range(runs):
                 for name, prefix in (("bare", "/bare/"), ("tracked", "/t/"), ("sync", "/sync/")):
-                    r = measure(name, prefix, connections, duration)
-                    results.setdefault((name, connections), []).append(r)
+                    r = self.measure(name, prefix, connections, duration)
+                    self.results.setdefault((name, connections), []).append(r)
                     print(
                         f"  {name:8s} c={connections:3d}: {r['rps']:8.0f}/s p50 {r['p50']:.2f} ms "
                         f"p99 {r['p99']:.2f} ms ({r['sent']} 302s sent, "
                         f"{r['responses']} seen by wrk)",
                         flush=True,
                     )
-        # Graceful restart halfway through a tracked run.
-        r = measure(
+
+    def graceful_restart(self, server: subprocess.Popen, duration: float) -> None:
+        """A tracked run with a SIGHUP to gunicorn (every worker restarted) halfway."""
+        r = self.measure(
             "tracked",
             "/t/",
             64,
@@ -388,52 +410,59 @@ def main(argv=None):
             account="restart",
             during=lambda: server.send_signal(signal.SIGHUP),
         )
-        t = tally["restart"]
+        t = self.tally["restart"]
         print(
             f"  restart  c= 64: {r['rps']:8.0f}/s, {t['sent']} 302s sent "
             f"({t['seen']} seen by wrk), {t['rows']} event rows, "
             f"{r['socket_errors']} socket errors, lost {t['lost']}, extra rows {t['extra']}",
             flush=True,
         )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
-    def med(name, c, key):
-        return statistics.median(r[key] for r in results[(name, c)])
 
-    def paired(c, key):
-        """Median over rounds of tracked / bare, each round against its own bare run."""
-        pairs = zip(results[("tracked", c)], results[("bare", c)], strict=True)
-        return statistics.median(t[key] / b[key] for t, b in pairs)
+def _median_of(results, name, c, key):
+    return statistics.median(r[key] for r in results[(name, c)])
 
-    figures = []
-    for c in (64, 8):
-        bare_rps, bare_p99 = med("bare", c, "rps"), med("bare", c, "p99")
-        tracked_rps, tracked_p99 = med("tracked", c, "rps"), med("tracked", c, "p99")
-        if c == 64:
-            figures.append(
-                figure("tracked redirects/s (64 conns)", tracked_rps, "req/s", ">=", 2500)
-            )
-        else:
-            figures.append(figure("tracked redirects/s (8 conns)", tracked_rps, "req/s"))
-        figures += [
-            figure(f"bare 302 view/s ({c} conns)", bare_rps, "req/s"),
-            figure(f"sync-insert redirects/s ({c} conns)", med("sync", c, "rps"), "req/s"),
-            figure(f"tracked / bare throughput ({c} conns)", paired(c, "rps"), "ratio", ">=", 0.8),
-            figure(f"ratio of the median throughputs ({c} conns)", tracked_rps / bare_rps, "ratio"),
-            figure(f"tracked p50 ({c} conns)", med("tracked", c, "p50"), "ms"),
-            figure(f"tracked p99 ({c} conns)", tracked_p99, "ms"),
-            figure(f"bare p50 ({c} conns)", med("bare", c, "p50"), "ms"),
-            figure(f"bare p99 ({c} conns)", bare_p99, "ms"),
-            figure(f"sync p99 ({c} conns)", med("sync", c, "p99"), "ms"),
-            figure(f"tracked p99 / bare p99 ({c} conns)", paired(c, "p99"), "ratio", "<=", 1.5),
-        ]
+
+def _paired(results, c, key):
+    """Median over rounds of tracked / bare, each round against its own bare run."""
+    pairs = zip(results[("tracked", c)], results[("bare", c)], strict=True)
+    return statistics.median(t[key] / b[key] for t, b in pairs)
+
+
+def speed_figures(results: dict, c: int) -> list[dict]:
+    """Throughput and latency at `c` connections: medians, and ratios to bare."""
+
+    def med(name, key):
+        return _median_of(results, name, c, key)
+
+    bare_rps, bare_p99 = med("bare", "rps"), med("bare", "p99")
+    tracked_rps, tracked_p99 = med("tracked", "rps"), med("tracked", "p99")
+    if c == 64:
+        figures = [figure("tracked redirects/s (64 conns)", tracked_rps, "req/s", ">=", 2500)]
+    else:
+        figures = [figure("tracked redirects/s (8 conns)", tracked_rps, "req/s")]
+    return figures + [
+        figure(f"bare 302 view/s ({c} conns)", bare_rps, "req/s"),
+        figure(f"sync-insert redirects/s ({c} conns)", med("sync", "rps"), "req/s"),
+        figure(
+            f"tracked / bare throughput ({c} conns)", _paired(results, c, "rps"), "ratio", ">=", 0.8
+        ),
+        figure(f"ratio of the median throughputs ({c} conns)", tracked_rps / bare_rps, "ratio"),
+        figure(f"tracked p50 ({c} conns)", med("tracked", "p50"), "ms"),
+        figure(f"tracked p99 ({c} conns)", tracked_p99, "ms"),
+        figure(f"bare p50 ({c} conns)", med("bare", "p50"), "ms"),
+        figure(f"bare p99 ({c} conns)", bare_p99, "ms"),
+        figure(f"sync p99 ({c} conns)", med("sync", "p99"), "ms"),
+        figure(
+            f"tracked p99 / bare p99 ({c} conns)", _paired(results, c, "p99"), "ratio", "<=", 1.5
+        ),
+    ]
+
+
+def loss_figures(tally: dict) -> list[dict]:
+    """Clicks lost and extra rows, per variant that records them."""
     tracked, restart, sync = tally["tracked"], tally["restart"], tally["sync"]
-    figures += [
+    return [
         figure("events lost (tracked, all runs)", tracked["lost"], "events", "==", 0),
         figure("extra event rows (tracked, all runs)", tracked["extra"], "events"),
         figure("302s sent (tracked, all runs)", tracked["sent"], "responses"),
@@ -443,14 +472,37 @@ def main(argv=None):
         figure("302s sent (graceful restart mid-run)", restart["sent"], "responses"),
         figure("events lost (sync insert)", sync["lost"], "events"),
     ]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ensure_database()
+    setup_django()
+    reset_queue()
+    codes = ensure_links(args.links)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-redirect-"))
+    codes_file, script = write_wrk_inputs(tmp, codes)
+    count_dir = tmp / "sent"
+    count_dir.mkdir()
+    server = start_gunicorn(args.workers, count_dir)
+    runs = RedirectRuns(script, codes_file, count_dir)
+    try:
+        runs.warm_up()
+        runs.rounds(args.runs, args.duration)
+        runs.graceful_restart(server, args.duration)
+    finally:
+        stop_gunicorn(server)
+
+    figures = speed_figures(runs.results, 64) + speed_figures(runs.results, 8)
+    figures += loss_figures(runs.tally)
     print_figures(figures)
     write_results(
         "redirect_quick" if args.quick else "redirect",
         figures,
         extra={
-            "links": n_links,
-            "runs": runs,
-            "duration_s": duration,
+            "links": args.links,
+            "runs": args.runs,
+            "duration_s": args.duration,
             "gunicorn_workers": args.workers,
             "quick": args.quick,
         },

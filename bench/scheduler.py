@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -436,7 +437,7 @@ def with_workers(visibility, fn, *args):
             stop(w)
 
 
-def main():
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "role", nargs="?", default="bench", choices=["bench", "worker", "dispatcher"]
@@ -446,49 +447,72 @@ def main():
     parser.add_argument("--runs", type=int, default=None, help="repeats (default 3; quick 1)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--out", default="/tmp/bench_disp")
-    args = parser.parse_args()
-    if args.role == "worker":
-        return run_worker(float(os.environ.get("BENCH_VISIBILITY") or 0) or None)
-    if args.role == "dispatcher":
-        return run_dispatcher(args.seconds, args.out)
+    return parser.parse_args()
 
-    from bench._common import figure, print_figures, write_results
 
-    burst = args.burst or (300 if args.quick else 10_000)
-    ensure_database()
-    _setup_django()
-    from config.celery import app
+@dataclass
+class Plan:
+    """The sizes of one benchmark run (--quick: every scenario smaller)."""
 
-    app.conf.task_default_queue = QUEUE
+    quick: bool
+    burst: int
+    runs: int
+    steady_rate: int
+    steady_secs: int
+    timeout: int
 
-    runs = args.runs or (1 if args.quick else 3)
-    started = time.monotonic()
-    burst_runs, steady_runs, naive_runs, naive_vis_runs = [], [], [], []
-    steady_rate, steady_secs = (20, 4) if args.quick else (25, 30)
-    timeout = 60 if args.quick else 300
-    for _ in range(runs):
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Plan:
+        steady_rate, steady_secs = (20, 4) if args.quick else (25, 30)
+        return cls(
+            quick=args.quick,
+            burst=args.burst or (300 if args.quick else 10_000),
+            runs=args.runs or (1 if args.quick else 3),
+            steady_rate=steady_rate,
+            steady_secs=steady_secs,
+            timeout=60 if args.quick else 300,
+        )
+
+    @property
+    def memory_ticks(self) -> int:
+        return 2 if self.quick else 5
+
+    @property
+    def memory_future_rows(self) -> int:
+        """The larger of the two future-row counts the dispatcher's memory is read at."""
+        return 20_000 if self.quick else 100_000
+
+
+def run_scenarios(plan: Plan) -> dict[str, list[dict]]:
+    """Every run of the burst, steady and naive scenarios: their results, by scenario."""
+    raw: dict[str, list[dict]] = {"burst": [], "steady": [], "naive": [], "naive_visibility": []}
+    for _ in range(plan.runs):
         # One set of workers for the three scenarios: they run one after another and each
         # waits for its rows, so nothing of one is left in flight when the next starts.
         b, st, nv = with_workers(
             None,
             lambda: (
-                scenario_burst(burst, timeout),
-                scenario_steady(steady_rate, steady_secs),
-                scenario_naive(burst, 4, timeout),
+                scenario_burst(plan.burst, plan.timeout),
+                scenario_steady(plan.steady_rate, plan.steady_secs),
+                scenario_naive(plan.burst, 4, plan.timeout),
             ),
         )
-        burst_runs.append(b)
-        steady_runs.append(st)
-        naive_runs.append(nv)
-        naive_vis_runs.append(
-            with_workers(4, scenario_naive, min(burst, 200), 8, 20 if args.quick else 40)
+        raw["burst"].append(b)
+        raw["steady"].append(st)
+        raw["naive"].append(nv)
+        raw["naive_visibility"].append(
+            with_workers(4, scenario_naive, min(plan.burst, 200), 8, 20 if plan.quick else 40)
         )
-    burst_res, steady_res = median_of(burst_runs), median_of(steady_runs)
-    naive_res, naive_vis = median_of(naive_runs), median_of(naive_vis_runs)
-    mem_small = scenario_memory(1000, 2 if args.quick else 5)
-    mem_large = scenario_memory(20_000 if args.quick else 100_000, 2 if args.quick else 5)
+    return raw
 
-    figures = [
+
+def scheduler_figures(plan: Plan, raw: dict, mem_small: float, mem_large: float) -> list[dict]:
+    """The reported figures: medians over the runs, and the dispatcher's memory."""
+    from bench._common import figure
+
+    burst_res, steady_res = median_of(raw["burst"]), median_of(raw["steady"])
+    naive_res, naive_vis = median_of(raw["naive"]), median_of(raw["naive_visibility"])
+    return [
         figure(
             "burst: all claimed after due second", burst_res["claimed_all_after"], "s", "<=", 10
         ),
@@ -503,7 +527,7 @@ def main():
         figure("steady: duplicates", steady_res["duplicates"], "posts", "==", 0),
         figure("steady: losses", steady_res["losses"], "rows", "==", 0),
         figure("dispatcher RSS, 1k future rows", mem_small, "MB"),
-        figure(f"dispatcher RSS, {'20k' if args.quick else '100k'} future rows", mem_large, "MB"),
+        figure(f"dispatcher RSS, {'20k' if plan.quick else '100k'} future rows", mem_large, "MB"),
         figure("dispatcher RSS growth", mem_large - mem_small, "MB", "<=", 5),
         figure("naive ETA: lateness p50", naive_res["late_p50"], "s"),
         figure("naive ETA: lateness p99", naive_res["late_p99"], "s"),
@@ -512,24 +536,42 @@ def main():
         figure("naive ETA: losses", naive_res["losses"], "rows"),
         figure("naive ETA beyond visibility timeout: duplicates", naive_vis["duplicates"], "posts"),
     ]
+
+
+def main():
+    args = parse_args()
+    if args.role == "worker":
+        return run_worker(float(os.environ.get("BENCH_VISIBILITY") or 0) or None)
+    if args.role == "dispatcher":
+        return run_dispatcher(args.seconds, args.out)
+
+    from bench._common import print_figures, write_results
+
+    plan = Plan.from_args(args)
+    ensure_database()
+    _setup_django()
+    from config.celery import app
+
+    app.conf.task_default_queue = QUEUE
+
+    started = time.monotonic()
+    raw = run_scenarios(plan)
+    mem_small = scenario_memory(1000, plan.memory_ticks)
+    mem_large = scenario_memory(plan.memory_future_rows, plan.memory_ticks)
+    figures = scheduler_figures(plan, raw, mem_small, mem_large)
     extra = {
-        "burst": burst,
-        "steady_rate_per_s": steady_rate,
-        "steady_seconds": steady_secs,
-        "quick": args.quick,
-        "runs": runs,
+        "burst": plan.burst,
+        "steady_rate_per_s": plan.steady_rate,
+        "steady_seconds": plan.steady_secs,
+        "quick": plan.quick,
+        "runs": plan.runs,
         "total_seconds": round(time.monotonic() - started, 1),
-        "raw": {
-            "burst": burst_runs,
-            "steady": steady_runs,
-            "naive": naive_runs,
-            "naive_visibility": naive_vis_runs,
-        },
+        "raw": raw,
         "load_average": os.getloadavg(),
     }
     print_figures(figures)
     print(f"  total {extra['total_seconds']} s, load average {extra['load_average']}")
-    write_results("scheduler_quick" if args.quick else "scheduler", figures, extra)
+    write_results("scheduler_quick" if plan.quick else "scheduler", figures, extra)
 
 
 if __name__ == "__main__":

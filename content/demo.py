@@ -210,17 +210,67 @@ EZINES = [
 ]
 
 
-def load_content(stdout=None) -> dict:
-    """Create the demo site. Returns counts of what was created (0s on a second run)."""
-    created = {"pages": 0}
+EMAIL_ISSUES = [
+    (
+        "november-2026",
+        "November 2026 newsletter",
+        "Your November marketing playbook",
+        "Three campaigns to copy this month",
+        "en",
+        [
+            _h("Hello {{ name }},"),
+            _p("Here are three campaigns worth copying before the holidays."),
+            ("button", {"text": "Read the playbook", "url": "https://www.example.com/playbook"}),
+            ("divider", None),
+            _p('Questions? <a href="https://www.example.com/contact">Write to us</a>.'),
+        ],
+    ),
+    (
+        "2026-11-zh",
+        "十一月通讯",
+        "十一月营销手册",
+        "本月值得借鉴的三个活动",
+        "zh-hans",
+        [
+            _h("{{ name }}，你好："),
+            _p("节前值得借鉴的三个营销活动，都在这里。"),
+            ("button", {"text": "阅读手册", "url": "https://www.example.cn/playbook"}),
+        ],
+    ),
+]
 
-    def add(parent, model, slug, **fields):
+
+class _DemoPages:
+    """Adds demo pages (get_or_add) and counts the ones it created."""
+
+    def __init__(self):
+        self.created = 0
+
+    def add(self, parent: Page, model, slug: str, **fields) -> Page:
         page, new = get_or_add(parent, model, slug, **fields)
-        created["pages"] += int(new)
+        self.created += int(new)
         return page
 
-    home = ensure_home()
-    blog = add(
+
+def _add_posts(pages: _DemoPages, blog: Page, posts, author_name: str, language: str) -> None:
+    for slug, title, keyphrase, excerpt, body in posts:
+        pages.add(
+            blog,
+            BlogPostPage,
+            slug,
+            title=title,
+            focus_keyphrase=keyphrase,
+            excerpt=excerpt,
+            body=body,
+            author_name=author_name,
+            language=language,
+            search_description=excerpt,
+        )
+
+
+def _add_blog(pages: _DemoPages, home: HomePage) -> None:
+    """The blog: posts in English, then in Chinese, then the sponsored articles."""
+    blog = pages.add(
         home,
         BlogIndexPage,
         "blog",
@@ -228,34 +278,10 @@ def load_content(stdout=None) -> dict:
         show_in_menus=True,
         intro="<p>Practical marketing, in English and 中文.</p>",
     )
-    for slug, title, keyphrase, excerpt, body in POSTS_EN:
-        add(
-            blog,
-            BlogPostPage,
-            slug,
-            title=title,
-            focus_keyphrase=keyphrase,
-            excerpt=excerpt,
-            body=body,
-            author_name="Dana Lee",
-            language="en",
-            search_description=excerpt,
-        )
-    for slug, title, keyphrase, excerpt, body in POSTS_ZH:
-        add(
-            blog,
-            BlogPostPage,
-            slug,
-            title=title,
-            focus_keyphrase=keyphrase,
-            excerpt=excerpt,
-            body=body,
-            author_name="王小明",
-            language="zh-hans",
-            search_description=excerpt,
-        )
+    _add_posts(pages, blog, POSTS_EN, "Dana Lee", "en")
+    _add_posts(pages, blog, POSTS_ZH, "王小明", "zh-hans")
     for slug, title, sponsor, label, language, body in SOFT_ARTICLES:
-        add(
+        pages.add(
             blog,
             SoftArticlePage,
             slug,
@@ -268,43 +294,29 @@ def load_content(stdout=None) -> dict:
             sponsor_url=f"https://{slug}.example.com/",
         )
 
-    newsletter = add(
+
+def _add_newsletter(pages: _DemoPages, home: HomePage) -> None:
+    newsletter = pages.add(
         home, EmailIssueIndexPage, "newsletter", title="Newsletter", show_in_menus=True
     )
-    add(
-        newsletter,
-        EmailIssuePage,
-        "november-2026",
-        title="November 2026 newsletter",
-        subject="Your November marketing playbook",
-        preheader="Three campaigns to copy this month",
-        language="en",
-        body=[
-            _h("Hello {{ name }},"),
-            _p("Here are three campaigns worth copying before the holidays."),
-            ("button", {"text": "Read the playbook", "url": "https://www.example.com/playbook"}),
-            ("divider", None),
-            _p('Questions? <a href="https://www.example.com/contact">Write to us</a>.'),
-        ],
-    )
-    add(
-        newsletter,
-        EmailIssuePage,
-        "2026-11-zh",
-        title="十一月通讯",
-        subject="十一月营销手册",
-        preheader="本月值得借鉴的三个活动",
-        language="zh-hans",
-        body=[
-            _h("{{ name }}，你好："),
-            _p("节前值得借鉴的三个营销活动，都在这里。"),
-            ("button", {"text": "阅读手册", "url": "https://www.example.cn/playbook"}),
-        ],
-    )
+    for slug, title, subject, preheader, language, body in EMAIL_ISSUES:
+        pages.add(
+            newsletter,
+            EmailIssuePage,
+            slug,
+            title=title,
+            subject=subject,
+            preheader=preheader,
+            language=language,
+            body=body,
+        )
 
+
+def _add_ezines(pages: _DemoPages, home: HomePage) -> None:
+    """Each e-zine with its issues, a week apart, the last one dated today."""
     today = timezone.localdate()
     for slug, title, language, description, issues in EZINES:
-        ezine = add(
+        ezine = pages.add(
             home,
             EZinePage,
             slug,
@@ -314,7 +326,7 @@ def load_content(stdout=None) -> dict:
             show_in_menus=True,
         )
         for number, issue_title, editorial in issues:
-            add(
+            pages.add(
                 ezine,
                 EZineIssuePage,
                 f"issue-{number}",
@@ -327,4 +339,13 @@ def load_content(stdout=None) -> dict:
                     _p('<a href="https://www.example.com/further-reading">Further reading</a>'),
                 ],
             )
-    return created
+
+
+def load_content(stdout=None) -> dict:
+    """Create the demo site. Returns counts of what was created (0s on a second run)."""
+    pages = _DemoPages()
+    home = ensure_home()
+    _add_blog(pages, home)
+    _add_newsletter(pages, home)
+    _add_ezines(pages, home)
+    return {"pages": pages.created}

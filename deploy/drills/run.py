@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from .infra import (
@@ -40,7 +41,7 @@ from .infra import (
     SmtpSink,
     python_env,
 )
-from .scenarios import Row
+from .scenarios import DRILLS, Context, Row
 
 
 def _migration_fingerprint() -> str:
@@ -158,7 +159,7 @@ def print_table(rows) -> None:
             print(f"  {r.drill} [{r.broker}]: {'; '.join(notes)}")
 
 
-# How many recipients, clicks or publications each drill uses (defaults in scenarios.py:
+# How many recipients, clicks or publications each drill uses (defaults in scenarios/:
 # 5,000 / 2,000 / 1,500 / 300 / 120).
 SIZE_VARS = {
     "kill9-send": "DRILL_KILL9_RECIPIENTS",
@@ -191,22 +192,39 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def main() -> int:
-    signal.signal(signal.SIGTERM, _terminate)
-    only = [d for d in os.environ.get("DRILL_ONLY", "").split(",") if d]
-    brokers = [b for b in os.environ.get("DRILL_BROKERS", "redis,rabbitmq").split(",") if b]
-    strict = os.environ.get("DRILL_STRICT") == "1"
-    beat_seconds = float(os.environ.get("DRILL_BEAT_SECONDS", "60"))
-    log_dir = Path(tempfile.mkdtemp(prefix="drill-logs-"))
-    began = time.monotonic()
+@dataclass
+class DrillOptions:
+    """What to run, from the environment (see the module docstring)."""
 
-    pg = DrillPostgres(int(os.environ.get("DRILL_PG_PORT", "5440")))
-    redis = DrillRedis(int(os.environ.get("DRILL_REDIS_PORT", "6390")))
-    rabbit = RabbitVhost()
-    sink, channel = SmtpSink(), ChannelServer()
-    rows = []
-    rabbit_created = False
-    try:
+    only: list[str]
+    brokers: list[str]
+    strict: bool
+    beat_seconds: float
+
+    @classmethod
+    def from_env(cls) -> DrillOptions:
+        return cls(
+            only=[d for d in os.environ.get("DRILL_ONLY", "").split(",") if d],
+            brokers=[b for b in os.environ.get("DRILL_BROKERS", "redis,rabbitmq").split(",") if b],
+            strict=os.environ.get("DRILL_STRICT") == "1",
+            beat_seconds=float(os.environ.get("DRILL_BEAT_SECONDS", "60")),
+        )
+
+
+class DrillServices:
+    """The private services of one run: PostgreSQL, Redis, a RabbitMQ vhost, the SMTP sink
+    and the loopback channel. `stop` ends each by its own pid, whatever failed."""
+
+    def __init__(self):
+        self.pg = DrillPostgres(int(os.environ.get("DRILL_PG_PORT", "5440")))
+        self.redis = DrillRedis(int(os.environ.get("DRILL_REDIS_PORT", "6390")))
+        self.rabbit = RabbitVhost()
+        self.sink, self.channel = SmtpSink(), ChannelServer()
+        self.rabbit_created = False
+
+    def start(self, log_dir: Path, began: float) -> None:
+        """Start everything and point this process's settings at it."""
+        pg, redis = self.pg, self.redis
         redis.start()
         print(f"drill: PostgreSQL :{pg.port} ({pg.dir}), Redis :{redis.port}, logs in {log_dir}")
         print(
@@ -214,85 +232,118 @@ def main() -> int:
             f" ({time.monotonic() - began:.0f} s)",
             flush=True,
         )
-        sink.start()
-        channel.start()
-
+        self.sink.start()
+        self.channel.start()
         os.environ.update(
             python_env(
                 DATABASE_URL=pg.url("drill"), REDIS_URL=redis.url(1), CELERY_BROKER_URL=redis.url(0)
             )
         )
-        from config.celery import app
 
-        from . import celery_app  # noqa: F401 - django.setup(), drill adapter registered
-        from .scenarios import DRILLS, Context
+    def broker_url(self, broker: str) -> str | None:
+        """The URL of `broker` (its vhost created on first use), None if it is unavailable."""
+        if broker != "rabbitmq":
+            return self.redis.url(0)
+        if not self.rabbit.available():
+            return None
+        self.rabbit.create()
+        self.rabbit_created = True
+        return self.rabbit.url()
 
-        for broker in brokers:
-            if broker == "rabbitmq":
-                if not rabbit.available():
-                    rows.append(
-                        Row(
-                            "all",
-                            broker,
-                            status="FAIL" if os.environ.get("CI") else "PENDING",
-                            note="RabbitMQ (127.0.0.1:5672 + rabbitmqctl) not available",
-                        )
-                    )
-                    continue
-                rabbit.create()
-                rabbit_created = True
-                url = rabbit.url()
-            else:
-                url = redis.url(0)
-            _use_broker(app, url)
-            for name, drill in DRILLS.items():
-                if only and name not in only:
-                    continue
-                ctx = Context(pg, redis, sink, channel, log_dir, broker, url, drill=name)
-                t0 = time.monotonic()
-                print(f"drill: {name} [{broker}] ...", flush=True)
-                try:
-                    kwargs = {"seconds": beat_seconds} if name == "two-beats" else {}
-                    if size := os.environ.get(SIZE_VARS[name]):
-                        kwargs["n"] = int(size)
-                    row = drill(ctx, **kwargs)
-                    if crashed := ctx.unexpected_exits():
-                        if row.status == "PASS":
-                            row.status = "FAIL"
-                        row.note = "; ".join([*filter(None, [row.note]), *crashed])
-                        for proc in ctx.procs:
-                            if not proc.alive() and not proc.killed:
-                                print(
-                                    f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(30)}"
-                                )
-                except Exception as exc:  # noqa: BLE001 - reported as ERROR, run continues
-                    row = Row(name, broker, status="ERROR", note=f"{type(exc).__name__}: {exc}")
-                    traceback.print_exc()
-                    for proc in ctx.procs:
-                        print(f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(15)}")
-                finally:
-                    ctx.stop_all()
-                    from django.db import connections
+    def stop(self) -> None:
+        if self.rabbit_created:
+            self.rabbit.delete()
+        self.sink.stop()
+        self.channel.stop()
+        self.redis.destroy()
+        self.pg.destroy()
 
-                    connections.close_all()
-                print(
-                    f"drill: {name} [{broker}] {row.status} in {time.monotonic() - t0:.0f} s",
-                    flush=True,
-                )
-                rows.append(row)
-    except DrillError as exc:
-        rows.append(Row("setup", "-", status="ERROR", note=str(exc)))
-    except (SystemExit, KeyboardInterrupt) as exc:
-        # `timeout`, Ctrl-C: everything is stopped below; still show what ran.
-        rows.append(Row("interrupted", "-", status="ERROR", note=f"{type(exc).__name__}"))
+
+def _rabbit_unavailable(broker: str) -> Row:
+    return Row(
+        "all",
+        broker,
+        status="FAIL" if os.environ.get("CI") else "PENDING",
+        note="RabbitMQ (127.0.0.1:5672 + rabbitmqctl) not available",
+    )
+
+
+def _drill_kwargs(name: str, beat_seconds: float) -> dict:
+    kwargs = {"seconds": beat_seconds} if name == "two-beats" else {}
+    if size := os.environ.get(SIZE_VARS[name]):
+        kwargs["n"] = int(size)
+    return kwargs
+
+
+def _fail_on_crashes(row: Row, ctx: Context) -> None:
+    """A process that died without the drill killing it fails the drill, with its log."""
+    if crashed := ctx.unexpected_exits():
+        if row.status == "PASS":
+            row.status = "FAIL"
+        row.note = "; ".join([*filter(None, [row.note]), *crashed])
+        for proc in ctx.procs:
+            if not proc.alive() and not proc.killed:
+                print(f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(30)}")
+
+
+def run_drill(name: str, drill, ctx: Context, beat_seconds: float) -> Row:
+    """Run one drill; an exception is its ERROR row, and its processes are always stopped."""
+    t0 = time.monotonic()
+    print(f"drill: {name} [{ctx.broker_name}] ...", flush=True)
+    try:
+        row = drill(ctx, **_drill_kwargs(name, beat_seconds))
+        _fail_on_crashes(row, ctx)
+    except Exception as exc:  # noqa: BLE001 - reported as ERROR, run continues
+        row = Row(name, ctx.broker_name, status="ERROR", note=f"{type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        for proc in ctx.procs:
+            print(f"--- {proc.name} (pid {proc.pid}) log tail:\n{proc.tail(15)}")
     finally:
-        if rabbit_created:
-            rabbit.delete()
-        sink.stop()
-        channel.stop()
-        redis.destroy()
-        pg.destroy()
+        ctx.stop_all()
+        # Imported here: Django is set up only once the services are up (see run_all).
+        from django.db import connections
 
+        connections.close_all()
+    print(
+        f"drill: {name} [{ctx.broker_name}] {row.status} in {time.monotonic() - t0:.0f} s",
+        flush=True,
+    )
+    return row
+
+
+def run_all(services: DrillServices, options: DrillOptions, log_dir: Path, rows: list[Row]):
+    """Every selected drill on every selected broker, in DRILLS order. Each row is added to
+    `rows` as its drill ends, so an interrupted or failed run still shows what ran."""
+    # Imported here, once services.start() has put DATABASE_URL and the drill settings in
+    # the environment: Django and the Celery app read them when first imported.
+    from config.celery import app
+
+    from . import celery_app  # noqa: F401 - django.setup(), drill adapter registered
+
+    for broker in options.brokers:
+        url = services.broker_url(broker)
+        if url is None:
+            rows.append(_rabbit_unavailable(broker))
+            continue
+        _use_broker(app, url)
+        for name, drill in DRILLS.items():
+            if options.only and name not in options.only:
+                continue
+            ctx = Context(
+                services.pg,
+                services.redis,
+                services.sink,
+                services.channel,
+                log_dir,
+                broker,
+                url,
+                drill=name,
+            )
+            rows.append(run_drill(name, drill, ctx, options.beat_seconds))
+
+
+def summarise(rows: list[Row], options: DrillOptions, began: float, log_dir: Path) -> int:
+    """Print the table and the last line; the exit status (see the module docstring)."""
     print()
     print_table(rows)
     failed = [r for r in rows if r.status in ("FAIL", "ERROR")]
@@ -302,9 +353,29 @@ def main() -> int:
         f"{len(pending)} pending (code not landed yet) in {time.monotonic() - began:.0f} s;"
         f" logs in {log_dir}"
     )
-    if pending and strict:
+    if pending and options.strict:
         print("drill: DRILL_STRICT=1 and some drills are pending: failing")
-    return 1 if failed or (pending and strict) else 0
+    return 1 if failed or (pending and options.strict) else 0
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    options = DrillOptions.from_env()
+    log_dir = Path(tempfile.mkdtemp(prefix="drill-logs-"))
+    began = time.monotonic()
+    services = DrillServices()
+    rows: list[Row] = []
+    try:
+        services.start(log_dir, began)
+        run_all(services, options, log_dir, rows)
+    except DrillError as exc:
+        rows.append(Row("setup", "-", status="ERROR", note=str(exc)))
+    except (SystemExit, KeyboardInterrupt) as exc:
+        # `timeout`, Ctrl-C: everything is stopped below; still show what ran.
+        rows.append(Row("interrupted", "-", status="ERROR", note=f"{type(exc).__name__}"))
+    finally:
+        services.stop()
+    return summarise(rows, options, began, log_dir)
 
 
 if __name__ == "__main__":
