@@ -15,8 +15,8 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import dashboards
 from .forms import DashboardFilterForm, TrackedLinkForm
+from .links import get_or_create_tracked_link
 from .models import TrackedLink
-from .services import get_or_create_tracked_link
 
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
 

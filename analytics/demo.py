@@ -9,9 +9,9 @@ import random
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from .links import get_or_create_tracked_link
 from .models import Event, SeoAnalysis, TrackedLink
 from .rollups import update_rollups
-from .services import get_or_create_tracked_link
 
 DEMO_CAMPAIGNS = [
     ("demo-spring-sale", "Spring sale 2026", 1.0),

@@ -1,6 +1,6 @@
 """Tracked links, raw events, rollups and stored SEO analyses.
 
-Raw events are written by the queue drainer (analytics.services.drain_event_queue) or,
+Raw events are written by the queue drainer (analytics.draining.drain_event_queue) or,
 on the embedded default without Redis, straight by the views. Dashboards read the
 rollup tables only; the rollup columns are plain integers (0 = "none") rather than
 nullable foreign keys so they can sit in one unique key (NULLs are distinct in SQL).

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .events import REFLAG_WINDOW_SECONDS, lock_events
 from .models import (
     CampaignDailyRollup,
     DailyRollup,
@@ -25,7 +26,6 @@ from .models import (
     RollupState,
     SearchQueryDaily,
 )
-from .services import REFLAG_WINDOW_SECONDS, lock_events
 
 HUMAN = "NOT e.is_bot"
 METRIC_SQL = {

@@ -548,8 +548,8 @@ def drill_redis_restart_clicks(ctx: Context, n: int = 1500, threads: int = 8) ->
     got a redirect for is recorded (none lost, none twice)."""
     row = Row("redis-restart-clicks", ctx.broker_name)
     absent = missing(
-        "analytics.services.tracked_url",
-        "analytics.services.drain_event_queue",
+        "analytics.links.tracked_url",
+        "analytics.draining.drain_event_queue",
         "analytics.models.Event",
         "analytics.models.TrackedLink",
     )
@@ -561,8 +561,8 @@ def drill_redis_restart_clicks(ctx: Context, n: int = 1500, threads: int = 8) ->
         )
     import httpx
 
+    from analytics.links import tracked_url
     from analytics.models import Event, TrackedLink
-    from analytics.services import tracked_url
 
     url = tracked_url(
         f"https://example.com/drill/{ctx.run_id}/{ctx.broker_name}",
