@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .metrics import COUNTERS
+
 
 class TrackedLink(models.Model):
     """One outbound destination for one (publication or campaign, content, channel).
@@ -132,42 +134,17 @@ class RollupState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
-METRIC_FIELDS = (
-    "sends",
-    "deliveries",
-    "bounces",
-    "complaints",
-    "unsubscribes",
-    "opens",
-    "unique_opens",
-    "clicks",
-    "unique_clicks",
-    "bot_clicks",
-    "pageviews",
-    "unique_visitors",
-    "organic_visits",
-)
-
-
 class Metrics(models.Model):
-    """The counters every rollup table keeps (METRIC_FIELDS)."""
-
-    sends = models.BigIntegerField(default=0)
-    deliveries = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    complaints = models.BigIntegerField(default=0)
-    unsubscribes = models.BigIntegerField(default=0)
-    opens = models.BigIntegerField(default=0)
-    unique_opens = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    bot_clicks = models.BigIntegerField(default=0)
-    pageviews = models.BigIntegerField(default=0)
-    unique_visitors = models.BigIntegerField(default=0)
-    organic_visits = models.BigIntegerField(default=0)
+    """The counters every rollup table keeps: one integer column per counter declared in
+    analytics.metrics (added to the class below, so the list is written only there)."""
 
     class Meta:
         abstract = True
+
+
+for _counter in COUNTERS:
+    Metrics.add_to_class(_counter.name, models.BigIntegerField(default=0))
+del _counter
 
 
 class RollupMetrics(Metrics):
