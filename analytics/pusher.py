@@ -477,9 +477,10 @@ def _new_pushers_after_a_setting_change(setting, **kwargs):
     their batches and close: its next push makes a pusher from the new settings."""
     if setting in _PUSHER_SETTINGS:
         for pusher in thread_pushers():
-            pusher.confirm()
-            pusher.close()
             CONFIRMER.forget(pusher)
+            with pusher.lock:  # the confirmer thread may be confirming it right now
+                pusher._confirm()
+                pusher.close()
         _PUSHERS.by_url = {}
 
 
