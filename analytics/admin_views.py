@@ -15,25 +15,11 @@ from wagtail.admin.viewsets.model import ModelViewSet
 
 from . import dashboards
 from .forms import DashboardFilterForm, TrackedLinkForm
+from .links import get_or_create_tracked_link
+from .metrics import METRIC_COLUMNS
 from .models import TrackedLink
-from .services import get_or_create_tracked_link
 
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
-
-METRIC_COLUMNS = [
-    ("sends", gettext_lazy("Sends")),
-    ("deliveries", gettext_lazy("Deliveries")),
-    ("opens", gettext_lazy("Opens")),
-    ("unique_opens", gettext_lazy("Unique opens")),
-    ("clicks", gettext_lazy("Clicks")),
-    ("unique_clicks", gettext_lazy("Unique clicks")),
-    ("ctr", gettext_lazy("CTR %")),
-    ("unsubscribes", gettext_lazy("Unsubscribes")),
-    ("bounces", gettext_lazy("Bounces")),
-    ("bot_clicks", gettext_lazy("Bot clicks (excluded)")),
-    ("pageviews", gettext_lazy("Page views")),
-    ("organic_visits", gettext_lazy("Organic visits")),
-]
 
 
 def chart_labels():

@@ -3,14 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AnalyticsConfig(AppConfig):
+    """Nothing is set up when the app loads: the event pusher installs its hooks when
+    the tracking views import it (analytics.pusher), so processes that never serve them
+    (Celery workers, management commands) carry no pusher, thread or fork hook."""
+
     name = "analytics"
     verbose_name = _("Analytics")
-
-    def ready(self):
-        from django.core.signals import request_finished
-
-        from . import services
-
-        # The tracking views write their event's push before answering; once the response
-        # has gone out, a full or old batch of pushes is confirmed (services.EventPusher).
-        request_finished.connect(services.confirm_pushes, dispatch_uid="analytics-confirm-pushes")

@@ -13,8 +13,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .metrics import METRIC_FIELDS
 from .models import (
-    METRIC_FIELDS,
     CampaignDailyRollup,
     DailyRollup,
     HourlyRollup,

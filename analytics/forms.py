@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .dashboards import CHANNELS, DashboardFilter
+from .links import InvalidDestination, validate_destination
 from .models import TrackedLink
 
 MAX_RANGE_DAYS = 366
@@ -58,8 +59,6 @@ class TrackedLinkForm(forms.ModelForm):
         }
 
     def clean_original_url(self):
-        from .services import InvalidDestination, validate_destination
-
         try:
             return validate_destination(self.cleaned_data["original_url"])
         except InvalidDestination as exc:

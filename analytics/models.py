@@ -1,6 +1,6 @@
 """Tracked links, raw events, rollups and stored SEO analyses.
 
-Raw events are written by the queue drainer (analytics.services.drain_event_queue) or,
+Raw events are written by the queue drainer (analytics.draining.drain_event_queue) or,
 on the embedded default without Redis, straight by the views. Dashboards read the
 rollup tables only; the rollup columns are plain integers (0 = "none") rather than
 nullable foreign keys so they can sit in one unique key (NULLs are distinct in SQL).
@@ -9,6 +9,8 @@ nullable foreign keys so they can sit in one unique key (NULLs are distinct in S
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .metrics import COUNTERS
 
 
 class TrackedLink(models.Model):
@@ -132,42 +134,17 @@ class RollupState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
-METRIC_FIELDS = (
-    "sends",
-    "deliveries",
-    "bounces",
-    "complaints",
-    "unsubscribes",
-    "opens",
-    "unique_opens",
-    "clicks",
-    "unique_clicks",
-    "bot_clicks",
-    "pageviews",
-    "unique_visitors",
-    "organic_visits",
-)
-
-
 class Metrics(models.Model):
-    """The counters every rollup table keeps (METRIC_FIELDS)."""
-
-    sends = models.BigIntegerField(default=0)
-    deliveries = models.BigIntegerField(default=0)
-    bounces = models.BigIntegerField(default=0)
-    complaints = models.BigIntegerField(default=0)
-    unsubscribes = models.BigIntegerField(default=0)
-    opens = models.BigIntegerField(default=0)
-    unique_opens = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    bot_clicks = models.BigIntegerField(default=0)
-    pageviews = models.BigIntegerField(default=0)
-    unique_visitors = models.BigIntegerField(default=0)
-    organic_visits = models.BigIntegerField(default=0)
+    """The counters every rollup table keeps: one integer column per counter declared in
+    analytics.metrics (added to the class below, so the list is written only there)."""
 
     class Meta:
         abstract = True
+
+
+for _counter in COUNTERS:
+    Metrics.add_to_class(_counter.name, models.BigIntegerField(default=0))
+del _counter
 
 
 class RollupMetrics(Metrics):

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .events import REFLAG_WINDOW_SECONDS, lock_events
+from .metrics import COUNTERS, HUMAN
 from .models import (
     CampaignDailyRollup,
     DailyRollup,
@@ -25,24 +27,7 @@ from .models import (
     RollupState,
     SearchQueryDaily,
 )
-from .services import REFLAG_WINDOW_SECONDS, lock_events
 
-HUMAN = "NOT e.is_bot"
-METRIC_SQL = {
-    "sends": "e.kind = 'send'",
-    "deliveries": "e.kind = 'delivery'",
-    "bounces": "e.kind = 'bounce'",
-    "complaints": "e.kind = 'complaint'",
-    "unsubscribes": "e.kind = 'unsubscribe'",
-    "opens": f"e.kind = 'open' AND {HUMAN}",
-    "unique_opens": f"e.kind = 'open' AND {HUMAN} AND e.is_unique",
-    "clicks": f"e.kind = 'click' AND {HUMAN}",
-    "unique_clicks": f"e.kind = 'click' AND {HUMAN} AND e.is_unique",
-    "bot_clicks": "e.kind = 'click' AND e.is_bot",
-    "pageviews": f"e.kind = 'pageview' AND {HUMAN}",
-    "unique_visitors": f"e.kind = 'pageview' AND {HUMAN} AND e.is_unique",
-    "organic_visits": f"e.kind = 'pageview' AND {HUMAN} AND e.referrer_class = 'organic'",
-}
 DIMENSIONS = ("campaign_id", "channel", "publication_id", "link_id", "page_id")
 CAMPAIGN_DIMENSIONS = ("campaign_id", "channel")
 
@@ -67,10 +52,10 @@ def _bucket(granularity: str) -> str:
 
 
 def _upsert_sql(table: str, bucket_column: str, granularity: str, dimensions=DIMENSIONS) -> str:
-    metrics = list(METRIC_SQL)
+    metrics = [counter.name for counter in COUNTERS]
     columns = [bucket_column, *dimensions, *metrics]
     select = [_bucket(granularity), *(f"e.{d}" for d in dimensions)] + [
-        f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in METRIC_SQL.values()
+        f"SUM(CASE WHEN {counter.counts} THEN 1 ELSE 0 END)" for counter in COUNTERS
     ]
     key = ", ".join([bucket_column, *dimensions])
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in metrics)

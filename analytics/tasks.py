@@ -1,13 +1,13 @@
-"""Periodic analytics work (scheduled in AnalyticsConfig.ready)."""
+"""Periodic analytics work (scheduled in CELERY_BEAT_SCHEDULE, config/settings/base.py)."""
 
 from celery import shared_task
 
-from . import rollups, services
+from . import draining, rollups, visitors
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def drain_event_queue():
-    return services.drain_event_queue()
+    return draining.drain_event_queue()
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -17,4 +17,4 @@ def update_rollups():
 
 @shared_task(acks_late=True, ignore_result=True)
 def purge_old_salts():
-    return services.purge_old_salts()
+    return visitors.purge_old_salts()

@@ -1,8 +1,9 @@
 """Public tracking endpoints: the redirect, the open pixel and the page-view beacon.
 
-Each records through services.enqueue_event (one Redis RPUSH written before the
+Each records through pusher.enqueue_event (one Redis RPUSH written before the
 response, its reply read after the response went out), never waiting on the database
-when Redis is configured.
+when Redis is configured. Importing this module brings in the pusher (analytics.pusher),
+so only a process that serves these views carries it.
 """
 
 import base64
@@ -12,7 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from .link_cache import resolve_link_code
+from .pusher import enqueue_event
+from .visitors import request_event
 
 # The smallest transparent GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -27,7 +30,7 @@ def _not_found():
 def redirect_link(request, code):
     """302 to the stored destination of `code`; anything else is a plain 404. The
     destination comes only from the database, never from the request."""
-    link = services.resolve_link_code(code)
+    link = resolve_link_code(code)
     if link is None:
         return _not_found()
     link_id, destination = link
@@ -36,8 +39,8 @@ def redirect_link(request, code):
     # The click is on its way to Redis (or stored) before the 302 exists, and its reply
     # is read before this worker takes another request: an acknowledged click is never
     # lost.
-    services.enqueue_event(
-        services.request_event(request, "click", l=link_id, m=message),
+    enqueue_event(
+        request_event(request, "click", l=link_id, m=message),
         confirm_after_response=True,
     )
     response = HttpResponse(status=302)
@@ -53,9 +56,7 @@ def open_pixel(request, token):
     """The 1x1 open-tracking GIF. Always answers the image; only a valid token (checked
     by the drainer) records an open."""
     if len(token) <= 450:
-        services.enqueue_event(
-            services.request_event(request, "open", m=token), confirm_after_response=True
-        )
+        enqueue_event(request_event(request, "open", m=token), confirm_after_response=True)
     response = HttpResponse(PIXEL_GIF, content_type="image/gif")
     response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
     return response
@@ -69,8 +70,8 @@ def pageview_beacon(request):
     page_id = request.POST.get("p", "")
     if not page_id.isdigit() or len(page_id) > 18:
         return HttpResponse(status=400)
-    services.enqueue_event(
-        services.request_event(
+    enqueue_event(
+        request_event(
             request,
             "pageview",
             p=int(page_id),

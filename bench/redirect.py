@@ -286,15 +286,14 @@ def count_rows(after_id: int) -> int:
 
 
 def drain_all() -> int:
-    from analytics import services
+    from analytics.draining import drain_event_queue
+    from analytics.event_queue import queue_client
 
     total = 0
     while True:
-        done = services.drain_event_queue(batch_size=5000, max_batches=20)
+        done = drain_event_queue(batch_size=5000, max_batches=20)
         total += done
         if not done:
-            from analytics.services import queue_client
-
             if not queue_client().llen(QUEUE_KEY):
                 return total
             time.sleep(0.5)
@@ -317,7 +316,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def reset_queue() -> None:
     """Empty the benchmark's click queue and forget Redis's copies of the links."""
-    from analytics.services import queue_client
+    from analytics.event_queue import queue_client
 
     client = queue_client()
     client.delete(QUEUE_KEY, f"{QUEUE_KEY}:processing", f"{QUEUE_KEY}:lock")

@@ -12,7 +12,9 @@ misses that production never pays.
 from django.http import HttpResponse, HttpResponseNotFound
 from django.urls import path
 
-from analytics import services
+from analytics.events import store_events
+from analytics.link_cache import resolve_link_code
+from analytics.visitors import request_event
 from config.urls import urlpatterns as real_urlpatterns
 
 BARE_LOCATION = "https://shop.example.com/spring?utm_source=blog&utm_medium=referral"
@@ -26,10 +28,10 @@ def bare_redirect(request, code):
 
 
 def sync_redirect(request, code):
-    link = services.resolve_link_code(code)
+    link = resolve_link_code(code)
     if link is None:
         return HttpResponseNotFound(b"Not found", content_type="text/plain")
-    services.store_events([services.request_event(request, "click", l=link[0])])
+    store_events([request_event(request, "click", l=link[0])])
     response = HttpResponse(status=302)
     response["Location"] = link[1]
     response["Cache-Control"] = "no-store"

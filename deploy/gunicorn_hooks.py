@@ -15,7 +15,7 @@ logger = logging.getLogger("gunicorn.error")
 def when_ready(server):
     from django.db import connections
 
-    from analytics.services import warm_link_cache
+    from analytics.link_cache import warm_link_cache
 
     try:
         loaded = warm_link_cache()

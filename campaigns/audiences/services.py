@@ -310,7 +310,7 @@ def unsubscribe_by_token(token: str) -> tuple[Subscriber, int]:
 
 def _record_unsubscribe_event(publication_id: int, subscriber_id: int) -> None:
     try:
-        from analytics.services import record_events
+        from analytics.events import record_events
     except ImportError:  # analytics not installed in this deployment
         return
     record_events(

@@ -79,7 +79,7 @@ def apply_feedback(items: list[Feedback]) -> int:
                 }
             )
     if events:
-        from analytics.services import record_events
+        from analytics.events import record_events
 
         record_events(events)
     return suppressed

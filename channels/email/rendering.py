@@ -58,7 +58,7 @@ def render_issue(
 ) -> Rendered:
     """Render `page` for the inbox: template, tracked links, CSS inlined (network off).
     The result still carries the merge markers; see compile_merge."""
-    from analytics.services import rewrite_links
+    from analytics.links import rewrite_links
 
     parts = page_parts(page)
     subject = (publication.email_subject if publication else "") or parts["subject"]

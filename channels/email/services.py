@@ -228,7 +228,7 @@ def _release(ids: list[int], token: str) -> int:
 
 def message_values(send: EmailSend, delivery: Delivery) -> dict:
     """Per-recipient merge values (see channels.email.rendering)."""
-    from analytics.services import message_token, open_pixel_url
+    from analytics.tokens import message_token, open_pixel_url
 
     subscriber = delivery.subscriber
     key = audience_services.recipient_key(subscriber.pk)
@@ -547,7 +547,7 @@ def _refused(delivery, token, code, reason, result: BatchResult) -> None:
 def _record_sends(send: EmailSend, delivery_ids: list[int]) -> None:
     if not delivery_ids:
         return
-    from analytics.services import record_events
+    from analytics.events import record_events
 
     now = timezone.now()
     subscriber_ids = Delivery.objects.filter(pk__in=delivery_ids).values_list(

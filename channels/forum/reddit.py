@@ -221,7 +221,7 @@ class RedditAdapter(ChannelAdapter):
     def _link_url(self, publication, rendered=None) -> str:
         if rendered is not None and rendered.extra.get("link_url"):
             return rendered.extra["link_url"]
-        from analytics.services import tracked_url
+        from analytics.links import tracked_url
         from channels.render.html import canonical_url_for
 
         page = publication.page.specific

@@ -126,7 +126,7 @@ def canonical_html(url: str, language: str | None) -> str:
 
 def track_links(html: str, publication, page) -> str:
     """Every http(s) link -> our tracked link (analytics, helper B's service)."""
-    from analytics.services import rewrite_links
+    from analytics.links import rewrite_links
 
     account = publication.channel_account
     return rewrite_links(

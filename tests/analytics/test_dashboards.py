@@ -6,7 +6,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from analytics import rollups, services
+from analytics import rollups
+from analytics.events import record_events
+from analytics.links import get_or_create_tracked_link
 from analytics.models import Event, TrackedLink
 from content.roles import LEADERSHIP, MARKETERS, sync_role_permissions
 from tests.factories import UserFactory
@@ -33,11 +35,11 @@ def marketer(roles):
 
 @pytest.fixture
 def data(client, email_publication):
-    link = services.get_or_create_tracked_link(
+    link = get_or_create_tracked_link(
         "https://shop.example.com/=cmd", publication=email_publication
     )
     yesterday = timezone.now() - datetime.timedelta(days=1)
-    services.record_events(
+    record_events(
         [
             {
                 "kind": "delivery",

@@ -1,13 +1,22 @@
+"""Tracked links: destinations, UTM, idempotent creation, rewriting HTML; and creating
+them starts nothing of the request path."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from analytics import services
+from analytics.links import InvalidDestination, merge_utm, rewrite_links, tracked_url
 from analytics.models import TrackedLink
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_merge_utm_keeps_existing_parameters_verbatim():
-    url = services.merge_utm(
+    url = merge_utm(
         "https://shop.example.com/p?a=b%20c&utm_source=partner#top",
         source="blog",
         medium="referral",
@@ -25,7 +34,7 @@ def test_merge_utm_keeps_existing_parameters_verbatim():
 
 
 def test_tracked_url_stores_destination_with_utm_and_reuses_link(blog_publication):
-    url = services.tracked_url("https://shop.example.com/spring?x=1", publication=blog_publication)
+    url = tracked_url("https://shop.example.com/spring?x=1", publication=blog_publication)
     assert url.startswith("https://hub.example.com/t/")
     link = TrackedLink.objects.get()
     assert url.endswith(link.code) and len(link.code) == 16
@@ -39,16 +48,14 @@ def test_tracked_url_stores_destination_with_utm_and_reuses_link(blog_publicatio
     }
     assert link.campaign == blog_publication.campaign
     assert link.channel == "blog"
-    again = services.tracked_url(
-        "https://shop.example.com/spring?x=1", publication=blog_publication
-    )
+    again = tracked_url("https://shop.example.com/spring?x=1", publication=blog_publication)
     assert again == url
     assert TrackedLink.objects.count() == 1
 
 
 def test_codes_are_distinct_per_publication(blog_publication, email_publication):
-    a = services.tracked_url("https://shop.example.com/", publication=blog_publication)
-    b = services.tracked_url("https://shop.example.com/", publication=email_publication)
+    a = tracked_url("https://shop.example.com/", publication=blog_publication)
+    b = tracked_url("https://shop.example.com/", publication=email_publication)
     assert a != b
     email_link = TrackedLink.objects.get(publication=email_publication)
     assert "utm_medium=email" in email_link.destination
@@ -70,8 +77,8 @@ def test_codes_are_distinct_per_publication(blog_publication, email_publication)
     ],
 )
 def test_invalid_destinations_are_refused(db, bad):
-    with pytest.raises(services.InvalidDestination):
-        services.tracked_url(bad)
+    with pytest.raises(InvalidDestination):
+        tracked_url(bad)
     assert not TrackedLink.objects.exists()
 
 
@@ -83,7 +90,7 @@ def test_rewrite_links_only_touches_http_links(blog_publication):
         '<a href="{{ unsubscribe_url }}">unsub</a> <a href="javascript:alert(1)">js</a> '
         '<a href="https://a.example.com/x?y=1&amp;z=2">A again</a></p>'
     )
-    out = services.rewrite_links(html, publication=blog_publication)
+    out = rewrite_links(html, publication=blog_publication)
     assert out.count("https://hub.example.com/t/") == 3
     assert 'href="mailto:me@example.com"' in out
     assert 'href="/local"' in out
@@ -94,20 +101,39 @@ def test_rewrite_links_only_touches_http_links(blog_publication):
     first = TrackedLink.objects.get(original_url="https://a.example.com/x?y=1&z=2")
     assert first.destination.startswith("https://a.example.com/x?y=1&z=2&utm_source=blog")
     # Already tracked links are not wrapped again.
-    assert services.rewrite_links(out, publication=blog_publication) == out
+    assert rewrite_links(out, publication=blog_publication) == out
 
 
-def test_message_token_round_trip_and_tampering(settings):
-    token = services.message_token(12, "sub-7")
-    assert services.parse_message_token(token) == (12, "sub-7")
-    payload, sig = token.split(".")
-    assert services.parse_message_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-    forged = services._b64(b"13:sub-7") + "." + sig
-    assert services.parse_message_token(forged) is None
-    assert services.parse_message_token("") is None
-    assert services.parse_message_token("x" * 1000) is None
-    assert services.open_pixel_url(token) == f"https://hub.example.com/t/o/{token}"
-    # Still valid after a key rotation when the old key is a fallback.
-    old = settings.SECRET_KEY
-    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "new-key-" + "x" * 40, [old]
-    assert services.parse_message_token(token) == (12, "sub-7")
+def test_creating_links_starts_no_thread_and_no_pusher():
+    """What the email, render and channel code import to make links and tokens must not
+    bring in the request path's event pusher (its fork hook, its confirmer thread):
+    only a process serving the tracking views carries that."""
+    script = """
+import os, sys, threading, django
+registered = []
+real_register_at_fork = os.register_at_fork
+def recording_register_at_fork(**hooks):
+    registered.append(hooks)
+    real_register_at_fork(**hooks)
+os.register_at_fork = recording_register_at_fork
+django.setup()
+threads_before = threading.active_count()
+import analytics.events, analytics.links, analytics.tokens
+from analytics.links import tracked_url
+from analytics.tokens import message_token, open_pixel_url
+assert threading.active_count() == threads_before, threading.enumerate()
+assert "analytics.pusher" not in sys.modules, "importing link creation imported the pusher"
+hooks = [h for hooks in registered for h in hooks.values()]
+assert not [h for h in hooks if (h.__module__ or "").startswith("analytics")], hooks
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

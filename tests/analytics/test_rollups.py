@@ -6,7 +6,9 @@ import pytest
 import time_machine
 from django.db.models import Sum
 
-from analytics import rollups, services
+from analytics import rollups
+from analytics.events import record_events
+from analytics.links import tracked_url
 from analytics.models import (
     CampaignDailyRollup,
     DailyRollup,
@@ -15,6 +17,7 @@ from analytics.models import (
     SearchQueryDaily,
     TrackedLink,
 )
+from analytics.tokens import message_token
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 T0 = datetime.datetime(2026, 11, 2, 9, 15, tzinfo=datetime.UTC)
@@ -37,11 +40,11 @@ def totals(model, **filters):
 
 @pytest.fixture
 def traffic(client, email_publication, post):
-    services.tracked_url("https://a.example.com/", publication=email_publication)
-    services.tracked_url("https://b.example.com/", publication=email_publication)
+    tracked_url("https://a.example.com/", publication=email_publication)
+    tracked_url("https://b.example.com/", publication=email_publication)
     link_a, link_b = TrackedLink.objects.order_by("pk")
     with time_machine.travel(T0 + datetime.timedelta(minutes=1), tick=False):
-        services.record_events(
+        record_events(
             [
                 {
                     "kind": kind,
@@ -55,7 +58,7 @@ def traffic(client, email_publication, post):
         )
     with time_machine.travel(T0 + datetime.timedelta(minutes=10), tick=False):
         for i in range(3):
-            token = services.message_token(email_publication.pk, f"r{i}")
+            token = message_token(email_publication.pk, f"r{i}")
             client.get(f"/t/o/{token}", HTTP_USER_AGENT=FIREFOX)
             client.get(
                 f"/t/{link_a.code}?m={token}", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=f"10.0.0.{i}"
@@ -130,7 +133,7 @@ def test_late_events_are_folded_into_their_old_hour(traffic):
     )
     # A delivery report for 09:15 that arrives a day late.
     with time_machine.travel(T0 + datetime.timedelta(days=1, hours=1), tick=False):
-        services.record_events(
+        record_events(
             [
                 {
                     "kind": "bounce",

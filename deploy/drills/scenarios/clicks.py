@@ -14,8 +14,8 @@ from .base import Context, Row, beat_entry_for, missing, pending_row
 from .fixtures import drill_campaign
 
 CLICKS_NEEDS = (
-    "analytics.services.tracked_url",
-    "analytics.services.drain_event_queue",
+    "analytics.links.tracked_url",
+    "analytics.draining.drain_event_queue",
     "analytics.models.Event",
     "analytics.models.TrackedLink",
 )
@@ -30,8 +30,8 @@ def _clicks_missing() -> list[str]:
 
 def _drill_link(ctx: Context):
     """A tracked link in a campaign of its own: (its code, its TrackedLink row)."""
+    from analytics.links import tracked_url
     from analytics.models import TrackedLink
-    from analytics.services import tracked_url
 
     url = tracked_url(
         f"https://example.com/drill/{ctx.run_id}/{ctx.broker_name}",

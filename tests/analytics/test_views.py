@@ -1,14 +1,16 @@
-"""The redirect answers 302 only to the stored destination; everything else is 404."""
+"""The tracking views: the redirect answers 302 only to the stored destination and
+everything else is 404; the open pixel; the page-view beacon."""
 
 import pytest
 
-from analytics import services
+from analytics.links import tracked_url
 from analytics.models import Event, TrackedLink
+from analytics.tokens import message_token
 
 
 @pytest.fixture
 def link(blog_publication):
-    services.tracked_url("https://shop.example.com/spring", publication=blog_publication)
+    tracked_url("https://shop.example.com/spring", publication=blog_publication)
     return TrackedLink.objects.get()
 
 
@@ -93,19 +95,19 @@ def test_head_redirects_but_counts_as_bot(client, link):
 
 
 def test_message_token_attributes_click(client, link, blog_publication):
-    token = services.message_token(blog_publication.pk, "r1")
+    token = message_token(blog_publication.pk, "r1")
     client.get(f"/t/{link.code}?m={token}", HTTP_USER_AGENT="Mozilla/5.0 Firefox/140")
     assert Event.objects.get().message_key == f"{blog_publication.pk}:r1"
 
 
 def test_token_of_other_publication_is_ignored(client, link, email_publication):
-    token = services.message_token(email_publication.pk, "r1")
+    token = message_token(email_publication.pk, "r1")
     client.get(f"/t/{link.code}?m={token}", HTTP_USER_AGENT="Mozilla/5.0 Firefox/140")
     assert Event.objects.get().message_key == ""
 
 
 def test_open_pixel(client, email_publication):
-    token = services.message_token(email_publication.pk, "r9")
+    token = message_token(email_publication.pk, "r9")
     response = client.get(f"/t/o/{token}", HTTP_USER_AGENT="Mozilla/5.0 Thunderbird/140")
     assert response.status_code == 200 and response["Content-Type"] == "image/gif"
     event = Event.objects.get()
