@@ -50,7 +50,7 @@ def load_analytics_demo(stdout=None) -> dict:
     from campaigns.models import Campaign, Publication
     from channels.models import ChannelAccount
     from content.models import CONTENT_PAGE_MODELS
-    from content.seo import store_page_analysis
+    from .seo_store import store_page_analysis
 
     counts = {"campaigns": 0, "publications": 0, "tracked links": 0, "events": 0, "SEO analyses": 0}
     links_before = TrackedLink.objects.count()
