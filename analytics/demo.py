@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .models import Event, SeoAnalysis, TrackedLink
 from .rollups import update_rollups
+from .seo_store import store_page_analysis
 from .services import get_or_create_tracked_link
 
 DEMO_CAMPAIGNS = [
@@ -50,7 +51,6 @@ def load_analytics_demo(stdout=None) -> dict:
     from campaigns.models import Campaign, Publication
     from channels.models import ChannelAccount
     from content.models import CONTENT_PAGE_MODELS
-    from .seo_store import store_page_analysis
 
     counts = {"campaigns": 0, "publications": 0, "tracked links": 0, "events": 0, "SEO analyses": 0}
     links_before = TrackedLink.objects.count()
