@@ -9,3 +9,7 @@ class AnalyticsConfig(AppConfig):
 
     name = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self):
+        # Importing it connects the receiver that stores SEO analyses (content announces them).
+        from . import seo_store  # noqa: F401

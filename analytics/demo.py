@@ -12,12 +12,12 @@ from django.utils import timezone
 from campaigns.models import Campaign, Publication
 from channels.models import ChannelAccount
 from content.models import CONTENT_PAGE_MODELS
-from content.seo import store_page_analysis
 
 from .classify import classify_referrer
 from .links import get_or_create_tracked_link
 from .models import Event, SeoAnalysis, TrackedLink
 from .rollups import update_rollups
+from .seo_store import store_page_analysis
 
 DEMO_CAMPAIGNS = [
     ("demo-spring-sale", "Spring sale 2026", 1.0),

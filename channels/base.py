@@ -36,7 +36,8 @@ class PublishError(Exception):
 @dataclass
 class Rendered:
     """Channel-specific output. Every outbound link in `html`, `markdown` and `text` is
-    already a tracked link."""
+    already a tracked link. A post (blog, forum) is put together by
+    channels.render.common.build_rendered; an email issue by channels.email.rendering."""
 
     title: str = ""
     html: str = ""

@@ -13,6 +13,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from channels.render.common import build_rendered
 
 
 class WagtailSiteAdapter(ChannelAdapter):
@@ -47,13 +48,17 @@ class WagtailSiteAdapter(ChannelAdapter):
         body = getattr(approved, "body", None)
         if body is not None:
             html = str(body.render_as_block()) if hasattr(body, "render_as_block") else str(body)
-        return Rendered(
-            title=publication.title_override or approved.title,
+        # Title and excerpt as approved (not stripped, no fallback to the search
+        # description), no category (our own blog has none), the live URL as canonical.
+        return build_rendered(
+            approved,
+            publication,
             html=html,
             text=strip_tags(html),
-            excerpt=excerpt,
-            tags=publication.tag_list,
             canonical_url=page.get_full_url() or "",
+            title=publication.title_override or approved.title,
+            excerpt=excerpt,
+            category="",
             extra={"revision_id": revision.pk},
         )
 

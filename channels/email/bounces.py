@@ -26,8 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.core.cache import cache
 from django.utils import timezone
 
+from analytics.events import record_events
 from campaigns.audiences import services as audience_services
 from campaigns.audiences.models import Suppression
+from channels.http import fetch_bytes
 
 from .models import Delivery
 
@@ -79,8 +81,6 @@ def apply_feedback(items: list[Feedback]) -> int:
                 }
             )
     if events:
-        from analytics.events import record_events
-
         record_events(events)
     return suppressed
 
@@ -103,8 +103,6 @@ _SNS_FIELDS["UnsubscribeConfirmation"] = _SNS_FIELDS["SubscriptionConfirmation"]
 
 
 def _fetch_certificate(url: str) -> bytes:
-    from channels.http import fetch_bytes
-
     return fetch_bytes(url, max_bytes=64 * 1024)
 
 

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from premailer import Premailer
 
+from analytics.links import rewrite_links
 from channels.base import Rendered
 
 MERGE_FIELDS_RE = (
@@ -57,9 +58,7 @@ def render_issue(
     page, publication, *, postal_address: str = "", channel: str = "email"
 ) -> Rendered:
     """Render `page` for the inbox: template, tracked links, CSS inlined (network off).
-    The result still carries the merge markers; see compile_merge."""
-    from analytics.links import rewrite_links
-
+    The result still carries the merge markers; see CompiledMerge."""
     parts = page_parts(page)
     subject = (publication.email_subject if publication else "") or parts["subject"]
     preheader = (publication.email_preheader if publication else "") or parts["preheader"]

@@ -6,7 +6,7 @@ over every message.
   where the server announces PIPELINING (RFC 2920): a message's end-of-data goes out
   together with the next message's MAIL FROM, RCPT TO and DATA. It writes a message's
   content and its end-of-data separately, so that the caller can record the message
-  as handed over in between (see channels.email.services).
+  as handed over in between (see channels.email.sentmarks).
 - Dot-stuffing uses `bytes.replace` on messages that already have CRLF line endings
   throughout (ours always do: see channels.email.mime), not smtplib's two regex passes.
 - Non-ASCII addresses use SMTPUTF8 where offered, else IDNA for the domain (smtplib on

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.db import transaction
 
 from . import services
+from .config import SMTPConfig
 from .models import EmailSend
 
 
@@ -30,11 +31,12 @@ def pump_email_sends():
         send_email_batch.delay(send_id)
 
 
-def _start_workers(sender, send_id, **kwargs):
+def start_workers(sender, send_id, **kwargs):
+    """Receiver of email_send_started: one batch task per allowed parallel connection."""
     send = EmailSend.objects.select_related("publication__channel_account").get(pk=send_id)
-    concurrency = services.SMTPConfig.from_account(send.publication.channel_account).concurrency
+    concurrency = SMTPConfig.from_account(send.publication.channel_account).concurrency
     for _ in range(concurrency):
         transaction.on_commit(lambda: send_email_batch.delay(send_id))
 
 
-services.email_send_started.connect(_start_workers, dispatch_uid="email_start_workers")
+services.email_send_started.connect(start_workers, dispatch_uid="email_start_workers")

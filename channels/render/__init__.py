@@ -5,7 +5,8 @@ pipeline: the page's StreamField becomes clean HTML (absolute image and link URL
 embeds as plain links, the sponsor disclosure on soft articles), every outbound link is
 rewritten to a tracked link, and the result passes the same nh3 allow-list as anything
 else we did not type ourselves. Markdown is converted from that HTML, so both formats
-always carry the same links and the same disclosure.
+always carry the same links and the same disclosure. Both (and the "this hub" blog
+channel) build their `Rendered` with `common.build_rendered`.
 """
 
 from .html import render_html

@@ -11,8 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 from wagtail.rich_text import expand_db_html
 
+from analytics.links import rewrite_links
 from channels.base import Rendered
 from content.sanitize import sanitize_html, strip_tags
+
+from .common import build_rendered
 
 IMAGE_RENDITION = "max-1200x1200"
 
@@ -125,9 +128,7 @@ def canonical_html(url: str, language: str | None) -> str:
 
 
 def track_links(html: str, publication, page) -> str:
-    """Every http(s) link -> our tracked link (analytics, helper B's service)."""
-    from analytics.links import rewrite_links
-
+    """Every http(s) link -> our tracked link."""
     account = publication.channel_account
     return rewrite_links(
         html,
@@ -137,23 +138,6 @@ def track_links(html: str, publication, page) -> str:
         channel=account.channel,
         medium=account.kind.rpartition("/")[2],
     )
-
-
-def collect_links(html: str) -> list[str]:
-    soup = BeautifulSoup(html, "html.parser")
-    return list(dict.fromkeys(a["href"] for a in soup.find_all("a") if a.get("href")))
-
-
-def page_title(page, publication) -> str:
-    return (publication.title_override or page.title or "").strip()
-
-
-def page_excerpt(page, publication) -> str:
-    if publication.excerpt_override:
-        return publication.excerpt_override.strip()
-    if hasattr(page, "get_excerpt"):
-        return page.get_excerpt() or ""
-    return getattr(page, "search_description", "") or ""
 
 
 def build_body_html(page, publication, *, with_canonical: bool = True) -> tuple[str, str]:
@@ -179,14 +163,11 @@ def render_html(page, publication, *, flavour: str = "wordpress") -> Rendered:
         raise ValueError(f"unknown HTML flavour {flavour!r}")
     page = page.specific
     html, canonical = build_body_html(page, publication)
-    return Rendered(
-        title=page_title(page, publication),
+    return build_rendered(
+        page,
+        publication,
         html=html,
         text=strip_tags(html),
-        excerpt=page_excerpt(page, publication),
-        tags=publication.tag_list,
-        category=publication.forum_category
-        or publication.channel_account.settings.get("category", ""),
         canonical_url=canonical,
-        extra={"links": collect_links(html), "flavour": flavour},
+        extra={"flavour": flavour},
     )

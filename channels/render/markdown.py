@@ -13,7 +13,8 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from channels.base import Rendered
 
-from .html import build_body_html, canonical_html, collect_links, page_excerpt, page_title
+from .common import build_rendered
+from .html import build_body_html, canonical_html
 
 # Characters that may start markup anywhere in CommonMark, Discourse and Reddit's snudown.
 _INLINE_SPECIALS = re.compile(r"([\\`*_\[\]<>|~&#!^])")
@@ -186,15 +187,11 @@ def render_markdown(page, publication) -> Rendered:
     body_html, canonical = build_body_html(page, publication, with_canonical=False)
     footer = canonical_html(canonical, getattr(page, "language", None))
     markdown = html_to_markdown(body_html + "\n" + footer)
-    return Rendered(
-        title=page_title(page, publication),
+    return build_rendered(
+        page,
+        publication,
         html=body_html,
         markdown=markdown,
         text=unescape_markdown(markdown),
-        excerpt=page_excerpt(page, publication),
-        tags=publication.tag_list,
-        category=publication.forum_category
-        or publication.channel_account.settings.get("category", ""),
         canonical_url=canonical,
-        extra={"links": collect_links(body_html)},
     )

@@ -12,6 +12,8 @@ from aiosmtpd.controller import Controller
 from campaigns.audiences.models import Subscription
 from channels.email import services as email_services
 from channels.email import tasks as email_tasks
+from channels.email.adapter import EmailAdapter
+from channels.email.models import EmailSend
 from tests.campaigns.audiences.factories import MailingListFactory, subscribe_many
 from tests.factories import ChannelAccountFactory, PublicationFactory, make_email_issue
 
@@ -24,7 +26,11 @@ class RecordingHandler:
 
     Announces PIPELINING (RFC 2920) like Postfix and most real servers, unless
     `pipelining` is set to False (aiosmtpd reads pipelined commands in order), and
-    SMTPUTF8 unless `smtputf8` is set to False."""
+    SMTPUTF8 unless `smtputf8` is set to False.
+
+    `on_message(count)`, when set, runs after each accepted message (with how many the
+    server has now) and before the server answers it, in a thread of its own: what it
+    does happens while the client waits, like a marketer acting from another process."""
 
     def __init__(self):
         self.messages: list[tuple[list[str], bytes]] = []
@@ -36,6 +42,7 @@ class RecordingHandler:
         self.refuse_data: str | None = None
         self.pipelining = True
         self.smtputf8 = True
+        self.on_message = None
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -67,6 +74,10 @@ class RecordingHandler:
             return self.refuse_data
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+            count = len(self.messages)
+        if self.on_message is not None:
+            # Off the event loop: Django refuses database work inside a running loop.
+            await asyncio.to_thread(self.on_message, count)
         return "250 Message accepted"
 
     def parsed(self):
@@ -103,7 +114,7 @@ def no_celery(monkeypatch):
     email_services.email_send_started.disconnect(dispatch_uid="email_start_workers")
     yield
     email_services.email_send_started.connect(
-        email_tasks._start_workers, dispatch_uid="email_start_workers"
+        email_tasks.start_workers, dispatch_uid="email_start_workers"
     )
 
 
@@ -156,3 +167,20 @@ def subscribed_count(mailing_list):
     return Subscription.objects.filter(
         mailing_list=mailing_list, status=Subscription.Status.SUBSCRIBED
     ).count()
+
+
+def publish(publication):
+    """Render and publish like the dispatcher does: the audience is frozen, no Celery."""
+    adapter = EmailAdapter(publication.channel_account)
+    rendered = adapter.render(publication)
+    adapter.publish(publication, rendered)
+    return EmailSend.objects.get(publication=publication)
+
+
+def drain(send, limit=100):
+    """Run batches until nothing is claimed, as the chained batch tasks would."""
+    for _ in range(limit):
+        result = email_services.send_next_batch(send.pk)
+        if not result.claimed:
+            return
+    raise AssertionError("send did not finish")

@@ -1,0 +1,114 @@
+"""Who receives an email publication, and freezing that audience into Delivery rows.
+
+Freezing creates one Delivery row per (publication, subscriber) under a unique
+constraint, so freezing twice inserts nothing; the rows are what the fan-out
+(channels.email.fanout) claims and sends.
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.audiences import services as audience_services
+from campaigns.audiences.models import MailingList
+from channels.base import PublishError, Rendered
+
+from .config import SMTPConfig
+from .models import Delivery, EmailSend
+from .signals import email_send_started
+
+# Rows built in memory per bulk insert where INSERT ... SELECT is not available.
+FREEZE_CHUNK = 2000
+
+
+def resolve_audience(publication, config: SMTPConfig):
+    """(mailing_list, segment) chosen for this publication, else the account's default."""
+    send = EmailSend.objects.filter(publication=publication).first()
+    if send is not None:
+        return send.mailing_list, send.segment
+    mailing_list = MailingList.objects.filter(slug=config.default_list).first()
+    return mailing_list, None
+
+
+def set_email_audience(publication, mailing_list: MailingList, segment=None) -> EmailSend:
+    """Choose who receives an email publication. Refused once sending has started."""
+    if segment is not None and segment.mailing_list_id != mailing_list.pk:
+        raise ValueError(_("The segment belongs to another list."))
+    with transaction.atomic():
+        send, _created = EmailSend.objects.select_for_update().get_or_create(
+            publication=publication,
+            defaults={"mailing_list": mailing_list, "segment": segment},
+        )
+        if send.frozen_at:
+            raise ValueError(_("The audience is frozen: sending has started."))
+        send.mailing_list, send.segment = mailing_list, segment
+        send.save(update_fields=["mailing_list", "segment", "updated_at"])
+    return send
+
+
+def start_email_send(publication, rendered: Rendered, config: SMTPConfig) -> EmailSend:
+    """Freeze the audience into Delivery rows and start sending. Idempotent: a second
+    call returns the same EmailSend and adds no rows. Raises PublishError(permanent)
+    when no list is chosen."""
+    mailing_list, segment = resolve_audience(publication, config)
+    if mailing_list is None:
+        raise PublishError(_("No mailing list chosen for this email."), permanent=True)
+    with transaction.atomic():
+        send, _created = EmailSend.objects.select_for_update().get_or_create(
+            publication=publication,
+            defaults={"mailing_list": mailing_list, "segment": segment},
+        )
+        if send.frozen_at is None:
+            audience = (
+                audience_services.segment_audience(segment)
+                if segment
+                else audience_services.list_audience(mailing_list)
+            )
+            count = freeze_deliveries(publication, audience)
+            send.subject = rendered.subject
+            send.html = rendered.html
+            send.text = rendered.text
+            send.recipient_count = count
+            send.frozen_at = timezone.now()
+            send.status = EmailSend.Status.SENDING
+            send.save()
+            transaction.on_commit(lambda: email_send_started.send(EmailSend, send_id=send.pk))
+    return send
+
+
+def freeze_deliveries(publication, audience) -> int:
+    """One pending Delivery per audience member (existing rows are kept); returns how
+    many rows the publication has. On PostgreSQL a single INSERT ... SELECT, so the rows
+    never travel to this process."""
+    members = audience.order_by("pk").values_list("pk", "email")
+    if connection.vendor == "postgresql":
+        _insert_selected(publication, members)
+    else:
+        _insert_in_chunks(publication, members)
+    return Delivery.objects.filter(publication=publication).count()
+
+
+def _insert_selected(publication, members) -> None:
+    sql, params = members.query.sql_with_params()
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (publication_id, subscriber_id, email, status,"
+            " claim_token, attempts, message_id, error)"
+            f" SELECT %s, member.id, member.email, %s, '', 0, '', ''"
+            f" FROM ({sql}) AS member (id, email)"
+            " ON CONFLICT (publication_id, subscriber_id) DO NOTHING",
+            [publication.pk, Delivery.Status.PENDING.value, *params],
+        )
+
+
+def _insert_in_chunks(publication, members) -> None:
+    batch = []
+    for subscriber_id, email in members.iterator(chunk_size=FREEZE_CHUNK):
+        batch.append(Delivery(publication=publication, subscriber_id=subscriber_id, email=email))
+        if len(batch) >= FREEZE_CHUNK:
+            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    Delivery.objects.bulk_create(batch, ignore_conflicts=True)

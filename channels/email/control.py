@@ -1,0 +1,74 @@
+"""A marketer's and the pump's controls over a running send: pause, resume, cancel,
+progress, and restarting sends whose task chain died."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from .claims import finish_if_done, release_stale_claims
+from .models import Delivery, EmailSend
+from .signals import email_send_started
+
+
+def pause_email_send(send: EmailSend) -> bool:
+    """Stop sending after the messages in flight; nothing is lost. Idempotent."""
+    return bool(
+        EmailSend.objects.filter(pk=send.pk, status=EmailSend.Status.SENDING).update(
+            status=EmailSend.Status.PAUSED
+        )
+    )
+
+
+def resume_email_send(send: EmailSend) -> bool:
+    """Continue a paused send with the rows not yet sent. Idempotent."""
+    changed = EmailSend.objects.filter(pk=send.pk, status=EmailSend.Status.PAUSED).update(
+        status=EmailSend.Status.SENDING
+    )
+    if changed:
+        transaction.on_commit(lambda: email_send_started.send(EmailSend, send_id=send.pk))
+    return bool(changed)
+
+
+def cancel_email_send(send: EmailSend) -> int:
+    """Stop for good: rows not yet sent are marked skipped. Returns how many."""
+    with transaction.atomic():
+        EmailSend.objects.filter(
+            pk=send.pk, status__in=[EmailSend.Status.SENDING, EmailSend.Status.PAUSED]
+        ).update(status=EmailSend.Status.CANCELLED, finished_at=timezone.now())
+        return Delivery.objects.filter(
+            publication_id=send.publication_id, status=Delivery.Status.PENDING
+        ).update(status=Delivery.Status.SKIPPED, error="cancelled")
+
+
+def active_send_ids_needing_workers(idle_for=datetime.timedelta(seconds=60)) -> list[int]:
+    """Sends with pending rows and no recent progress (their task chain died):
+    the periodic pump restarts them."""
+    now = timezone.now()
+    ids = []
+    for send in EmailSend.objects.filter(status=EmailSend.Status.SENDING):
+        release_stale_claims(send.pk, now=now)
+        rows = Delivery.objects.filter(publication_id=send.publication_id)
+        if not rows.filter(status=Delivery.Status.PENDING).exists():
+            finish_if_done(send)
+            continue
+        busy = rows.filter(status=Delivery.Status.SENDING).exists()
+        recent = rows.filter(sent_at__gte=now - idle_for).exists()
+        if not busy and not recent:
+            ids.append(send.pk)
+    return ids
+
+
+def send_counts(send: EmailSend) -> dict[str, int]:
+    """How many of the send's rows are in each Delivery status."""
+    counts = {s: 0 for s in Delivery.Status.values}
+    for row in (
+        Delivery.objects.filter(publication_id=send.publication_id)
+        .values("status")
+        .annotate(n=Count("pk"))
+    ):
+        counts[row["status"]] = row["n"]
+    return counts

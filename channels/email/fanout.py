@@ -1,0 +1,266 @@
+"""Sending one claimed batch of an email send over one SMTP connection.
+
+Exactly one message per recipient: the rows come claimed (channels.email.claims), and
+each is marked "sent" in its own commit at the moment its message is handed to the
+SMTP server, between the content and the end-of-data (channels.email.sentmarks): a
+killed worker never causes a second copy. Its other claimed rows go back to pending
+once their lease has expired.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from analytics.events import record_events
+from campaigns.audiences import services as audience_services
+
+from . import smtp
+from .claims import (
+    claim_deliveries,
+    fail_claimed,
+    finish_if_done,
+    has_pending,
+    release_claims,
+    skip_unsubscribed,
+    still_sending,
+)
+from .config import SMTPConfig
+from .models import Delivery, EmailSend
+from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
+from .sentmarks import SentMarks, fast_commits
+
+logger = logging.getLogger(__name__)
+
+PAUSE_CHECK_EVERY = 50
+MAX_ATTEMPTS = 3
+# Refusals at send time that mean the address does not exist: suppressed for good.
+UNKNOWN_ADDRESS_CODES = ("550", "551", "553")
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    released: int = 0
+    more: bool = False
+    sent_ids: list[int] = field(default_factory=list)
+
+
+def send_next_batch(
+    send_id: int, *, batch_size: int | None = None, pause_check_every: int = PAUSE_CHECK_EVERY
+) -> BatchResult:
+    """Claim and send one batch of an EmailSend over one SMTP connection.
+
+    Safe to run concurrently and repeatedly: returns at once when the send is not
+    "sending" (paused, cancelled, finished). Checks for a pause every
+    `pause_check_every` messages and puts unsent claimed rows back. Raises
+    TransientSendError when the server fails (claimed rows are released first).
+    """
+    result = BatchResult()
+    send = (
+        EmailSend.objects.select_related("publication", "publication__channel_account")
+        .select_related("mailing_list")
+        .get(pk=send_id)
+    )
+    if send.status != EmailSend.Status.SENDING:
+        return result
+    config = SMTPConfig.from_account(send.publication.channel_account)
+    token, rows = claim_deliveries(send, batch_size or config.batch_size)
+    result.claimed = len(rows)
+    if not rows:
+        finish_if_done(send)
+        return result
+    allowed = skip_unsubscribed(send, rows, token)
+    result.skipped = len(rows) - len(allowed)
+    if not allowed:
+        result.more = has_pending(send)
+        return result
+    try:
+        conn = open_smtp(config)
+    except Exception:
+        release_claims([r.pk for r in allowed], token)
+        raise
+    try:
+        with fast_commits():
+            marks = SentMarks(token)
+            try:
+                loop = _SendLoop(send, config, conn, token, marks, result, pause_check_every)
+                loop.run(allowed)
+            finally:
+                marks.close()
+    finally:
+        record_sends(send, result.sent_ids)
+    result.more = has_pending(send)
+    if not result.more:
+        finish_if_done(send)
+    return result
+
+
+class _SendLoop:
+    """The send loop: with PIPELINING one round trip per message, the next message
+    built while the server reads the last one, and each mark's commit running in the
+    database meanwhile (see SentMarks)."""
+
+    def __init__(self, send, config, conn, token, marks: SentMarks, result, pause_check_every):
+        self.send = send
+        self.config = config
+        self.token = token
+        self.marks = marks
+        self.result = result
+        self.pause_check_every = pause_check_every
+        self.frame = build_frame(send, config)
+        self.stream = smtp.MessageStream(conn, config.bounce_address or config.from_email)
+        self.interval = (
+            config.concurrency / config.rate_limit_per_second if config.rate_limit_per_second else 0
+        )
+        self.next_at = time.monotonic()
+        self.position = 0  # the row being sent: it and those after it are still claimed
+        self.in_hand = None  # marked sent, the server's reply not yet read
+
+    def run(self, rows: list[Delivery]) -> None:
+        """Send `rows` in order. A broken connection releases the rows not sent and
+        raises TransientSendError."""
+        try:
+            end = self.send_until_paused(rows)
+            if end < len(rows):
+                self.result.released += release_claims([r.pk for r in rows[end:]], self.token)
+            self.stream.close()
+        except (OSError, smtplib.SMTPException) as exc:
+            self.stream.close()
+            if self.in_hand is not None:
+                self.marks.unmark(self.in_hand.pk)
+            unsent = [r.pk for r in rows[self.position :]]
+            self.result.released += release_claims(unsent, self.token)
+            raise TransientSendError(f"SMTP failed mid-batch: {exc}") from exc
+        except BaseException:
+            self.stream.close()
+            raise
+
+    def send_until_paused(self, rows: list[Delivery]) -> int:
+        """Returns the index of the first row left unsent by a pause (len(rows): none)."""
+        end = len(rows)
+        self.stream.start(rows[0].email)
+        built = self.build(rows[0])
+        for index, delivery in enumerate(rows):
+            self.position = index
+            if index >= end:
+                break
+            upcoming = rows[index + 1] if index + 1 < end else None
+            if (
+                upcoming is not None
+                and (index + 1) % self.pause_check_every == 0
+                and not still_sending(self.send.pk)
+            ):
+                end, upcoming = index + 1, None
+            built = self.send_one(delivery, built, upcoming)
+        return end
+
+    def build(self, delivery: Delivery) -> tuple[str, bytes]:
+        message_id = message_id_for(self.send, delivery, self.config)
+        message = self.frame.build(
+            to_email=delivery.email,
+            to_name=delivery.subscriber.name,
+            message_id=message_id,
+            values=message_values(self.send, delivery),
+            dot_stuffed=self.frame.can_dot_stuff,
+        )
+        return message_id, message
+
+    def send_one(self, delivery: Delivery, built, upcoming: Delivery | None):
+        """Send `delivery`'s message (its envelope is on the wire, `built` its message)
+        and put `upcoming`'s envelope on the wire; returns `upcoming`'s message."""
+        stream = self.stream
+        try:
+            stream.read_envelope()
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
+            self.refused(delivery, *refusal(exc))
+            if upcoming is None:
+                return None
+            stream.start(upcoming.email)
+            return self.build(upcoming)
+        message_id, message = built
+        if self.interval:
+            self.keep_rate()
+        stream.write_content(message, dot_stuffed=self.frame.can_dot_stuff)
+        self.in_hand = delivery
+        stream.end_message(
+            upcoming.email if upcoming is not None else None,
+            on_hand_over=functools.partial(self.marks.mark, delivery.pk, message_id),
+        )
+        self.marks.flush()
+        upcoming_built = self.build(upcoming) if upcoming is not None else None
+        try:
+            stream.read_data_reply()
+        except smtplib.SMTPDataError as exc:
+            self.marks.unmark(delivery.pk)
+            self.in_hand = None
+            self.refused(delivery, exc.smtp_code, exc.smtp_error)
+            return upcoming_built
+        self.marks.wait()
+        self.in_hand = None
+        self.result.sent += 1
+        self.result.sent_ids.append(delivery.pk)
+        return upcoming_built
+
+    def keep_rate(self) -> None:
+        """Sleep as needed so the account's workers together stay under its rate."""
+        delay = self.next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        self.next_at = max(self.next_at, time.monotonic()) + self.interval
+
+    def refused(self, delivery: Delivery, code, reason) -> None:
+        """A 5xx fails the row (and suppresses an address that does not exist); a
+        temporary refusal puts it back, until it has had MAX_ATTEMPTS tries."""
+        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        if 500 <= int(code or 0) < 600:
+            fail_claimed(delivery.pk, self.token, f"{code} {reason}")
+            if str(code) in UNKNOWN_ADDRESS_CODES:
+                audience_services.suppress_address(
+                    delivery.email, "hard_bounce", f"refused at send time: {code} {reason}"
+                )
+            self.result.failed += 1
+        elif delivery.attempts >= MAX_ATTEMPTS:
+            fail_claimed(delivery.pk, self.token, f"{code} {reason}")
+            self.result.failed += 1
+        else:
+            self.result.released += release_claims([delivery.pk], self.token)
+
+
+def refusal(exc: smtplib.SMTPException) -> tuple[int, bytes]:
+    """(code, reason) of a refused envelope or message."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return next(iter(exc.recipients.values()), (0, b""))
+    return exc.smtp_code, exc.smtp_error
+
+
+def record_sends(send: EmailSend, delivery_ids: list[int]) -> None:
+    """One "send" analytics event per message handed over (never raises)."""
+    if not delivery_ids:
+        return
+    now = timezone.now()
+    subscriber_ids = Delivery.objects.filter(pk__in=delivery_ids).values_list(
+        "subscriber_id", flat=True
+    )
+    try:
+        record_events(
+            [
+                {
+                    "kind": "send",
+                    "publication_id": send.publication_id,
+                    "occurred_at": now,
+                    "recipient_key": audience_services.recipient_key(sid),
+                }
+                for sid in subscriber_ids
+            ]
+        )
+    except Exception:  # noqa: BLE001 - analytics must never make us resend mail
+        logger.exception("could not record send events for email send %s", send.pk)

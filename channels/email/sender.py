@@ -1,0 +1,87 @@
+"""One batch's SMTP connection and the message each recipient gets.
+
+The fast client itself (pipelining, dot-stuffing once) is channels.email.smtp; this
+module opens it with an account's settings and builds the per-recipient message from
+the issue frozen on the EmailSend.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+from django.utils.translation import gettext as _
+
+from analytics.tokens import message_token, open_pixel_url
+from campaigns.audiences import services as audience_services
+from channels.base import PublishError
+
+from . import smtp
+from .config import SMTPConfig
+from .mime import MessageFrame
+from .models import Delivery, EmailSend
+
+
+class TransientSendError(Exception):
+    """The SMTP server is unreachable or failed mid-batch; try again later."""
+
+
+def open_smtp(config: SMTPConfig) -> smtplib.SMTP:
+    """One connection for a whole batch. Raises TransientSendError when unreachable."""
+    try:
+        if config.security == "ssl":
+            conn = smtp.SMTP_SSL(
+                config.host,
+                config.port,
+                timeout=config.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            conn = smtp.SMTP(config.host, config.port, timeout=config.timeout)
+            conn.ehlo()
+            if config.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+        if config.username:
+            conn.login(config.username, config.password)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise PublishError(_("SMTP login refused: %(err)s") % {"err": exc}, permanent=True) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TransientSendError(f"cannot connect to {config.host}:{config.port}: {exc}") from exc
+    return conn
+
+
+def message_values(send: EmailSend, delivery: Delivery) -> dict:
+    """Per-recipient merge values (see channels.email.rendering)."""
+    subscriber = delivery.subscriber
+    key = audience_services.recipient_key(subscriber.pk)
+    m = message_token(send.publication_id, key)
+    link_token = audience_services.subscriber_token(
+        subscriber.pk, send.mailing_list_id, send.publication_id
+    )
+    name = subscriber.name or _("there")
+    return {
+        "name": name,
+        "first_name": name.split(" ")[0],
+        "email": subscriber.email,
+        "m": m,
+        "unsubscribe_url": audience_services.unsubscribe_url(link_token),
+        "preferences_url": audience_services.preferences_url(link_token),
+        "open_pixel_url": open_pixel_url(m),
+    }
+
+
+def message_id_for(send: EmailSend, delivery: Delivery, config: SMTPConfig) -> str:
+    # Stable per delivery: a resend after an unknown outcome reuses it, so receiving
+    # servers and our bounce matching see the same message.
+    return f"<{send.publication.idempotency_key.hex}.{delivery.pk}@{config.message_id_domain}>"
+
+
+def build_frame(send: EmailSend, config: SMTPConfig) -> MessageFrame:
+    return MessageFrame(
+        config,
+        subject=send.subject,
+        html=send.html,
+        text=send.text,
+        list_id=f"<{send.mailing_list.slug}.{config.message_id_domain}>",
+    )
