@@ -13,6 +13,7 @@ from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from content.approval import approved_revision
 
 
 class WagtailSiteAdapter(ChannelAdapter):
@@ -25,8 +26,6 @@ class WagtailSiteAdapter(ChannelAdapter):
         return page
 
     def _approved_revision(self, page):
-        from campaigns.services import approved_revision
-
         revision = approved_revision(page)
         if revision is None:
             raise PublishError(
