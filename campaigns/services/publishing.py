@@ -218,6 +218,7 @@ def _announce_published(pub: Publication, now) -> None:
                 receiver,
                 pub.pk,
                 response,
+                exc_info=response,
             )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
+from wagtail.models import Site
 
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 from content.approval import approved_revision
@@ -96,7 +97,5 @@ class WagtailSiteAdapter(ChannelAdapter):
         return None
 
     def validate_account(self, account) -> None:
-        from wagtail.models import Site
-
         if not Site.objects.exists():
             raise PublishError(_("No Wagtail site is configured."), permanent=True)
