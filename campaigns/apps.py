@@ -7,4 +7,6 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self):
-        from . import signals  # noqa: F401 - connects the page approval receivers
+        # Importing connects the receivers: page approval (receivers) and the hand-off
+        # of claimed publications to Celery (tasks), so the services never import Celery.
+        from . import receivers, tasks  # noqa: F401

@@ -1,50 +1,18 @@
-"""Content approval follows the page: an unapproved edit of scheduled content sends its
-publications back for approval, approving it again reschedules them
-(CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL, default on). The check runs after commit, so a
-"save and publish" in one transaction never holds anything."""
+"""Signals the campaigns services send. Definitions only (no receivers, no imports of
+our own modules), so any app can listen without an import cycle.
 
-from django.db import transaction
-from django.db.models.signals import post_save
-from django.dispatch import receiver
-from wagtail.models import Page, Revision
-from wagtail.signals import page_published, page_unpublished
+* `publications_due(publication_ids)`: rows were claimed (queued) and must be handed to
+  workers. Sent after commit by the dispatcher and the sweeper; `campaigns.tasks`
+  listens and enqueues one publish task per id. This keeps the services free of Celery,
+  the same hand-off the e-mail fan-out uses (`channels.email.services.email_send_started`).
+* `publication_published(publication, published_at)`: the publish pipeline recorded a
+  post as published (sent inside its transaction). Channel features that follow up on
+  a post (e.g. `channels.verification`, the feed check) listen, so the publish service
+  never names them. Receivers must not raise and must wrap their writes in a savepoint:
+  a follow-up problem must never undo the record of a post that is live.
+"""
 
+import django.dispatch
 
-def _reconcile_later(page_id):
-    from .services import reconcile_page_approval
-
-    transaction.on_commit(lambda: reconcile_page_approval(page_id))
-
-
-@receiver(post_save, sender=Revision, dispatch_uid="campaigns_revision_saved")
-def revision_saved(sender, instance, raw=False, **kwargs):
-    if raw or instance.base_content_type_id is None:
-        return
-    from django.contrib.contenttypes.models import ContentType
-
-    if ContentType.objects.get_for_id(instance.base_content_type_id).model_class() is not Page:
-        return
-    from .models import Publication
-
-    page_id = int(instance.object_id)
-    if (
-        Publication.objects.filter(page_id=page_id)
-        .exclude(status__in=(Publication.Status.PUBLISHED, Publication.Status.CANCELLED))
-        .exists()
-    ):
-        _reconcile_later(page_id)
-
-
-@receiver(page_published, dispatch_uid="campaigns_page_published")
-@receiver(page_unpublished, dispatch_uid="campaigns_page_unpublished")
-def page_state_changed(sender, instance, **kwargs):
-    from .models import Publication
-
-    if Publication.objects.filter(page_id=instance.pk, held_for_reapproval=True).exists() or (
-        not instance.live
-        and Publication.objects.filter(
-            page_id=instance.pk,
-            status__in=(Publication.Status.SCHEDULED, Publication.Status.QUEUED),
-        ).exists()
-    ):
-        _reconcile_later(instance.pk)
+publications_due = django.dispatch.Signal()
+publication_published = django.dispatch.Signal()

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that take primary keys and call campaigns.services.
+"""Celery tasks: thin wrappers that take primary keys and call campaigns.services, and
+the receiver that hands claimed publications to workers.
 
 The publish task relies on the project-wide defaults (settings CELERY_TASK_ACKS_LATE and
 CELERY_TASK_REJECT_ON_WORKER_LOST) and repeats them here so the guarantee does not hang
@@ -10,6 +11,7 @@ acts on a row that is still "queued".
 from celery import shared_task
 
 from . import services
+from .signals import publications_due
 
 
 @shared_task(
@@ -31,3 +33,15 @@ def dispatch_due_publications_task() -> int:
 @shared_task(name="campaigns.sweep_stuck_publications", ignore_result=True)
 def sweep_stuck_publications_task() -> dict:
     return services.sweep_stuck_publications()
+
+
+def enqueue_publish_tasks(sender, publication_ids, **kwargs) -> None:
+    """Hand claimed rows to workers, one publish task each. Runs after the claim's
+    commit (the services send `publications_due` from on_commit). If the broker is down
+    part way, the rest stay queued and the sweeper hands them over again."""
+    for pk in publication_ids:
+        publish_publication_task.delay(pk)
+
+
+# Connected at import; CampaignsConfig.ready imports this module.
+publications_due.connect(enqueue_publish_tasks, dispatch_uid="campaigns_enqueue_publish_tasks")

@@ -9,7 +9,6 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from channels.base import PublishError
 
-from . import recurrence, services
+from . import notifications, recurrence, services
 from .forms import BulkRescheduleForm, CalendarFilterForm, CampaignForm, PublicationForm
 from .models import Campaign, Notification, Publication
 
@@ -69,11 +68,13 @@ def campaign_index(request):
 def campaign_create(request):
     form = CampaignForm(request.POST or None, initial={"owner": request.user})
     if request.method == "POST" and form.is_valid():
-        campaign = form.save(commit=False)
-        campaign.status = Campaign.Status.DRAFT
-        campaign.save()
-        messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
-        return redirect("campaigns_admin:detail", campaign.pk)
+        try:
+            campaign = services.create_campaign(request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+            return redirect("campaigns_admin:detail", campaign.pk)
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": None})
 
 
@@ -85,9 +86,13 @@ def campaign_edit(request, pk):
         return redirect("campaigns_admin:detail", pk)
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Campaign saved."))
-        return redirect("campaigns_admin:detail", pk)
+        try:
+            services.update_campaign(campaign, request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Campaign saved."))
+            return redirect("campaigns_admin:detail", pk)
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
 
 
@@ -179,34 +184,21 @@ def bulk_reschedule(request, pk):
 EDITABLE = (S.DRAFT, S.SCHEDULED, S.PAUSED, S.FAILED)
 
 
-def _save_publication(request, form, publication):
-    """Save the form and (re)schedule in one transaction: if scheduling is refused,
-    nothing is saved and the form is shown again with the reasons."""
+def _save_publication(request, form):
+    """Save the form and (re)schedule through the service, which does both in one
+    transaction: if scheduling is refused, nothing is saved and the form is shown
+    again with the reasons."""
     try:
-        with transaction.atomic():
-            was_new = publication.pk is None
-            old_time = None if was_new else Publication.objects.get(pk=publication.pk).publish_at
-            pub = form.save(commit=False)
-            new_time = form.cleaned_data.get("publish_at")
-            if was_new:
-                pub.created_by = request.user
-            elif pub.status in (S.SCHEDULED, S.PAUSED):
-                pub.publish_at = old_time  # the service moves it, validated and logged
-            pub.save()
-            if form.cleaned_data.get("schedule"):
-                if pub.status in (S.DRAFT, S.FAILED):
-                    services.schedule_publication(pub, new_time, request.user)
-                else:
-                    # Re-validates everything (content approval, channel, time).
-                    services.reschedule_publication(pub, new_time, request.user)
-            elif pub.status in (S.SCHEDULED, S.PAUSED):
-                pub.refresh_from_db()
-                services.transition(pub, S.DRAFT, request.user, _("Unscheduled."), due_at=None)
+        return services.save_publication(
+            form.instance,  # holds the form's values once the form is valid; not saved yet
+            request.user,
+            schedule=bool(form.cleaned_data.get("schedule")),
+            publish_at=form.cleaned_data.get("publish_at"),
+        )
     except ValidationError as exc:
         for message in _error_messages(exc):
             form.add_error(None, message)
         return None
-    return pub
 
 
 @permission_required("campaigns.add_publication")
@@ -218,7 +210,7 @@ def publication_create(request, campaign_pk):
         initial["page"] = request.GET["page"]
     form = PublicationForm(request.POST or None, instance=publication, initial=initial)
     if request.method == "POST" and form.is_valid():
-        pub = _save_publication(request, form, publication)
+        pub = _save_publication(request, form)
         if pub is not None:
             messages.success(
                 request, _("Publication saved (%(status)s).") % {"status": pub.get_status_display()}
@@ -262,7 +254,7 @@ def publication_edit(request, pk):
             )
             return redirect("campaigns_admin:publication_edit", pk)
         if form.is_valid():
-            pub = _save_publication(request, form, publication)
+            pub = _save_publication(request, form)
             if pub is not None:
                 messages.success(
                     request,
@@ -403,7 +395,7 @@ def notification_index(request):
         "campaign", "publication"
     )[:100]
     if request.method == "POST":
-        services.mark_notifications_read(request.user)
+        notifications.mark_notifications_read(request.user)
         return redirect("campaigns_admin:notifications")
     return render(request, "campaigns/notifications.html", {"notifications": notes})
 

@@ -9,7 +9,7 @@ from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.ui.components import Component
 
-from . import admin_urls, services
+from . import admin_urls, notifications
 from .models import Notification
 
 
@@ -64,7 +64,7 @@ def show_new_notifications(request, menu_items):
         Notification.Level.WARNING: messages.WARNING,
         Notification.Level.INFO: messages.INFO,
     }
-    for note in services.pop_unshown_notifications(request.user):
+    for note in notifications.pop_unshown_notifications(request.user):
         messages.add_message(request, levels.get(note.level, messages.INFO), note.message)
 
 

@@ -2,9 +2,11 @@
 RSS/Atom feed and confirm the post is in it, or tell the campaign owner it is not.
 
 An account opts in with the settings `verify_feed_url` (and `verify_window_minutes`,
-default 30). `start_feed_verification` is called by the publish service when such a
-publication is published; `verify_published_posts` (a beat task every 5 minutes) checks
-the pending rows. Feeds are fetched through the SSRF-guarded client, with the account's
+default 30). `start_feed_verification` runs when such a publication is published: it
+receives campaigns' `publication_published` signal (connected here, at import;
+ChannelsConfig.ready imports this module), so the publish service never names it.
+`verify_published_posts` (a beat task every 5 minutes) checks the pending rows and tells
+the owner through campaigns.notifications. Feeds are fetched through the SSRF-guarded client, with the account's
 "internal network" flag, and parsed by feedparser from bytes (it never opens a URL).
 """
 
@@ -19,11 +21,16 @@ from urllib.parse import urlsplit
 import feedparser
 from django import forms
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from campaigns.notifications import notify_publication_problem
+from campaigns.signals import publication_published
+
 from .http import client_for_account, read_limited
+from .models import FeedVerification
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +80,16 @@ def window_for(account) -> datetime.timedelta:
     return datetime.timedelta(minutes=minutes if minutes > 0 else DEFAULT_WINDOW_MINUTES)
 
 
+@receiver(publication_published, dispatch_uid="channels_start_feed_verification")
+def _on_publication_published(sender, publication, published_at=None, **kwargs):
+    start_feed_verification(publication, published_at)
+
+
 def start_feed_verification(publication, now=None):
     """Create the pending FeedVerification for a just-published `publication`, if its
     account asks for one. Idempotent (one row per publication). Never raises: it runs
     inside the publish service's transaction, and a verification problem must never
     undo the record of a post that is live."""
-    from .models import FeedVerification
-
     try:
         feed_url = feed_url_for(publication.channel_account)
         if not feed_url:
@@ -185,8 +195,6 @@ def verify_published_posts(now=None) -> dict[str, int]:
 
     Returns counts {"verified", "missing", "pending"}.
     """
-    from .models import FeedVerification
-
     now = now or timezone.now()
     counts = {"verified": 0, "missing": 0, "pending": 0}
     rows = FeedVerification.objects.filter(status=FeedVerification.Status.PENDING).select_related(
@@ -212,10 +220,6 @@ def verify_published_posts(now=None) -> dict[str, int]:
 
 
 def _record_check(row_id: int, entries, now) -> str | None:
-    from campaigns.services import notify_publication_problem
-
-    from .models import FeedVerification
-
     S = FeedVerification.Status
     with transaction.atomic():
         row = (

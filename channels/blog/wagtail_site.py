@@ -11,9 +11,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
+from wagtail.models import Site
 
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 from channels.render.common import build_rendered
+from content.approval import approved_revision
 
 
 class WagtailSiteAdapter(ChannelAdapter):
@@ -26,8 +28,6 @@ class WagtailSiteAdapter(ChannelAdapter):
         return page
 
     def _approved_revision(self, page):
-        from campaigns.services import approved_revision
-
         revision = approved_revision(page)
         if revision is None:
             raise PublishError(
@@ -102,7 +102,5 @@ class WagtailSiteAdapter(ChannelAdapter):
         return None
 
     def validate_account(self, account) -> None:
-        from wagtail.models import Site
-
         if not Site.objects.exists():
             raise PublishError(_("No Wagtail site is configured."), permanent=True)

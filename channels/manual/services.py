@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
+from campaigns.services import record_public_url
 from channels.models import ManualPlacementTask
 
 DEFAULT_OVERDUE_HOURS = 24
@@ -102,10 +103,8 @@ def validate_public_url(task: ManualPlacementTask, url: str) -> str:
 
 def complete_task(task: ManualPlacementTask, url: str, user) -> ManualPlacementTask:
     """Mark the task done with its validated public URL and record that URL on the
-    publication. Raises ValidationError."""
+    publication (with an audit-log entry naming `user`). Raises ValidationError."""
     url = validate_public_url(task, url)
-    from campaigns.models import Publication
-
     with transaction.atomic():
         task = ManualPlacementTask.objects.select_for_update().get(pk=task.pk)
         if task.status == task.Status.SKIPPED:
@@ -115,9 +114,9 @@ def complete_task(task: ManualPlacementTask, url: str, user) -> ManualPlacementT
         task.completed_by = user
         task.completed_at = timezone.now()
         task.save()
-        # Only the public URL, never the status: publication status belongs to
-        # campaigns.services.
-        Publication.objects.filter(pk=task.publication_id).update(public_url=url)
+        # Only the public URL, never the status (the placement was already recorded
+        # as published when the task was created).
+        record_public_url(task.publication, url, user)
     return task
 
 

@@ -41,6 +41,16 @@ def redis_store(fake_channel, redis_client, monkeypatch):
 
 
 @pytest.fixture
+def celery_eager(monkeypatch):
+    """Tasks enqueued with .delay run in-process at once (Celery's own eager mode), so
+    a test sees what a worker would do without a broker."""
+    from config.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", True)
+    monkeypatch.setattr(app.conf, "task_eager_propagates", True)
+
+
+@pytest.fixture
 def blog(home_page):
     return make_blog(home_page)
 

@@ -234,3 +234,44 @@ def test_naughty_strings_round_trip_escaped(client, marketer, campaign, post, hu
         assert pub.title_override == text.strip()
         body = client.get(url("detail", campaign.pk)).content.decode()
         assert "<script>alert" not in body
+
+
+def test_marketer_edits_a_campaign_without_touching_its_status(client, marketer, campaign):
+    client.force_login(marketer)
+    data = {
+        "name": "Renamed", "slug": campaign.slug, "goal": "Sign-ups", "description": "",
+        "start_date": campaign.start_date.isoformat(), "end_date": campaign.end_date.isoformat(),
+        "owner": campaign.owner.pk, "target_keyphrases": "",
+    }  # fmt: skip
+    response = client.post(url("edit", campaign.pk), data)
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.goal) == ("Renamed", "Sign-ups")
+    assert campaign.status == Campaign.Status.APPROVED
+    data["end_date"] = "2000-01-01"
+    response = client.post(url("edit", campaign.pk), data)
+    assert response.status_code == 200
+    assert "end date must not be before the start date" in response.content.decode()
+    services.cancel_campaign(campaign)
+    data["end_date"], data["name"] = campaign.end_date.isoformat(), "Closed edit"
+    response = client.post(url("edit", campaign.pk), data, follow=True)
+    assert "A closed campaign cannot be edited." in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.name == "Renamed"
+
+
+def test_unticking_schedule_unschedules_and_logs_the_editor(client, marketer, make_pub, post):
+    pub = make_pub(3600, title_override="Going back to draft")
+    client.force_login(marketer)
+    data = {
+        "page": post.pk, "channel_account": pub.channel_account_id, "timezone": "UTC",
+        "title_override": "Going back to draft",
+    }  # fmt: skip
+    response = client.post(url("publication_edit", pub.pk), data)
+    assert response.status_code == 302
+    pub.refresh_from_db()
+    assert pub.status == S.DRAFT and pub.due_at is None
+    event = pub.events.last()
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (
+        S.SCHEDULED, S.DRAFT, marketer, "Unscheduled.",
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from campaigns import services
 from campaigns.models import Publication
 from channels.base import PublishError
 from channels.blog.wagtail_site import WagtailSiteAdapter
+from content.approval import is_content_approved
 from tests.factories import ChannelAccountFactory, PublicationFactory, make_post
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def test_publishes_approved_revision_at_campaign_time(campaign, blog, hub_accoun
     page = make_post(blog, publish=False, title="Launch day", slug="launch-day")
     revision = approve_for_later(page, timezone.now() + datetime.timedelta(days=30))
     assert not page.live and revision.approved_go_live_at is not None
-    assert services.is_content_approved(page)
+    assert is_content_approved(page)
 
     pub = PublicationFactory(campaign=campaign, page=page, channel_account=hub_account)
     services.schedule_publication(pub, timezone.now() + datetime.timedelta(minutes=5))

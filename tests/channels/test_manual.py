@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import escape
 
-from campaigns.models import Publication
+from campaigns.models import Publication, PublicationEvent
 from channels.manual import services
 from channels.models import ManualPlacementTask
 
@@ -87,6 +87,22 @@ def test_done_needs_a_valid_public_url_on_the_expected_domain(
         Publication.objects.get(pk=publication.pk).public_url
         == "https://www.zhihu.com/question/1/answer/2"
     )
+
+
+def test_done_records_the_public_url_in_the_publication_audit_log(
+    publication, marketer, django_capture_on_commit_callbacks
+):
+    _publish(publication, django_capture_on_commit_callbacks)
+    # As the publish pipeline records it once the adapter created the task.
+    Publication.objects.filter(pk=publication.pk).update(status=Publication.Status.PUBLISHED)
+    url = "https://www.zhihu.com/question/1/answer/2"
+    services.complete_task(publication.manual_task, url, marketer)
+    publication.refresh_from_db()
+    assert publication.public_url == url
+    assert publication.status == Publication.Status.PUBLISHED  # the status is not touched
+    event = PublicationEvent.objects.filter(publication=publication).last()
+    assert event.actor == marketer and url in event.reason
+    assert event.from_status == event.to_status == Publication.Status.PUBLISHED
 
 
 def test_skip_needs_a_reason(publication, marketer, django_capture_on_commit_callbacks):

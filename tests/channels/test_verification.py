@@ -1,14 +1,19 @@
 """Publish verification: a post published to WordPress is looked for in the blog's
 RSS/Atom feed, served by a loopback server."""
 
+import ast
 import datetime
 import logging
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+import campaigns.services
+import channels.verification
 from campaigns import services as campaign_services
 from campaigns.models import Notification, Publication
+from campaigns.signals import publication_published
 from channels.models import FeedVerification
 from channels.verification import verify_published_posts
 
@@ -230,3 +235,44 @@ def test_deadline_defaults_to_thirty_minutes(publish, feed):
     deadline = pub.feed_verification.deadline
     assert before + datetime.timedelta(minutes=30) <= deadline
     assert deadline <= timezone.now() + datetime.timedelta(minutes=30)
+
+
+def test_the_published_signal_alone_starts_the_verification(make_publication, feed):
+    """The feed check hangs on campaigns' `publication_published` signal (connected when
+    the channels app loads), not on the publish service calling it by name."""
+    pub = make_publication(
+        "blog/wordpress",
+        settings={"base_url": "https://blog.example.com", "verify_feed_url": f"{feed.url}/feed"},
+    )
+    when = timezone.now()
+    publication_published.send(sender=Publication, publication=pub, published_at=when)
+    check = FeedVerification.objects.get(publication=pub)
+    assert check.status == V.PENDING
+    assert check.deadline == when + datetime.timedelta(minutes=30)
+    # Idempotent: the same news twice keeps one row.
+    publication_published.send(sender=Publication, publication=pub, published_at=when)
+    assert FeedVerification.objects.filter(publication=pub).count() == 1
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a source file imports (top level or inside functions)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_the_publish_services_do_not_know_the_feed_verification():
+    package = Path(campaigns.services.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        assert not any("verification" in name for name in imported_modules(path)), path.name
+
+
+def test_verification_notifies_without_importing_the_campaign_services():
+    names = imported_modules(Path(channels.verification.__file__))
+    assert "campaigns.notifications" in names and "campaigns.signals" in names
+    assert not any(name.startswith("campaigns.services") for name in names)

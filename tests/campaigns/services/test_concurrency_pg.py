@@ -105,7 +105,11 @@ def test_same_task_run_concurrently_publishes_once(postgres, redis_store, make_p
 
 @pytest.fixture
 def celery_on_redis(redis_url, monkeypatch):
-    """The project's Celery app pointed at real Redis, with a private queue."""
+    """The project's Celery app pointed at real Redis, with a private queue, and a
+    producer on a connection of its own: the app's producer pool may already be bound
+    to the test broker by an earlier test (eager tasks acquire a producer too)."""
+    import redis
+
     from config.celery import app
 
     queue = f"helperA-{uuid.uuid4().hex[:8]}"
@@ -113,14 +117,8 @@ def celery_on_redis(redis_url, monkeypatch):
     monkeypatch.setattr(app.conf, "broker_transport_options", {"visibility_timeout": 3600})
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app.conf, "task_default_queue", queue)
-    old_pool = app._pool
-    app._pool = None
-    yield app, queue
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = old_pool
-    import redis
-
+    with app.connection_for_write(redis_url) as connection:
+        yield app, queue, app.amqp.Producer(connection)
     redis.Redis.from_url(redis_url).delete(queue)
 
 
@@ -131,12 +129,12 @@ def test_task_delivered_twice_through_redis_publishes_once(
 
     from campaigns.tasks import publish_publication_task
 
-    app, queue = celery_on_redis
+    app, queue, producer = celery_on_redis
     pub = make_pub(-1)
     services.claim_due_publications(enqueue=lambda ids: None)
     # The very same task, delivered twice (as after a lost ack or a duplicate enqueue).
     for _ in range(2):
-        publish_publication_task.apply_async((pub.pk,), queue=queue)
+        publish_publication_task.apply_async((pub.pk,), queue=queue, producer=producer)
     with start_worker(
         app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=20
     ):

@@ -3,6 +3,7 @@ pause/cancel while running. Runs on SQLite and PostgreSQL (no concurrency here; 
 test_concurrency_pg.py for that)."""
 
 import datetime
+import logging
 
 import pytest
 from django.core import mail
@@ -10,30 +11,13 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, Notification, Publication, PublicationEvent
+from campaigns.signals import publication_published
 
 S = Publication.Status
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("immediate_on_commit")]
 
 
-def run_due(now=None):
-    """One dispatcher pass, then run each claimed task in-process (as a worker would)."""
-    claimed = []
-    services.claim_due_publications(now=now, enqueue=claimed.extend)
-    # on_commit runs immediately outside an atomic block; inside pytest's test
-    # transaction it is captured, so fall back to reading the queued rows.
-    ids = claimed or list(Publication.objects.filter(status=S.QUEUED).values_list("pk", flat=True))
-    return {pk: services.publish_publication(pk) for pk in ids}
-
-
-@pytest.fixture(autouse=True)
-def _immediate_on_commit(monkeypatch):
-    # Tests here run inside one transaction; run on_commit callbacks right away.
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda fn, using=None, robust=False: fn())
-
-
-def test_publishes_once_even_if_task_delivered_twice(make_pub, fake_channel):
+def test_publishes_once_even_if_task_delivered_twice(run_due, make_pub, fake_channel):
     pub = make_pub(-1)
     assert run_due() == {pub.pk: "published"}
     # The same message delivered again (redelivery after a lost ack):
@@ -46,7 +30,7 @@ def test_publishes_once_even_if_task_delivered_twice(make_pub, fake_channel):
     assert attempts.count() == 1
 
 
-def test_attempt_record_written_before_external_call(make_pub, fake_channel):
+def test_attempt_record_written_before_external_call(run_due, make_pub, fake_channel):
     make_pub(-1)
     seen = {}
 
@@ -62,7 +46,9 @@ def test_attempt_record_written_before_external_call(make_pub, fake_channel):
     assert seen == {"status": S.PUBLISHING, "attempt_logged": True}
 
 
-def test_unknown_outcome_is_looked_up_and_never_reposted(make_pub, fake_channel, fake_account):
+def test_unknown_outcome_is_looked_up_and_never_reposted(
+    run_due, make_pub, fake_channel, fake_account
+):
     fake_account.settings = {"mode": "post_then_timeout"}
     fake_account.save()
     pub = make_pub(-1)
@@ -82,7 +68,9 @@ def test_unknown_outcome_is_looked_up_and_never_reposted(make_pub, fake_channel,
     assert fake_channel.calls(pub) == 1  # publish() was not called a second time
 
 
-def test_unknown_outcome_without_lookup_waits_for_a_person(make_pub, fake_channel, fake_account):
+def test_unknown_outcome_without_lookup_waits_for_a_person(
+    run_due, make_pub, fake_channel, fake_account
+):
     fake_account.settings = {"mode": "no_lookup"}
     fake_account.save()
     pub = make_pub(-1)
@@ -97,7 +85,9 @@ def test_unknown_outcome_without_lookup_waits_for_a_person(make_pub, fake_channe
     assert fake_channel.posts(pub) == 1
 
 
-def test_permanent_error_fails_at_once_and_notifies_owner(make_pub, fake_channel, fake_account):
+def test_permanent_error_fails_at_once_and_notifies_owner(
+    run_due, make_pub, fake_channel, fake_account
+):
     fake_account.settings = {"mode": "permanent"}
     fake_account.save()
     pub = make_pub(-1)
@@ -113,7 +103,7 @@ def test_permanent_error_fails_at_once_and_notifies_owner(make_pub, fake_channel
 
 
 def test_transient_errors_retry_with_backoff_then_succeed(
-    make_pub, fake_channel, fake_account, settings
+    run_due, make_pub, fake_channel, fake_account, settings
 ):
     settings.CAMPAIGNS_RETRY_BASE_SECONDS = 30
     fake_account.settings = {"mode": "transient", "fail_times": 3}
@@ -136,7 +126,7 @@ def test_transient_errors_retry_with_backoff_then_succeed(
     assert fake_channel.posts(pub) == 1
 
 
-def test_transient_errors_give_up_after_max_attempts(make_pub, fake_account, settings):
+def test_transient_errors_give_up_after_max_attempts(run_due, make_pub, fake_account, settings):
     settings.CAMPAIGNS_PUBLISH_MAX_ATTEMPTS = 3
     fake_account.settings = {"mode": "transient", "fail_times": 99}
     fake_account.save()
@@ -149,17 +139,8 @@ def test_transient_errors_give_up_after_max_attempts(make_pub, fake_account, set
     assert pub.status == S.FAILED and pub.attempt_count == 3
 
 
-def test_backoff_honours_retry_after_and_stays_under_visibility_timeout(settings):
-    settings.CAMPAIGNS_RETRY_BASE_SECONDS = 30
-    settings.CAMPAIGNS_RETRY_MAX_SECONDS = 10_000
-    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-    assert services.retry_backoff(1) == 30
-    assert services.retry_backoff(1, retry_after=300) == 300
-    assert services.retry_backoff(20) == 1800  # half the visibility timeout
-
-
 def test_pause_during_attempt_stops_further_work_and_resume_continues(
-    make_pub, fake_channel, campaign
+    run_due, make_pub, fake_channel, campaign
 ):
     pubs = [make_pub(-10 + i) for i in range(3)]
     first = pubs[0]
@@ -192,7 +173,7 @@ def test_pause_during_attempt_stops_further_work_and_resume_continues(
 
 
 def test_cancel_during_failing_attempt_cancels_instead_of_retrying(
-    make_pub, fake_channel, fake_account
+    run_due, make_pub, fake_channel, fake_account
 ):
     fake_account.settings = {"mode": "transient", "fail_times": 5}
     fake_account.save()
@@ -207,7 +188,7 @@ def test_cancel_during_failing_attempt_cancels_instead_of_retrying(
     assert fake_channel.posts(pub) == 0
 
 
-def test_cancel_arriving_too_late_still_records_the_post(make_pub, fake_channel):
+def test_cancel_arriving_too_late_still_records_the_post(run_due, make_pub, fake_channel):
     pub = make_pub(-1)
     fake_channel.DURING_PUBLISH = lambda p: services.cancel_publication(
         Publication.objects.get(pk=p.pk)
@@ -218,83 +199,47 @@ def test_cancel_arriving_too_late_still_records_the_post(make_pub, fake_channel)
     assert "too late" in pub.events.last().reason
 
 
-def test_paused_or_cancelled_queued_row_is_not_published(make_pub, fake_channel):
-    a, b = make_pub(-2), make_pub(-1)
-    services.claim_due_publications(enqueue=lambda ids: None)
-    services.pause_publication(a)
-    services.cancel_publication(b)
-    assert services.publish_publication(a.pk) == "skipped"
-    assert services.publish_publication(b.pk) == "skipped"
-    assert fake_channel.posts(a) == fake_channel.posts(b) == 0
-    services.resume_publication(a)
-    assert run_due(now=timezone.now() + datetime.timedelta(seconds=1)) == {a.pk: "published"}
+@pytest.fixture
+def published_signals():
+    """(publication id, status when sent, published_at) for each publication_published."""
+    seen = []
+
+    def listener(sender, publication, published_at, **kwargs):
+        seen.append((publication.pk, publication.status, published_at))
+
+    publication_published.connect(listener)
+    yield seen
+    publication_published.disconnect(listener)
 
 
-def test_reschedule_moves_due_time_and_queued_message_becomes_noop(make_pub, fake_channel):
-    pub = make_pub(-1)
-    services.claim_due_publications(enqueue=lambda ids: None)
-    new_time = timezone.now() + datetime.timedelta(days=2)
-    services.reschedule_publication(pub, new_time)
-    assert services.publish_publication(pub.pk) == "skipped"
-    pub.refresh_from_db()
-    assert pub.status == S.SCHEDULED and pub.due_at == new_time
-    assert run_due(now=new_time) == {pub.pk: "published"}
-
-
-def test_bulk_reschedule_reports_each_failure(make_pub):
-    a, b = make_pub(3600), make_pub(7200)
-    services.cancel_publication(b)
-    done, errors = services.bulk_reschedule_publications(
-        Publication.objects.filter(pk__in=[a.pk, b.pk]), shift=datetime.timedelta(days=1)
-    )
-    assert [p.pk for p in done] == [a.pk]
-    assert "cannot be rescheduled" in errors[b.pk][0]
-
-
-def test_sweeper_requeues_lost_messages(make_pub, fake_channel):
-    pub = make_pub(-1)
-    services.claim_due_publications(enqueue=lambda ids: None)  # message lost
-    sent = []
-    later = timezone.now() + datetime.timedelta(minutes=10)
-    assert services.sweep_stuck_publications(now=later, enqueue=sent.extend) == {
-        "requeued": 1,
-        "recovered": 0,
-    }
-    assert sent == [pub.pk]
-    assert services.publish_publication(pub.pk) == "published"
-
-
-def test_rate_limit_per_account(make_pub, fake_account):
-    fake_account.rate_limit_per_minute = 3
-    fake_account.save()
-    pubs = [make_pub(-5) for _ in range(5)]
-    now = timezone.now()
-    first = services.claim_due_publications(now=now, enqueue=lambda ids: None)
-    assert len(first) == 3
-    assert (
-        services.claim_due_publications(
-            now=now + datetime.timedelta(seconds=30), enqueue=lambda ids: None
-        )
-        == []
-    )
-    rest = services.claim_due_publications(
-        now=now + datetime.timedelta(seconds=61), enqueue=lambda ids: None
-    )
-    assert sorted(first + rest) == sorted(p.pk for p in pubs)
-
-
-def test_every_transition_is_logged_with_actor(make_pub, campaign):
-    pub = make_pub(3600)
-    owner = campaign.owner
-    services.pause_publication(pub, owner, "waiting for legal")
-    event = pub.events.last()
-    assert (event.from_status, event.to_status, event.actor, event.reason) == (
-        S.SCHEDULED, S.PAUSED, owner, "waiting for legal",
-    )  # fmt: skip
-
-
-def test_illegal_transition_refused(make_pub):
+def test_a_recorded_post_is_announced_once_with_its_time(
+    run_due, make_pub, fake_channel, fake_account, published_signals
+):
     pub = make_pub(-1)
     run_due()
-    with pytest.raises(services.InvalidTransition, match="already published"):
-        services.cancel_publication(pub)
+    pub.refresh_from_db()
+    assert published_signals == [(pub.pk, S.PUBLISHED, pub.published_at)]
+    assert services.publish_publication(pub.pk) == "skipped"  # redelivered: no second one
+    fake_account.settings = {"mode": "permanent"}
+    fake_account.save()
+    failed = make_pub(-1)
+    run_due()
+    failed.refresh_from_db()
+    assert failed.status == S.FAILED
+    assert [pk for pk, _s, _t in published_signals] == [pub.pk]  # a failure is not announced
+
+
+def test_a_failing_follow_up_never_undoes_the_post(run_due, make_pub, fake_channel, caplog):
+    def broken(sender, publication, **kwargs):
+        raise RuntimeError("follow-up exploded")
+
+    publication_published.connect(broken)
+    try:
+        pub = make_pub(-1)
+        with caplog.at_level(logging.ERROR, logger="campaigns.services.publishing"):
+            assert run_due() == {pub.pk: "published"}
+    finally:
+        publication_published.disconnect(broken)
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED and fake_channel.posts(pub) == 1
+    assert any("follow-up exploded" in r.getMessage() for r in caplog.records)
