@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from channels.base import ChannelAdapter, PublishResult, Rendered
 from channels.render import render_markdown
 
-from . import services
+from . import placement
 
 
 class ManualPlacementAdapter(ChannelAdapter):
@@ -49,11 +49,11 @@ class ManualPlacementAdapter(ChannelAdapter):
         return render_markdown(publication.page, publication)
 
     def publish(self, publication, rendered: Rendered) -> PublishResult:
-        task = services.create_placement_task(publication, rendered)
+        task = placement.create_placement_task(publication, rendered)
         return PublishResult(external_id=f"manual-task-{task.pk}", url=task.public_url)
 
     def find_existing(self, publication) -> PublishResult | None:
-        task = services.task_for_publication(publication)
+        task = placement.task_for_publication(publication)
         if task is None:
             return None
         return PublishResult(external_id=f"manual-task-{task.pk}", url=task.public_url)
