@@ -2,7 +2,7 @@
 
 An adapter only talks to its channel. It never retries, sleeps or knows about Celery:
 it raises PublishError(permanent=...) and the publish service (campaigns.services)
-decides what happens next. See DESIGN.md, "The channel adapter contract".
+decides what happens next. See docs/architecture.md, "The channel adapter contract".
 """
 
 from __future__ import annotations

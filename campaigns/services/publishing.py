@@ -1,6 +1,6 @@
 """Publishing one publication: the attempt, its outcome, the next occurrence.
 
-Exactly-once publishing (DESIGN.md, "Scheduling"):
+Exactly-once publishing (docs/architecture.md, "Scheduling"):
 
 * `publish_publication` re-locks the row and returns unless it is still "queued", so a
   task delivered twice publishes once. It records the attempt before calling the
