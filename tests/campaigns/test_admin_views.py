@@ -2,7 +2,6 @@
 actions, notifications."""
 
 import datetime
-import json
 
 import pytest
 from django.contrib.auth.models import Group
@@ -211,8 +210,8 @@ def test_failure_visible_on_campaign_page_and_owner_notified(
     assert Notification.objects.get(user=owner).read_at is not None
 
 
-def test_naughty_strings_round_trip_escaped(client, marketer, campaign, post, hub, corpora):
-    strings = json.loads((corpora / "naughty-strings" / "blns.json").read_text())
+def test_naughty_strings_round_trip_escaped(client, marketer, campaign, post, hub, naughty_strings):
+    strings = naughty_strings
     client.force_login(marketer)
     pub = PublicationFactory(campaign=campaign, page=post, channel_account=hub)
     for text in strings[::25]:

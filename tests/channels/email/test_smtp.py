@@ -2,7 +2,6 @@
 (channels.email.mime), against a real SMTP server on loopback."""
 
 import binascii
-import json
 import random
 import smtplib
 
@@ -118,10 +117,10 @@ def test_non_ascii_mailbox_without_smtputf8_is_refused_clearly(smtp_server):
     assert [rcpts for rcpts, _raw in handler.messages] == [["b@example.org"]]
 
 
-def test_quoted_printable_merge_decodes_to_the_plain_merge(corpora):
+def test_quoted_printable_merge_decodes_to_the_plain_merge(naughty_strings):
     """Whatever the template and values, the encoded part decodes to exactly what the
     plain merge gives, with CRLF line endings and no line over 76 characters."""
-    naughty = json.loads((corpora / "naughty-strings" / "blns.json").read_text())
+    naughty = naughty_strings
     rng = random.Random(20261201)
     fillers = ["\n", "\r\n", " ", "\t", ".", "\n.", "=", "x" * 75, "y" * 76, "é" * 40]
     tags = ["{{ name }}", "{{email}}", "[[unsubscribe_url]]", "http://127.0.0.1:8000/t/Ab_1 ", ""]

@@ -1,8 +1,6 @@
 """SEO analysis of plain inputs (content.seo.analysis): English and Chinese pages, the
 expected hints, and the score the checks add up to."""
 
-import json
-
 import pytest
 
 from content.seo import WEIGHTS, analyse
@@ -130,8 +128,8 @@ def test_missing_keyphrase():
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_naughty_inputs_do_not_crash(language, corpora):
-    lines = json.loads((corpora / "naughty-strings" / "blns.json").read_text())
+def test_naughty_inputs_do_not_crash(language, naughty_strings):
+    lines = naughty_strings
     text = "\n\n".join(lines[:400])
     result = analyse(
         keyphrase=lines[0] if lines else "",
