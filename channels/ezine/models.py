@@ -1,7 +1,12 @@
 """E-zines: a cadence (RRULE), sections, partner feeds, and the log of each run."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class EZine(models.Model):
@@ -33,6 +38,15 @@ class EZine(models.Model):
         max_length=300,
         default="FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0",
         help_text=_("An iCalendar RRULE, e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=9;BYMINUTE=0"),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        help_text=_(
+            "The cadence's hours are read in this zone (an IANA name such as Asia/Shanghai), "
+            "summer time included."
+        ),
     )
     section_tags = models.CharField(
         _("sections by tag"),
@@ -91,6 +105,14 @@ class EZineRun(models.Model):
     ran_at = models.DateTimeField(auto_now_add=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     message = models.TextField(blank=True)
+    publication = models.ForeignKey(
+        "campaigns.Publication",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The issue's publication: the publish service sends it, with retries."),
+    )
     issue = models.ForeignKey(
         "content.EZineIssuePage", null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -1,7 +1,17 @@
-"""E-zine runs: collect what is new, build and publish an EZineIssuePage, email it.
+"""E-zine runs: collect what is new, build and publish an EZineIssuePage, and hand its
+email to the one publishing pipeline.
+
+A run is all or nothing: the issue page, its Publication (created and made due through
+the campaign services, so campaign and content approval apply) and the e-zine's next
+run are committed together, or not at all; a run killed halfway is simply run again.
+The dispatcher then publishes the Publication like any other: attempt records, lookup
+after an unknown outcome, retries, and each subscriber mailed once by the fan-out.
 
 A run with nothing new is skipped and says so (EZineRun "skipped"). A partner feed that
-fails is recorded on the run and on the feed, and the issue still goes out.
+fails is recorded on the run and on the feed, and the issue still goes out. A run the
+campaign services refuse (campaign not approved, account incomplete) is recorded as
+failed with their reasons, the campaign owner is told, and the next run is the next
+occurrence of the cadence. The cadence is read in the e-zine's own time zone.
 """
 
 from __future__ import annotations
@@ -9,12 +19,16 @@ from __future__ import annotations
 import datetime
 import html as html_lib
 
-from dateutil.rrule import rrulestr
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from campaigns import recurrence
 from campaigns.models import Publication
+from campaigns.notifications import notify_user
+from campaigns.services import publish_publication_now, save_publication
+from channels.email.audience import set_email_audience
 from content.models import BlogPostPage, EZineIssuePage, SoftArticlePage
 from content.sanitize import sanitize_html
 
@@ -23,9 +37,13 @@ from .models import EZine, EZineRun
 
 
 def next_run_after(ezine: EZine, after: datetime.datetime) -> datetime.datetime | None:
-    """The cadence's next occurrence strictly after `after` (UTC)."""
-    rule = rrulestr(ezine.cadence, dtstart=after.replace(second=0, microsecond=0))
-    return rule.after(after, inc=False)
+    """The cadence's next occurrence strictly after `after`, read in the e-zine's time
+    zone (so "Mondays 09:00 Europe/Berlin" is 08:00 UTC in winter, 07:00 in summer)."""
+    zone = recurrence.get_zone(ezine.time_zone)
+    local_after = after.astimezone(zone).replace(tzinfo=None)
+    rule = recurrence.parse_rule(ezine.cadence, local_after.replace(second=0, microsecond=0))
+    following = rule.after(local_after, inc=False)
+    return None if following is None else recurrence.localise(following, zone)
 
 
 def new_content(ezine: EZine, since: datetime.datetime | None) -> list[tuple[str, list]]:
@@ -127,51 +145,70 @@ def build_issue(ezine: EZine, now=None) -> tuple[EZineIssuePage | None, list[dic
     return issue, feed_errors, _("Issue %(n)s published.") % {"n": number}
 
 
-def run_ezine(ezine_id: int, now=None) -> EZineRun:
-    """One run: build the issue (or skip), publish it on the site, email it to the
-    e-zine's list as a publication of the e-zine's campaign."""
-    from campaigns.services import mark_publication_published
-    from channels.email.services import set_email_audience
-
+def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
+    """One run of a due e-zine (see the module docstring). Idempotent: a redelivered or
+    duplicate task finds the e-zine no longer due and returns None."""
     now = now or timezone.now()
     with transaction.atomic():
         ezine = EZine.objects.select_for_update().select_related("page").get(pk=ezine_id)
-        issue, feed_errors, message = build_issue(ezine, now)
-        if issue is None:
-            run = EZineRun.objects.create(
-                ezine=ezine,
-                outcome=EZineRun.Outcome.SKIPPED,
-                message=message,
-                feed_errors=feed_errors,
-            )
-            ezine.next_run_at = next_run_after(ezine, now)
-            ezine.save(update_fields=["next_run_at"])
-            return run
-        publication = Publication.objects.create(
-            campaign=ezine.campaign,
-            page=issue,
-            channel_account=ezine.channel_account,
-            publish_at=now,
-            email_subject=issue.title,
-        )
-        set_email_audience(publication, ezine.mailing_list)
-        ezine.last_issue_at = now
-        ezine.next_run_at = next_run_after(ezine, now)
+        if ezine.next_run_at is not None and ezine.next_run_at > now:
+            return None
+        following = next_run_after(ezine, now)
+        try:
+            # A savepoint: a refused run leaves no issue page behind.
+            with transaction.atomic():
+                run = _issue_and_hand_over(ezine, now)
+        except ValidationError as exc:
+            run = _record_refused_run(ezine, exc)
+        ezine.next_run_at = following
         ezine.save(update_fields=["last_issue_at", "next_run_at"])
-    adapter = ezine.channel_account.get_adapter()
-    rendered = adapter.render(publication)
-    result = adapter.publish(publication, rendered)
-    mark_publication_published(publication, url=result.url)
+    return run
+
+
+def _issue_and_hand_over(ezine: EZine, now) -> EZineRun:
+    issue, feed_errors, message = build_issue(ezine, now)
+    if issue is None:
+        return EZineRun.objects.create(
+            ezine=ezine, outcome=EZineRun.Outcome.SKIPPED, message=message, feed_errors=feed_errors
+        )
+    publication = Publication(
+        campaign=ezine.campaign,
+        page=issue,
+        channel_account=ezine.channel_account,
+        email_subject=issue.title,
+        timezone=ezine.time_zone,
+    )
+    save_publication(publication, schedule=False)
+    set_email_audience(publication, ezine.mailing_list)
+    publish_publication_now(publication, now=now)
+    ezine.last_issue_at = now
     return EZineRun.objects.create(
         ezine=ezine,
         outcome=EZineRun.Outcome.ISSUED,
         message=message,
         issue=issue,
+        publication=publication,
         feed_errors=feed_errors,
     )
 
 
+def _record_refused_run(ezine: EZine, error: ValidationError) -> EZineRun:
+    reasons = " ".join(error.messages)
+    message = _("The issue was not sent: %(reasons)s") % {"reasons": reasons}
+    owner = ezine.campaign.owner
+    if owner is not None:
+        notify_user(
+            owner,
+            _("E-zine “%(ezine)s”: %(message)s") % {"ezine": ezine, "message": message},
+            campaign=ezine.campaign,
+        )
+    return EZineRun.objects.create(ezine=ezine, outcome=EZineRun.Outcome.FAILED, message=message)
+
+
 def due_ezine_ids(now=None) -> list[int]:
+    """The active e-zines whose run is due. Nothing is claimed here: `run_ezine` locks
+    the e-zine and moves `next_run_at` in the run's own transaction, so a run whose
+    worker died is still due and runs again, and a duplicate task finds nothing to do."""
     now = now or timezone.now()
     ids = []
     for ezine in EZine.objects.filter(is_active=True):
@@ -179,10 +216,5 @@ def due_ezine_ids(now=None) -> list[int]:
             ezine.next_run_at = next_run_after(ezine, now)
             ezine.save(update_fields=["next_run_at"])
         elif ezine.next_run_at <= now:
-            # Claim the run by moving next_run_at: a concurrent tick sees it as not due.
-            claimed = EZine.objects.filter(pk=ezine.pk, next_run_at=ezine.next_run_at).update(
-                next_run_at=next_run_after(ezine, now)
-            )
-            if claimed:
-                ids.append(ezine.pk)
+            ids.append(ezine.pk)
     return ids
