@@ -9,9 +9,10 @@ Exactly-once publishing (DESIGN.md, "Scheduling"):
 * `publish_publication` re-locks the row and returns unless it is still "queued", so a
   task delivered twice publishes once. It records the attempt before calling the
   channel and stores the result after it.
-* An attempt whose response never came back (exception, timeout, killed worker found by
-  the sweeper) leaves `needs_lookup` set; the next attempt asks `find_existing` before
-  posting again.
+* An attempt whose response never came back (the adapter's OutcomeUnknown, any other
+  exception, a killed worker found by the sweeper) leaves `needs_lookup` set; the next
+  attempt asks `find_existing` before posting again. An AlreadyPublished answer is
+  looked up at once and recorded as found.
 * Transient errors retry with exponential backoff by putting the row back in the
   database with a later `due_at` (no message waits in the broker, so the visibility
   timeout can never redeliver it); permanent errors fail at once and notify the owner.
@@ -36,7 +37,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels.base import PublishError, PublishResult
+from channels.base import AlreadyPublished, OutcomeUnknown, PublishError, PublishResult
 from channels.models import ChannelAccount
 from channels.registry import UnknownChannelKind, get_adapter_class
 from channels.verification import start_feed_verification
@@ -934,6 +935,19 @@ def _run_attempt(pub: Publication) -> AttemptOutcome:
         return AttemptOutcome("transient", error=_("Rendering failed: %(e)r") % {"e": exc})
     try:
         result = adapter.publish(pub, rendered)
+    except OutcomeUnknown as exc:
+        # The request may have created the post: look it up before any new attempt.
+        return AttemptOutcome("unknown", error=str(exc), retry_after=exc.retry_after)
+    except AlreadyPublished as exc:
+        # The channel says our post exists: fetch it now; if that fails, next attempt.
+        logger.info("publication %s already on the channel: %s", pub.pk, exc)
+        try:
+            existing = adapter.find_existing(pub)
+        except Exception as lookup_exc:  # noqa: BLE001 - still unknown, looked up again
+            return AttemptOutcome("unknown", error=_("Lookup failed: %(e)s") % {"e": lookup_exc})
+        if existing is not None:
+            return AttemptOutcome("found", result=existing)
+        return AttemptOutcome("unknown", error=str(exc))
     except PublishError as exc:
         # The adapter says the channel refused: nothing was created.
         return AttemptOutcome(

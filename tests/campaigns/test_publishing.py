@@ -62,8 +62,11 @@ def test_attempt_record_written_before_external_call(make_pub, fake_channel):
     assert seen == {"status": S.PUBLISHING, "attempt_logged": True}
 
 
-def test_unknown_outcome_is_looked_up_and_never_reposted(make_pub, fake_channel, fake_account):
-    fake_account.settings = {"mode": "post_then_timeout"}
+@pytest.mark.parametrize("mode", ["post_then_timeout", "post_then_time_limit"])
+def test_unknown_outcome_is_looked_up_and_never_reposted(
+    make_pub, fake_channel, fake_account, mode
+):
+    fake_account.settings = {"mode": mode}
     fake_account.save()
     pub = make_pub(-1)
     assert run_due() == {pub.pk: "unknown"}
@@ -95,6 +98,38 @@ def test_unknown_outcome_without_lookup_waits_for_a_person(make_pub, fake_channe
     # Nothing more happens on its own.
     assert run_due(now=timezone.now() + datetime.timedelta(days=1)) == {}
     assert fake_channel.posts(pub) == 1
+
+
+def test_already_published_answer_is_looked_up_and_recorded_as_found(
+    make_pub, fake_channel, fake_account
+):
+    fake_account.settings = {"mode": "already_published"}
+    fake_account.save()
+    pub = make_pub(-1)
+    fake_channel.STORE.incr(f"posts:{pub.idempotency_key}")  # an earlier attempt's post
+    assert run_due() == {pub.pk: "found"}
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED and not pub.needs_lookup
+    assert pub.external_id == f"fake-{pub.idempotency_key}"
+    assert fake_channel.lookups(pub) == 1 and fake_channel.posts(pub) == 1
+
+
+def test_already_published_but_not_found_yet_stays_unknown_never_failed(
+    make_pub, fake_channel, fake_account
+):
+    fake_account.settings = {"mode": "already_published"}
+    fake_account.save()
+    pub = make_pub(-1)
+    assert run_due() == {pub.pk: "unknown"}
+    pub.refresh_from_db()
+    assert pub.status == S.UNKNOWN and pub.needs_lookup and pub.due_at is not None
+    assert "already been taken" in pub.last_error
+    # The channel's search catches up: the next attempt looks first and finds it.
+    fake_channel.STORE.incr(f"posts:{pub.idempotency_key}")
+    assert run_due(now=timezone.now() + datetime.timedelta(hours=1)) == {pub.pk: "found"}
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED
+    assert fake_channel.calls(pub) == 1  # publish() was not called again
 
 
 def test_permanent_error_fails_at_once_and_notifies_owner(make_pub, fake_channel, fake_account):
