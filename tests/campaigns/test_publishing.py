@@ -333,3 +333,16 @@ def test_illegal_transition_refused(make_pub):
     run_due()
     with pytest.raises(services.InvalidTransition, match="already published"):
         services.cancel_publication(pub)
+
+
+def test_first_attempt_at_is_when_the_first_attempt_started(make_pub, fake_channel, fake_account):
+    fake_account.settings = {"mode": "transient", "fail_times": 1}
+    fake_account.save()
+    pub = make_pub(-1)
+    assert pub.first_attempt_at() is None
+    assert run_due() == {pub.pk: "retry"}
+    first = pub.first_attempt_at()
+    attempts = PublicationEvent.objects.filter(publication=pub, is_attempt=True)
+    assert first == attempts.get().created_at
+    assert run_due(now=timezone.now() + datetime.timedelta(hours=1)) == {pub.pk: "published"}
+    assert attempts.count() == 2 and pub.first_attempt_at() == first
