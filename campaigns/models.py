@@ -210,6 +210,18 @@ class Publication(models.Model):
     def effective_title(self) -> str:
         return self.title_override or self.page.title
 
+    def first_attempt_at(self):
+        """When the first publish attempt of this publication started (its attempt
+        event in PublicationEvent), or None before any attempt. The event is committed
+        before the channel is called, so no post of ours on a channel can be older:
+        adapters page their lookups (find_existing) back to this time, not further."""
+        return (
+            self.events.filter(is_attempt=True)
+            .order_by("created_at", "pk")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+
 
 class PublicationEvent(models.Model):
     """Audit log: every status transition and every publish attempt of a publication."""

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from httpcore._backends.sync import SyncBackend
 
-from .base import PublishError
+from .base import OutcomeUnknown, PublishError
 
 
 class BlockedAddress(httpx.ConnectError):
@@ -138,45 +138,90 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - timezone.now()).total_seconds())
 
 
+# Methods that cannot create anything on the channel (RFC 9110 "safe" methods).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Failures after the request was (maybe partly) written: the channel may have received
+# and carried it out. A write that failed half way is counted too: we cannot know how
+# much of it the server (or a buffering proxy in front of it) already holds.
+# ConnectError, ConnectTimeout and PoolTimeout are not here: nothing was sent.
+MAYBE_SENT_ERRORS = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,  # "Server disconnected without sending a response", a cut body
+    httpx.CloseError,
+    httpx.DecodingError,  # an answer came, in an encoding we cannot read
+)
+
+
 def send(
-    client: httpx.Client, method: str, url: str, *, on_response=None, **kwargs
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    on_response=None,
+    may_create: bool | None = None,
+    **kwargs,
 ) -> httpx.Response:
     """Make one request for an adapter and translate every failure into PublishError.
 
     Contract (the same for every HTTP adapter, so the publish service can decide):
-    the SSRF guard refusing an address, 401/403 and other 4xx are permanent; timeouts,
-    connection failures and 5xx are transient; 429 is transient with `retry_after` from
-    the Retry-After header. Returns the response for any 2xx/3xx status.
+    the SSRF guard refusing an address, 401/403 and other 4xx are permanent; 429 is
+    transient with `retry_after` from the Retry-After header; failing to connect at all
+    is transient. When the request may have created something (`may_create`; by
+    default every method but GET/HEAD/OPTIONS), a timeout or lost connection after it
+    was sent, and any 5xx (a gateway's 502/503/504 may come after it forwarded the
+    request; an origin's 500 may come after it stored the post), raise OutcomeUnknown
+    so the service looks the post up before trying again; for a request that cannot
+    create anything they are plain transient errors. Pass may_create=False for a POST
+    that creates nothing the service could find (a token refresh, a media upload, an
+    XML-RPC read). Returns the response for any 2xx/3xx status.
     `on_response(response)`, when given, sees every response first (rate-limit headers).
     """
+    if may_create is None:
+        may_create = method.upper() not in SAFE_METHODS
+    host = httpx.URL(url).host
     try:
         response = client.request(method, url, **kwargs)
     except BlockedAddress as exc:
         raise PublishError(str(exc), permanent=True) from exc
-    except httpx.TimeoutException as exc:
-        # The request may have reached the service: the outcome is unknown, so the
-        # caller must look the post up (find_existing) before trying again.
-        raise PublishError(
-            _("%(host)s did not answer in time (%(error)s)")
-            % {"host": httpx.URL(url).host, "error": type(exc).__name__},
-            permanent=False,
-        ) from exc
+    except MAYBE_SENT_ERRORS as exc:
+        raise transport_error(host, exc, maybe_sent=may_create) from exc
     except httpx.TransportError as exc:
-        raise PublishError(
-            _("cannot reach %(host)s: %(error)s") % {"host": httpx.URL(url).host, "error": exc},
-            permanent=False,
-        ) from exc
+        raise transport_error(host, exc, maybe_sent=False) from exc
     if on_response is not None:
         on_response(response)
     status = response.status_code
     if status < 400:
         return response
-    error = http_error(response)
+    error = http_error(response, may_create=may_create)
     error.status_code = status
     raise error
 
 
-def http_error(response: httpx.Response) -> PublishError:
+def transport_error(host: str, exc: Exception, *, maybe_sent: bool) -> PublishError:
+    """The PublishError for a request that got no (complete) answer. `maybe_sent`: the
+    request may have reached the channel, so its outcome is unknown."""
+    if isinstance(exc, httpx.TimeoutException):
+        message = _("%(host)s did not answer in time (%(error)s)") % {
+            "host": host,
+            "error": type(exc).__name__,
+        }
+    elif maybe_sent:
+        message = _("the connection to %(host)s broke before its answer arrived: %(error)s") % {
+            "host": host,
+            "error": str(exc) or type(exc).__name__,
+        }
+    else:
+        message = _("cannot reach %(host)s: %(error)s") % {"host": host, "error": exc}
+    if maybe_sent:
+        return OutcomeUnknown(message)
+    return PublishError(message, permanent=False)
+
+
+def http_error(response: httpx.Response, *, may_create: bool = False) -> PublishError:
     """The PublishError for an error response (see `send` for the classification)."""
     status = response.status_code
     snippet = response.text[:300].strip()
@@ -193,11 +238,14 @@ def http_error(response: httpx.Response) -> PublishError:
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
     if status >= 500:
-        return PublishError(
-            _("%(status)s: the service failed (%(body)s)") % {"status": status, "body": snippet},
-            permanent=False,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
+        message = _("%(status)s: the service failed (%(body)s)") % {
+            "status": status,
+            "body": snippet,
+        }
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if may_create:
+            return OutcomeUnknown(message, retry_after=retry_after)
+        return PublishError(message, permanent=False, retry_after=retry_after)
     return PublishError(
         _("%(status)s: the service rejected the request (%(body)s)")
         % {"status": status, "body": snippet},

@@ -5,9 +5,10 @@ Exactly-once publishing (docs/architecture.md, "Scheduling"):
 * `publish_publication` re-locks the row and returns unless it is still "queued", so a
   task delivered twice publishes once. It records the attempt before calling the
   channel and stores the result after it.
-* An attempt whose response never came back (exception, timeout, killed worker found by
-  the sweeper) leaves `needs_lookup` set; the next attempt asks `find_existing` before
-  posting again.
+* An attempt whose response never came back (the adapter's OutcomeUnknown, any other
+  exception, a killed worker found by the sweeper) leaves `needs_lookup` set; the next
+  attempt asks `find_existing` before posting again. An AlreadyPublished answer is
+  looked up at once and recorded as found.
 * Transient errors retry with exponential backoff by putting the row back in the
   database with a later `due_at` (no message waits in the broker, so the visibility
   timeout can never redeliver it); permanent errors fail at once and notify the owner.
@@ -25,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from channels.base import PublishError, PublishResult
+from channels.base import AlreadyPublished, OutcomeUnknown, PublishError, PublishResult
 from channels.registry import UnknownChannelKind
 
 from .. import recurrence
@@ -140,6 +141,11 @@ def _run_attempt(pub: Publication) -> AttemptOutcome:
         return AttemptOutcome("transient", error=_("Rendering failed: %(e)r") % {"e": exc})
     try:
         result = adapter.publish(pub, rendered)
+    except OutcomeUnknown as exc:
+        # The request may have created the post: look it up before any new attempt.
+        return AttemptOutcome("unknown", error=str(exc), retry_after=exc.retry_after)
+    except AlreadyPublished as exc:
+        return _look_up_announced_post(adapter, pub, exc)
     except PublishError as exc:
         # The adapter says the channel refused: nothing was created.
         return AttemptOutcome(
@@ -151,6 +157,19 @@ def _run_attempt(pub: Publication) -> AttemptOutcome:
         logger.warning("publish of %s ended without an answer: %r", pub.pk, exc)
         return AttemptOutcome("unknown", error=_("No answer from the channel: %(e)r") % {"e": exc})
     return AttemptOutcome("published", result=result or PublishResult())
+
+
+def _look_up_announced_post(adapter, pub: Publication, announced: AlreadyPublished):
+    """The channel says our post exists: fetch it now; if that fails or it is not
+    visible yet, the outcome stays unknown and the next attempt looks again."""
+    logger.info("publication %s already on the channel: %s", pub.pk, announced)
+    try:
+        existing = adapter.find_existing(pub)
+    except Exception as exc:  # noqa: BLE001 - still unknown, looked up again
+        return AttemptOutcome("unknown", error=_("Lookup failed: %(e)s") % {"e": exc})
+    if existing is not None:
+        return AttemptOutcome("found", result=existing)
+    return AttemptOutcome("unknown", error=str(announced))
 
 
 def _record_outcome(publication_id: int, attempt: int, outcome: AttemptOutcome, now) -> str:

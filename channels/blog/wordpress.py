@@ -1,10 +1,20 @@
 """WordPress REST API (wp-json/wp/v2) with an application password.
 
-Idempotency: the post slug ends with our idempotency key ("<title>-ch<key hex>"), a
-marker WordPress keeps as long as nobody edits the slug, and `find_existing` asks for
-exactly that slug. When the site registers a post meta key for it (settings
+Idempotency: every post carries our idempotency key twice. Its slug ends with it
+("<title>-ch<key hex>"), and its content starts with an HTML comment marker
+("<!-- campaignhub:<key> -->", which WordPress keeps even for authors without
+unfiltered_html). `find_existing` asks for the exact slug first, in every status
+(`status=publish,future,draft,pending,private`, `context=edit`); when the title, and so
+the slug, has changed since the post was made, it searches for the content marker:
+WordPress's `search` looks in title, excerpt and content but never in the slug, so the
+slug alone could not be found that way. When the site registers a post meta key (settings
 `meta_key`, e.g. with `register_post_meta(..., show_in_rest=true)`), the key is stored
 there as well.
+
+WordPress never refuses a duplicate slug: it makes it unique ("...-2"). A created post
+coming back with our slug plus such a suffix proves an earlier attempt's post exists
+(its create reached WordPress late); that duplicate is moved to the trash and
+AlreadyPublished raised, so the service records the original.
 """
 
 from __future__ import annotations
@@ -18,14 +28,29 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from channels.base import (
+    AlreadyPublished,
+    ChannelAdapter,
+    OutcomeUnknown,
+    PublishError,
+    PublishResult,
+    Rendered,
+)
 from channels.http import client_for_account, send
 from channels.render import render_html
 from channels.verification import verification_settings_fields
 
+# Every status a post of ours can be in; trashed posts are left out on purpose (a post
+# someone trashed is not "published", and WordPress renames their slugs anyway).
+ANY_STATUS = "publish,future,draft,pending,private"
+
 
 def slug_marker(publication) -> str:
     return f"ch{publication.idempotency_key.hex}"
+
+
+def key_marker(publication) -> str:
+    return f"campaignhub:{publication.idempotency_key}"
 
 
 def post_slug(title: str, publication) -> str:
@@ -41,6 +66,20 @@ def _json(response) -> object:
             _("the site did not answer with JSON (is the base URL the WordPress site root?)"),
             permanent=True,
         ) from exc
+
+
+def _created_post(response) -> dict:
+    """The post from WordPress's answer to the create call. The request was carried out
+    as far as we know, so an answer we cannot read leaves the outcome unknown."""
+    try:
+        post = response.json()
+        post_id = int(post["id"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise OutcomeUnknown(
+            _("WordPress answered the new post with something we cannot read (%(body)s)")
+            % {"body": response.text[:200].strip()}
+        ) from exc
+    return {**post, "id": post_id}
 
 
 class WordPressAdapter(ChannelAdapter):
@@ -94,14 +133,19 @@ class WordPressAdapter(ChannelAdapter):
 
     # --- contract -------------------------------------------------------------------
     def render(self, publication) -> Rendered:
-        return render_html(publication.page, publication, flavour="wordpress")
+        rendered = render_html(publication.page, publication, flavour="wordpress")
+        rendered.html = f"<!-- {key_marker(publication)} -->\n{rendered.html}"
+        return rendered
 
     def publish(self, publication, rendered: Rendered) -> PublishResult:
+        html = rendered.html
+        if key_marker(publication) not in html:
+            html = f"<!-- {key_marker(publication)} -->\n{html}"
         with self._client() as client:
             category_names = [rendered.category] if rendered.category else []
             payload = {
                 "title": rendered.title,
-                "content": rendered.html,
+                "content": html,
                 "excerpt": rendered.excerpt,
                 "status": "publish",
                 "slug": post_slug(rendered.title, publication),
@@ -115,37 +159,45 @@ class WordPressAdapter(ChannelAdapter):
             if media_id:
                 payload["featured_media"] = media_id
             response = send(client, "POST", self._api("posts"), json=payload)
-            post = _json(response)
+            post = _created_post(response)
+            self._refuse_duplicate(client, post, payload["slug"])
         return PublishResult(external_id=str(post["id"]), url=post.get("link", ""))
 
     def find_existing(self, publication) -> PublishResult | None:
         with self._client() as client:
-            response = send(
-                client,
-                "GET",
-                self._api("posts"),
-                params={
-                    "slug": post_slug(self._title(publication), publication),
-                    "status": "publish,future,draft,pending,private",
-                    "context": "edit",
-                },
-            )
-            posts = _json(response)
-            if not posts:
-                # The title (and so the slug prefix) may have changed since the post was
-                # made; search for the marker itself.
-                response = send(
+            posts = _json(
+                send(
                     client,
                     "GET",
                     self._api("posts"),
-                    params={"search": slug_marker(publication), "context": "edit"},
+                    params={
+                        "slug": post_slug(self._title(publication), publication),
+                        "status": ANY_STATUS,
+                        "context": "edit",
+                    },
                 )
-                posts = [
-                    p for p in _json(response) if slug_marker(publication) in p.get("slug", "")
-                ]
+            )
+            if not posts:
+                # The title (and so the slug prefix) may have changed since the post was
+                # made: search for the content marker (search never looks at slugs).
+                found = _json(
+                    send(
+                        client,
+                        "GET",
+                        self._api("posts"),
+                        params={
+                            "search": key_marker(publication),
+                            "status": ANY_STATUS,
+                            "context": "edit",
+                            "per_page": 100,
+                        },
+                    )
+                )
+                posts = [p for p in found if _carries_marker(p, publication)]
         if not posts:
             return None
-        post = posts[0]
+        # The oldest is the original; any later one is a duplicate (see the module doc).
+        post = min(posts, key=lambda p: int(p["id"]))
         return PublishResult(external_id=str(post["id"]), url=post.get("link", ""))
 
     def validate_account(self, account) -> None:
@@ -169,6 +221,25 @@ class WordPressAdapter(ChannelAdapter):
     def _title(self, publication) -> str:
         return (publication.title_override or publication.page.title or "").strip()
 
+    def _refuse_duplicate(self, client, post: dict, asked_slug: str) -> None:
+        """WordPress gave the new post `asked_slug-N`: a post with our slug exists, so this
+        one is a duplicate. Trash it (recoverable from WordPress's trash) and raise
+        AlreadyPublished so the service records the original instead."""
+        if not re.fullmatch(re.escape(asked_slug) + r"-\d+", post.get("slug") or ""):
+            return
+        try:
+            send(client, "DELETE", self._api(f"posts/{post['id']}"), may_create=False)
+            fate = _("moved the duplicate %(id)s to the trash") % {"id": post["id"]}
+        except PublishError as exc:
+            fate = _("could not trash the duplicate %(id)s (%(error)s): delete it by hand") % {
+                "id": post["id"],
+                "error": exc.message,
+            }
+        raise AlreadyPublished(
+            _("the site already has a post with our slug %(slug)s; %(fate)s")
+            % {"slug": asked_slug, "fate": fate}
+        )
+
     def _find_term(self, client, taxonomy: str, name: str) -> int | None:
         response = send(
             client, "GET", self._api(taxonomy), params={"search": name, "per_page": 100}
@@ -186,7 +257,9 @@ class WordPressAdapter(ChannelAdapter):
         if found is not None:
             return found
         try:
-            response = send(client, "POST", self._api(taxonomy), json={"name": name})
+            response = send(
+                client, "POST", self._api(taxonomy), json={"name": name}, may_create=False
+            )
         except PublishError:
             # A concurrent publish may have created it between our lookup and create
             # (WordPress answers 400 term_exists): look it up again.
@@ -212,10 +285,12 @@ class WordPressAdapter(ChannelAdapter):
                 _("cannot read the cover image: %(error)s") % {"error": exc}, permanent=True
             ) from exc
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        # may_create=False: a lost answer here leaves at most an unused image, not a post.
         response = send(
             client,
             "POST",
             self._api("media"),
+            may_create=False,
             content=data,
             headers={
                 "Content-Type": content_type,
@@ -224,3 +299,11 @@ class WordPressAdapter(ChannelAdapter):
         )
         media = _json(response)
         return int(media["id"])
+
+
+def _carries_marker(post: dict, publication) -> bool:
+    """Whether a post from a search answer (context=edit) is ours: the content marker in
+    its raw content, or our slug marker in its slug."""
+    content = post.get("content")
+    raw = content.get("raw", "") if isinstance(content, dict) else str(content or "")
+    return key_marker(publication) in raw or slug_marker(publication) in (post.get("slug") or "")

@@ -8,7 +8,10 @@ lock so two workers never both spend the refresh token.
 
 Idempotency: Reddit has no external id. Self posts end with a hidden Markdown comment
 carrying our key; link posts point at this publication's own tracked link, which no
-other publication shares. `find_existing` scans the user's latest submissions for either.
+other publication shares. `find_existing` pages back through the account's submissions
+(/user/<name>/submitted, newest first, `after=` paging) until it meets either or
+reaches submissions older than the publication's first attempt (`lookup_horizon`), so
+a busy account cannot push our post out of a fixed window.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from channels.base import (
+    ChannelAdapter,
+    OutcomeUnknown,
+    PublishError,
+    PublishResult,
+    Rendered,
+    lookup_horizon,
+    problems_from,
+    publication_title,
+)
 from channels.http import client_for_account, send
 from channels.render import render_markdown
 
@@ -31,7 +43,12 @@ API_BASE = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
 TITLE_MAX = 300
 REFRESH_MARGIN_SECONDS = 60
-SUBMISSIONS_TO_SCAN = 25
+# Scopes publishing cannot do without (reddit_connect asks for these and more); only
+# checked when the token's scope is known.
+REQUIRED_SCOPES = ("submit", "identity", "history")
+# Reddit's largest listing page; listings end after about 1000 items anyway.
+SUBMISSIONS_PAGE = 100
+SUBMISSIONS_MAX_PAGES = 10
 
 
 def key_marker(publication) -> str:
@@ -267,8 +284,7 @@ class RedditAdapter(ChannelAdapter):
         if self.account.settings.get("flair_id"):
             data["flair_id"] = self.account.settings["flair_id"]
         with self._client() as client:
-            body = _json(self._send(client, "POST", "api/submit", data=data))
-        result = (body or {}).get("json") or {}
+            result = _submit_answer(self._send(client, "POST", "api/submit", data=data))
         errors = result.get("errors") or []
         if errors:
             codes = [e[0] for e in errors if e]
@@ -283,9 +299,12 @@ class RedditAdapter(ChannelAdapter):
                 _("Reddit rejected the post: %(message)s") % {"message": message}, permanent=True
             )
         post = result.get("data") or {}
-        return PublishResult(
-            external_id=post.get("name") or post.get("id", ""), url=post.get("url", "")
-        )
+        external_id = post.get("name") or post.get("id")
+        if not external_id:
+            raise OutcomeUnknown(
+                _("Reddit accepted the submission without saying which post it made")
+            )
+        return PublishResult(external_id=external_id, url=post.get("url", ""))
 
     def find_existing(self, publication) -> PublishResult | None:
         username = self.account.settings.get("username")
@@ -293,29 +312,78 @@ class RedditAdapter(ChannelAdapter):
             raise PublishError(_("the Reddit account is not connected"), permanent=True)
         marker = key_marker(publication)
         link_url = self._link_url(publication) if self._post_kind() == "link" else None
+        horizon = lookup_horizon(publication).timestamp()
+        after = None
         with self._client() as client:
-            listing = _json(
-                self._send(
-                    client,
-                    "GET",
-                    f"user/{username}/submitted",
-                    params={"limit": SUBMISSIONS_TO_SCAN, "sort": "new", "raw_json": 1},
+            for _page in range(SUBMISSIONS_MAX_PAGES):
+                params = {"limit": SUBMISSIONS_PAGE, "sort": "new", "raw_json": 1}
+                if after:
+                    params["after"] = after
+                listing = _json(
+                    self._send(client, "GET", f"user/{username}/submitted", params=params)
                 )
+                data = (listing or {}).get("data") or {}
+                posts = [child.get("data") or {} for child in data.get("children") or []]
+                for post in posts:
+                    if marker in (post.get("selftext") or "") or (
+                        link_url and post.get("url") == link_url
+                    ):
+                        return _submission_result(post)
+                after = data.get("after")
+                older = any(float(p.get("created_utc") or horizon) < horizon for p in posts)
+                if not after or older:
+                    return None
+        raise PublishError(
+            _("Reddit does not list the account's posts back to the first attempt"),
+            permanent=False,
+        )
+
+    def check_publication(self, publication) -> list[str]:
+        """Title length (Reddit's 300 characters, and the subreddit's own limits and
+        required or banned words from post_requirements) and flair (required by the
+        subreddit; the configured flair id must be one of its link flairs)."""
+        title = publication_title(publication)
+        problems = []
+        if len(title) > TITLE_MAX:
+            problems.append(
+                _("the title has %(length)d characters; Reddit allows at most %(max)d")
+                % {"length": len(title), "max": TITLE_MAX}
             )
-        for child in ((listing or {}).get("data") or {}).get("children") or []:
-            post = child.get("data") or {}
-            if marker in (post.get("selftext") or "") or (link_url and post.get("url") == link_url):
-                permalink = post.get("permalink") or ""
-                url = (
-                    f"https://www.reddit.com{permalink}" if permalink.startswith("/") else permalink
-                )
-                return PublishResult(
-                    external_id=post.get("name", ""), url=url or post.get("url", "")
-                )
-        return None
+        subreddit = self.account.settings.get("subreddit")
+        if subreddit:
+            problems += problems_from(lambda: self._subreddit_problems(subreddit, title))
+        return problems
+
+    def _subreddit_problems(self, subreddit: str, title: str) -> list[str]:
+        flair_id = self.account.settings.get("flair_id") or ""
+        flairs = None
+        with self._client() as client:
+            rules = _json(self._send(client, "GET", f"api/v1/{subreddit}/post_requirements"))
+            if flair_id or (rules or {}).get("is_flair_required"):
+                try:
+                    flairs = _json(self._send(client, "GET", f"r/{subreddit}/api/link_flair_v2"))
+                except PublishError as exc:
+                    # 403: the token lacks the "flair" scope, or the subreddit hides them.
+                    if getattr(exc, "status_code", None) not in (403, 404):
+                        raise
+        rules = rules if isinstance(rules, dict) else {}
+        return _title_rule_problems(rules, title, subreddit) + _flair_problems(
+            rules, flairs, flair_id, subreddit
+        )
 
     def validate_account(self, account) -> None:
         self.account = account
+        granted = set(re.split(r"[\s,]+", account.secrets.get("scope") or "")) - {""}
+        missing = [s for s in REQUIRED_SCOPES if granted and s not in granted]
+        if missing:
+            raise PublishError(
+                _(
+                    "Reddit did not grant %(scopes)s, which finding a post after a lost answer "
+                    "needs: use 'Connect Reddit' on the account's page again"
+                )
+                % {"scopes": ", ".join(missing)},
+                permanent=True,
+            )
         with self._client() as client:
             me = _json(self._send(client, "GET", "api/v1/me"))
             if not me.get("name"):
@@ -345,6 +413,80 @@ class RedditAdapter(ChannelAdapter):
                     % {"name": subreddit, "kind": allowed},
                     permanent=True,
                 )
+
+
+def _submit_answer(response) -> dict:
+    """The "json" object of Reddit's answer to /api/submit. The submission went out, so
+    an answer we cannot read leaves the outcome unknown."""
+    try:
+        result = response.json()["json"]
+    except (ValueError, TypeError, KeyError) as exc:
+        result = exc
+    if not isinstance(result, dict):
+        raise OutcomeUnknown(
+            _("Reddit answered the submission with something we cannot read (%(body)s)")
+            % {"body": response.text[:200].strip()}
+        )
+    return result
+
+
+def _title_rule_problems(rules: dict, title: str, subreddit: str) -> list[str]:
+    """The title against a subreddit's post_requirements."""
+    problems = []
+    shortest, longest = rules.get("title_text_min_length"), rules.get("title_text_max_length")
+    if shortest and len(title) < shortest:
+        problems.append(
+            _("r/%(sub)s needs a title of at least %(min)d characters (it has %(length)d)")
+            % {"sub": subreddit, "min": shortest, "length": len(title)}
+        )
+    if longest and len(title) > longest:
+        problems.append(
+            _("r/%(sub)s allows titles of at most %(max)d characters (it has %(length)d)")
+            % {"sub": subreddit, "max": longest, "length": len(title)}
+        )
+    folded = title.casefold()
+    required = [w for w in rules.get("title_required_strings") or [] if w]
+    if required and not any(w.casefold() in folded for w in required):
+        problems.append(
+            _("r/%(sub)s needs one of these in the title: %(words)s")
+            % {"sub": subreddit, "words": ", ".join(required)}
+        )
+    banned = [
+        w for w in rules.get("title_blacklisted_strings") or [] if w and w.casefold() in folded
+    ]
+    if banned:
+        problems.append(
+            _("r/%(sub)s does not allow these in a title: %(words)s")
+            % {"sub": subreddit, "words": ", ".join(banned)}
+        )
+    return problems
+
+
+def _flair_problems(rules: dict, flairs, flair_id: str, subreddit: str) -> list[str]:
+    """A required flair that is not set, or a configured flair id the subreddit does not
+    have (`flairs` is its link_flair_v2 list, None when we could not read it)."""
+    names = ", ".join(
+        f"{f.get('text') or '?'} ({f.get('id')})" for f in flairs or [] if isinstance(f, dict)
+    )
+    if not flair_id:
+        if not rules.get("is_flair_required"):
+            return []
+        return [
+            _("r/%(sub)s requires a flair: set the account's flair id (%(names)s)")
+            % {"sub": subreddit, "names": names or _("see the subreddit's flairs")}
+        ]
+    if flairs is not None and flair_id not in {f.get("id") for f in flairs if isinstance(f, dict)}:
+        return [
+            _("flair id %(id)s is not one of r/%(sub)s's link flairs (%(names)s)")
+            % {"id": flair_id, "sub": subreddit, "names": names or "-"}
+        ]
+    return []
+
+
+def _submission_result(post: dict) -> PublishResult:
+    permalink = post.get("permalink") or ""
+    url = f"https://www.reddit.com{permalink}" if permalink.startswith("/") else permalink
+    return PublishResult(external_id=post.get("name", ""), url=url or post.get("url", ""))
 
 
 def _minutes_in(message: str) -> float | None:

@@ -28,7 +28,10 @@ class RedditChannelBackend(RedditOAuth2):
     never be confused with a staff sign-in provider."""
 
     name = "reddit-channel"
-    DEFAULT_SCOPE = ["submit", "identity"]
+    # submit: post; identity: whose token it is; history: /user/<name>/submitted, the
+    # lookup that keeps a lost answer from becoming a second post; read: a subreddit's
+    # /about; flair: its link flairs, for the checks before scheduling.
+    DEFAULT_SCOPE = ["submit", "identity", "history", "read", "flair"]
 
     def auth_extra_arguments(self):
         extra = super().auth_extra_arguments()

@@ -5,18 +5,33 @@ uses it, else memory), keyed by the publication's idempotency key, so "published
 exactly once" is counted where the post lands, not inferred from our own rows.
 
 The account's `settings["mode"]` decides what `publish` does:
-  ok | permanent | transient (fails `fail_times` times, then ok) | post_then_timeout
-  (posts, then the answer is lost) | block_before / block_after (signal "started" and
-  hang before / after posting; used to kill a worker mid-publish) | no_lookup (like
-  post_then_timeout, but the channel cannot look posts up)
+  ok | permanent | transient (refused `fail_times` times, then ok) | post_then_timeout
+  (posts, then the answer is lost: OutcomeUnknown, as a real adapter raises it) |
+  post_then_time_limit (posts, then the worker's soft time limit interrupts it: the one
+  raw exception a real publish can end with) | block_before / block_after (signal
+  "started" and hang before / after posting; used to kill a worker mid-publish) |
+  no_lookup (like post_then_timeout, but the channel cannot look posts up) |
+  already_published (answers AlreadyPublished, as Discourse's "External ID has already
+  been taken": posts nothing itself; found if an earlier attempt posted)
+
+Like a real adapter it raises only the contract's errors (channels.base), never a raw
+transport exception: a fake that did let httpx.ReadTimeout through once hid that the
+real adapters turned timeouts into "nothing was created".
 """
 
 import threading
 import time
 
-import httpx
+from celery.exceptions import SoftTimeLimitExceeded
 
-from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
+from channels.base import (
+    AlreadyPublished,
+    ChannelAdapter,
+    OutcomeUnknown,
+    PublishError,
+    PublishResult,
+    Rendered,
+)
 
 
 class MemoryStore:
@@ -71,10 +86,12 @@ class FakeAdapter(ChannelAdapter):
         if mode == "transient":
             if STORE.incr(f"transient:{key}") <= self.account.settings.get("fail_times", 1):
                 raise PublishError(
-                    "503 from channel",
+                    "429: rate limited by the channel",
                     permanent=False,
                     retry_after=self.account.settings.get("retry_after"),
                 )
+        if mode == "already_published":
+            raise AlreadyPublished("422: External ID has already been taken")
         if mode == "block_before":
             STORE.incr(f"started:{key}")
             time.sleep(3600)
@@ -83,7 +100,9 @@ class FakeAdapter(ChannelAdapter):
             STORE.incr(f"started:{key}")
             time.sleep(3600)
         if mode in ("post_then_timeout", "no_lookup"):
-            raise httpx.ReadTimeout("read timed out")
+            raise OutcomeUnknown("fake.example did not answer in time (ReadTimeout)")
+        if mode == "post_then_time_limit":
+            raise SoftTimeLimitExceeded()
         return PublishResult(external_id=f"fake-{key}", url=f"https://fake.example/{key}")
 
     def find_existing(self, publication):

@@ -11,6 +11,7 @@ from tests.factories import (
     make_soft_article,
 )
 
+from .faultproxy import FaultProxy
 from .loopback import LoopbackServer
 
 
@@ -28,6 +29,22 @@ def loopback():
     yield start
     for server in servers:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def fault_proxy():
+    """Put a fault-injecting proxy in front of a loopback server: `fault_proxy(server)`;
+    point the adapter at `proxy.url`."""
+    proxies = []
+
+    def start(server, **kwargs):
+        proxy = FaultProxy(server.url, **kwargs).start()
+        proxies.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()
 
 
 @pytest.fixture

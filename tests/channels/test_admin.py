@@ -164,7 +164,7 @@ def test_connect_reddit_stores_tokens_and_signs_nobody_in(staff, marketer, loopb
         assert authorize.netloc == "ssl.reddit.com" and authorize.path == "/api/v1/authorize"
         query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
         assert query["client_id"] == "cid"
-        assert query["scope"] == "submit,identity"
+        assert query["scope"] == "submit,identity,history,read,flair"
         assert query["duration"] == "permanent"
         assert query["response_type"] == "code"
         assert query["redirect_uri"] == "http://testserver/admin/channels/reddit/callback/"

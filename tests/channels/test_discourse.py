@@ -2,6 +2,8 @@
 
 import pytest
 
+from channels.base import AlreadyPublished, OutcomeUnknown
+
 from .fakes import FakeDiscourse
 from .helpers import publish_error, short_timeout
 from .loopback import Reply
@@ -30,9 +32,9 @@ def test_publish_creates_topic_with_exact_request(publication, forum):
     rendered = adapter.render(publication)
     result = adapter.publish(publication, rendered)
 
-    assert [(r.method, r.path) for r in forum.requests] == [
-        ("GET", "/categories.json"),
-        ("POST", "/posts.json"),
+    assert [(r.method, r.path, r.query) for r in forum.requests] == [
+        ("GET", "/categories.json", {"include_subcategories": "true"}),
+        ("POST", "/posts.json", {}),
     ]
     post = forum.requests[1]
     assert post.headers["api-key"] == "k-123"
@@ -112,7 +114,7 @@ def test_lost_response_then_find_existing_by_external_id(publication, forum):
     adapter = publication.channel_account.get_adapter()
     rendered = adapter.render(publication)
     forum.service.drop_after_create = True
-    assert publish_error(adapter.publish, publication, rendered).permanent is False
+    assert isinstance(publish_error(adapter.publish, publication, rendered), OutcomeUnknown)
     forum.service.drop_after_create = False
 
     found = adapter.find_existing(publication)
@@ -126,6 +128,95 @@ def test_lost_response_then_find_existing_by_external_id(publication, forum):
 
 def test_find_existing_none_when_never_posted(publication, forum):
     assert publication.channel_account.get_adapter().find_existing(publication) is None
+
+
+def test_external_id_taken_is_already_published(publication, forum):
+    adapter = publication.channel_account.get_adapter()
+    adapter.publish(publication, adapter.render(publication))
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, AlreadyPublished) and "External ID" in error.message
+    assert len(forum.service.topics) == 1
+
+
+def test_a_refusal_in_another_language_is_checked_by_a_lookup(publication, forum):
+    adapter = publication.channel_account.get_adapter()
+    adapter.publish(publication, adapter.render(publication))
+    forum.faults.append(Reply(200, {"category_list": {"categories": forum.service.categories}}))
+    forum.faults.append(Reply(422, {"errors": ["外部 ID 已经被使用"]}))
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, AlreadyPublished)
+    lookup, redirected = forum.requests[-2:]
+    assert lookup.path == f"/t/external_id/{publication.idempotency_key}.json"
+    assert redirected.path == "/t/spring-sale-guide/10.json"
+
+
+def test_an_unreadable_answer_to_the_create_is_outcome_unknown(publication, forum):
+    forum.faults.append(Reply(200, {"category_list": {"categories": forum.service.categories}}))
+    forum.faults.append(Reply(200, "<html>Please wait…</html>", {"Content-Type": "text/html"}))
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, OutcomeUnknown) and "Please wait" in error.message
+
+
+def test_a_subcategory_can_be_chosen(make_publication, forum):
+    publication = make_publication(
+        "forum/discourse",
+        settings={"base_url": forum.url, "api_username": "system"},
+        secrets={"api_key": "k-123"},
+        forum_category="Spring deals",
+    )
+    adapter = publication.channel_account.get_adapter()
+    adapter.publish(publication, adapter.render(publication))
+    assert forum.calls("POST", "/posts.json")[0].json()["category"] == 9
+
+
+def test_test_connection_works_with_only_the_publishing_scopes(publication, forum):
+    forum.service.api_keys["k-publish"] = FakeDiscourse.PUBLISHING_SCOPES
+    account = publication.channel_account
+    account.secrets = {"api_key": "k-publish"}
+    account.get_adapter().validate_account(account)  # no error
+    assert not forum.calls(path="/session/current.json")
+    assert [r.path for r in forum.requests] == [
+        "/categories.json",
+        forum.requests[-1].path,  # a lookup by an external id nobody has: 404
+    ] and forum.requests[-1].path.startswith("/t/external_id/campaignhub-connection-test-")
+
+
+def test_test_connection_says_which_scope_is_missing(publication, forum):
+    forum.service.api_keys["k-no-read"] = {"posts#create", "categories#index"}
+    account = publication.channel_account
+    account.secrets = {"api_key": "k-no-read"}
+    error = publish_error(account.get_adapter().validate_account, account)
+    assert error.permanent and "topics: read" in error.message
+
+
+def test_check_publication_accepts_a_good_one(publication, forum):
+    assert publication.channel_account.get_adapter().check_publication(publication) == []
+    settings_call = forum.calls("GET", "/site/settings.json")[0]
+    assert "api-key" not in settings_call.headers  # public settings, read without the key
+
+
+def test_check_publication_reports_a_missing_category(publication, forum):
+    publication.forum_category = "Nope"
+    problems = publication.channel_account.get_adapter().check_publication(publication)
+    assert len(problems) == 1 and "Nope" in problems[0]
+
+
+def test_check_publication_counts_title_characters_chinese_too(publication, forum):
+    publication.title_override = "春季大促销活动指南"  # 9 characters (27 bytes in UTF-8)
+    problems = publication.channel_account.get_adapter().check_publication(publication)
+    assert len(problems) == 1 and "9" in problems[0] and "15" in problems[0]
+    forum.service.site_settings["min_topic_title_length"] = 8
+    assert publication.channel_account.get_adapter().check_publication(publication) == []
+    forum.service.site_settings["max_topic_title_length"] = 8
+    (problem,) = publication.channel_account.get_adapter().check_publication(publication)
+    assert "at most 8" in problem
+
+
+def test_check_publication_reports_refused_credentials(publication, forum):
+    publication.channel_account.secrets = {"api_key": "wrong"}
+    problems = publication.channel_account.get_adapter().check_publication(publication)
+    assert len(problems) == 1 and "403" in problems[0]
 
 
 def test_validate_account_reports_a_wrong_category(publication, forum):

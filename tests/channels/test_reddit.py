@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from channels.base import OutcomeUnknown
 from channels.forum.reddit import get_access_token, key_marker
 from channels.models import ChannelAccount
 
@@ -243,14 +244,14 @@ def test_lost_response_then_find_existing_finds_the_submission(publication, redd
     adapter = publication.channel_account.get_adapter()
     rendered = adapter.render(publication)
     reddit.service.drop_after_create = True
-    assert publish_error(adapter.publish, publication, rendered).permanent is False
+    assert isinstance(publish_error(adapter.publish, publication, rendered), OutcomeUnknown)
     reddit.service.drop_after_create = False
 
     found = adapter.find_existing(publication)
     assert found is not None and found.external_id == "t3_p1"
     assert found.url == "https://www.reddit.com/r/smallbusiness/comments/p1/x/"
     lookup = reddit.calls("GET", "/user/acme_marketing/submitted")[0]
-    assert lookup.query == {"limit": "25", "sort": "new", "raw_json": "1"}
+    assert lookup.query == {"limit": "100", "sort": "new", "raw_json": "1"}
     assert len(reddit.calls("POST", "/api/submit")) == 1
 
 
@@ -264,12 +265,84 @@ def test_find_existing_link_post_by_its_tracked_url(make_publication, reddit):
     assert adapter.find_existing(publication).external_id == "t3_p1"
 
 
+def test_find_existing_pages_back_past_many_newer_submissions(publication, reddit):
+    adapter = publication.channel_account.get_adapter()
+    adapter.publish(publication, adapter.render(publication))
+    for n in range(250):
+        reddit.service.add_submission(f"Newer {n}")
+    found = adapter.find_existing(publication)
+    assert found is not None and found.external_id == "t3_p1"
+    pages = reddit.calls("GET", "/user/acme_marketing/submitted")
+    assert [r.query.get("after") for r in pages] == [None, "t3_p152", "t3_p52"]
+
+
+def test_find_existing_stops_at_submissions_older_than_the_first_attempt(publication, reddit):
+    long_ago = time.time() - 3 * 86400
+    for n in range(150):
+        reddit.service.add_submission(f"Old {n}", created_utc=long_ago)
+    assert publication.channel_account.get_adapter().find_existing(publication) is None
+    assert len(reddit.calls("GET", "/user/acme_marketing/submitted")) == 1
+
+
+def test_an_unreadable_answer_to_the_submission_is_outcome_unknown(publication, reddit):
+    reddit.faults.append(Reply(200, "<html>upstream connect error</html>"))
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, OutcomeUnknown) and "upstream connect error" in error.message
+
+
+def test_check_publication_accepts_a_good_one(publication, reddit):
+    assert publication.channel_account.get_adapter().check_publication(publication) == []
+    assert reddit.calls("GET", "/api/v1/smallbusiness/post_requirements")
+
+
+def test_check_publication_title_rules(publication, reddit):
+    adapter = publication.channel_account.get_adapter()
+    publication.title_override = "长" * 301
+    (problem,) = adapter.check_publication(publication)
+    assert "301" in problem and "300" in problem
+    publication.title_override = "Spring sale guide"
+    reddit.service.requirements.update(
+        title_text_min_length=20,
+        title_required_strings=["[Guide]", "[Question]"],
+        title_blacklisted_strings=["sale"],
+    )
+    problems = adapter.check_publication(publication)
+    assert len(problems) == 3
+    assert "20" in problems[0] and "[Guide]" in problems[1] and "sale" in problems[2]
+
+
+def test_check_publication_flair_rules(publication, reddit):
+    adapter = publication.channel_account.get_adapter()
+    reddit.service.requirements["is_flair_required"] = True
+    (problem,) = adapter.check_publication(publication)
+    assert "requires a flair" in problem and "News (f-news)" in problem
+    publication.channel_account.settings["flair_id"] = "f-gone"
+    (problem,) = adapter.check_publication(publication)
+    assert "f-gone" in problem and "Deal (f-deal)" in problem
+    publication.channel_account.settings["flair_id"] = "f-deal"
+    assert adapter.check_publication(publication) == []
+    # Without the "flair" scope the list is refused: the id cannot be checked, not wrong.
+    reddit.service.flairs = None
+    publication.channel_account.settings["flair_id"] = "f-unknowable"
+    assert adapter.check_publication(publication) == []
+
+
 def test_validate_account(publication, reddit):
     account = publication.channel_account
     account.get_adapter().validate_account(account)
     account.settings["subreddit"] = "doesnotexist"
     error = publish_error(account.get_adapter().validate_account, account)
     assert error.permanent and "doesnotexist" in error.message
+
+
+def test_validate_account_wants_the_history_scope_for_lookups(publication, reddit):
+    account = publication.channel_account
+    account.secrets = {**account.secrets, "scope": "identity submit history read flair"}
+    account.get_adapter().validate_account(account)  # no error
+    account.secrets = {**account.secrets, "scope": "identity submit"}  # connected before
+    error = publish_error(account.get_adapter().validate_account, account)
+    assert error.permanent and "history" in error.message and "Connect Reddit" in error.message
 
 
 def test_non_internal_account_refused(make_publication, reddit):

@@ -5,7 +5,8 @@ import base64
 import pytest
 from django.conf import settings
 
-from channels.blog.wordpress import post_slug, slug_marker
+from channels.base import AlreadyPublished, OutcomeUnknown
+from channels.blog.wordpress import key_marker, post_slug, slug_marker
 
 from .fakes import FakeWordPress
 from .helpers import make_image, publish_error, short_timeout
@@ -119,6 +120,8 @@ def test_5xx_is_transient(publication, wp, status):
     adapter = publication.channel_account.get_adapter()
     error = publish_error(adapter.publish, publication, adapter.render(publication))
     assert error.permanent is False
+    # The first request (a term lookup) failed: nothing that creates a post went out.
+    assert not isinstance(error, OutcomeUnknown)
 
 
 def test_429_carries_retry_after(publication, wp):
@@ -135,8 +138,10 @@ def test_timeout_is_transient(publication, wp):
     rendered = adapter.render(publication)
     wp.service.delay = 1.0
     error = publish_error(adapter.publish, publication, rendered)
-    assert error.permanent is False
-    assert "in time" in error.message
+    assert error.permanent is False and "in time" in error.message
+    # The term lookup (a GET) timed out: nothing was created. A create that times out
+    # is an unknown outcome (test_exactly_once, test_http).
+    assert not isinstance(error, OutcomeUnknown)
 
 
 def test_lost_response_then_find_existing_finds_the_post_and_nothing_is_posted_twice(
@@ -146,7 +151,7 @@ def test_lost_response_then_find_existing_finds_the_post_and_nothing_is_posted_t
     rendered = adapter.render(publication)
     wp.service.drop_after_create = True
     error = publish_error(adapter.publish, publication, rendered)
-    assert error.permanent is False
+    assert isinstance(error, OutcomeUnknown)
     assert len(wp.posts) == 1  # it was created; we just never heard back
 
     wp.service.drop_after_create = False
@@ -165,7 +170,14 @@ def test_find_existing_by_marker_when_the_title_changed(publication, wp):
     publication.title_override = "A new title after the fact"
     found = adapter.find_existing(publication)
     assert found is not None and found.external_id == str(wp.posts[0]["id"])
-    assert wp.calls("GET", "/wp-json/wp/v2/posts")[-1].query["search"] == slug_marker(publication)
+    by_slug, by_search = wp.calls("GET", "/wp-json/wp/v2/posts")[-2:]
+    # The exact slug for the new title finds nothing; WordPress's search (title, excerpt,
+    # content, never the slug) finds the content marker, in any status.
+    assert by_slug.query["slug"] == post_slug("A new title after the fact", publication)
+    assert by_search.query["search"] == key_marker(publication)
+    assert by_search.query["status"] == "publish,future,draft,pending,private"
+    assert f"<!-- {key_marker(publication)} -->" in wp.posts[0]["content"]
+    assert slug_marker(publication) in wp.posts[0]["slug"]
 
 
 def test_find_existing_returns_none_when_never_posted(publication, wp):
@@ -195,3 +207,32 @@ def test_a_non_internal_account_cannot_reach_loopback(make_publication, wp):
     assert error.permanent is True
     assert "not a public address" in error.message
     assert wp.requests == []
+
+
+def test_an_unreadable_answer_to_the_create_is_outcome_unknown(make_publication, wp):
+    publication = make_publication(
+        "blog/wordpress",
+        settings={"base_url": wp.url, "username": "editor"},
+        secrets={"application_password": "abcd efgh ijkl mnop"},
+    )
+    wp.faults.append(Reply(201, "<html>Cached by a proxy</html>", {"Content-Type": "text/html"}))
+    adapter = publication.channel_account.get_adapter()
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, OutcomeUnknown) and "Cached by a proxy" in error.message
+
+
+def test_find_existing_sees_drafts_and_private_posts(publication, wp):
+    _publish(publication)
+    wp.posts[0]["status"] = "private"  # someone made it private since
+    found = publication.channel_account.get_adapter().find_existing(publication)
+    assert found is not None and found.external_id == str(wp.posts[0]["id"])
+
+
+def test_a_duplicate_slug_is_trashed_and_reported_as_already_published(publication, wp):
+    adapter, _rendered, first = _publish(publication)
+    error = publish_error(adapter.publish, publication, adapter.render(publication))
+    assert isinstance(error, AlreadyPublished) and "trash" in error.message
+    assert [p["id"] for p in wp.live_posts()] == [int(first.external_id)]
+    (delete,) = wp.calls("DELETE")
+    assert delete.path == f"/wp-json/wp/v2/posts/{wp.posts[1]['id']}"
+    assert adapter.find_existing(publication).external_id == first.external_id

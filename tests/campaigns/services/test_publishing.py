@@ -46,10 +46,11 @@ def test_attempt_record_written_before_external_call(run_due, make_pub, fake_cha
     assert seen == {"status": S.PUBLISHING, "attempt_logged": True}
 
 
+@pytest.mark.parametrize("mode", ["post_then_timeout", "post_then_time_limit"])
 def test_unknown_outcome_is_looked_up_and_never_reposted(
-    run_due, make_pub, fake_channel, fake_account
+    run_due, make_pub, fake_channel, fake_account, mode
 ):
-    fake_account.settings = {"mode": "post_then_timeout"}
+    fake_account.settings = {"mode": mode}
     fake_account.save()
     pub = make_pub(-1)
     assert run_due() == {pub.pk: "unknown"}
@@ -83,6 +84,38 @@ def test_unknown_outcome_without_lookup_waits_for_a_person(
     # Nothing more happens on its own.
     assert run_due(now=timezone.now() + datetime.timedelta(days=1)) == {}
     assert fake_channel.posts(pub) == 1
+
+
+def test_already_published_answer_is_looked_up_and_recorded_as_found(
+    run_due, make_pub, fake_channel, fake_account
+):
+    fake_account.settings = {"mode": "already_published"}
+    fake_account.save()
+    pub = make_pub(-1)
+    fake_channel.STORE.incr(f"posts:{pub.idempotency_key}")  # an earlier attempt's post
+    assert run_due() == {pub.pk: "found"}
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED and not pub.needs_lookup
+    assert pub.external_id == f"fake-{pub.idempotency_key}"
+    assert fake_channel.lookups(pub) == 1 and fake_channel.posts(pub) == 1
+
+
+def test_already_published_but_not_found_yet_stays_unknown_never_failed(
+    run_due, make_pub, fake_channel, fake_account
+):
+    fake_account.settings = {"mode": "already_published"}
+    fake_account.save()
+    pub = make_pub(-1)
+    assert run_due() == {pub.pk: "unknown"}
+    pub.refresh_from_db()
+    assert pub.status == S.UNKNOWN and pub.needs_lookup and pub.due_at is not None
+    assert "already been taken" in pub.last_error
+    # The channel's search catches up: the next attempt looks first and finds it.
+    fake_channel.STORE.incr(f"posts:{pub.idempotency_key}")
+    assert run_due(now=timezone.now() + datetime.timedelta(hours=1)) == {pub.pk: "found"}
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED
+    assert fake_channel.calls(pub) == 1  # publish() was not called again
 
 
 def test_permanent_error_fails_at_once_and_notifies_owner(
@@ -243,3 +276,18 @@ def test_a_failing_follow_up_never_undoes_the_post(run_due, make_pub, fake_chann
     pub.refresh_from_db()
     assert pub.status == S.PUBLISHED and fake_channel.posts(pub) == 1
     assert any("follow-up exploded" in r.getMessage() for r in caplog.records)
+
+
+def test_first_attempt_at_is_when_the_first_attempt_started(
+    run_due, make_pub, fake_channel, fake_account
+):
+    fake_account.settings = {"mode": "transient", "fail_times": 1}
+    fake_account.save()
+    pub = make_pub(-1)
+    assert pub.first_attempt_at() is None
+    assert run_due() == {pub.pk: "retry"}
+    first = pub.first_attempt_at()
+    attempts = PublicationEvent.objects.filter(publication=pub, is_attempt=True)
+    assert first == attempts.get().created_at
+    assert run_due(now=timezone.now() + datetime.timedelta(hours=1)) == {pub.pk: "published"}
+    assert attempts.count() == 2 and pub.first_attempt_at() == first
