@@ -82,6 +82,21 @@ def _created_post(response) -> dict:
     return {**post, "id": post_id}
 
 
+def _existing_term(response) -> dict:
+    """{"id": term id} from a 400 `term_exists` answer, else {}."""
+    if response.status_code != 400:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if not isinstance(body, dict) or body.get("code") != "term_exists":
+        return {}
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    term_id = data.get("term_id")
+    return {"id": term_id} if isinstance(term_id, int) and term_id > 0 else {}
+
+
 class WordPressAdapter(ChannelAdapter):
     kind = "blog/wordpress"
     label = gettext_lazy("Blog: WordPress")
@@ -252,17 +267,29 @@ class WordPressAdapter(ChannelAdapter):
         return None
 
     def _term_id(self, client, taxonomy: str, name: str) -> int:
-        """The id of the category or tag called `name`, created when missing."""
+        """The id of the category or tag called `name`, created when missing.
+
+        WordPress stores "Tips & Tricks" as "Tips &amp; Tricks", and its term search
+        does not find the name as typed; creating it again answers 400 `term_exists`
+        with the existing term's id (`data.term_id`), which is the one we want."""
         found = self._find_term(client, taxonomy, name)
         if found is not None:
             return found
+        existing: dict = {}
         try:
             response = send(
-                client, "POST", self._api(taxonomy), json={"name": name}, may_create=False
+                client,
+                "POST",
+                self._api(taxonomy),
+                json={"name": name},
+                may_create=False,
+                on_response=lambda answer: existing.update(_existing_term(answer)),
             )
         except PublishError:
-            # A concurrent publish may have created it between our lookup and create
-            # (WordPress answers 400 term_exists): look it up again.
+            if existing.get("id"):
+                return int(existing["id"])
+            # A concurrent publish may have created it between our lookup and create:
+            # look it up again.
             found = self._find_term(client, taxonomy, name)
             if found is None:
                 raise
