@@ -34,12 +34,19 @@ class FakeWordPress(FakeService):
             return Reply(200, {"id": 1, "name": "Editor", "capabilities": {"publish_posts": True}})
         if route in self.terms:
             if r.method == "GET":
+                # As the real one: the search runs on the stored, HTML-escaped name, so
+                # "Tips & Tricks" as typed does not find "Tips &amp; Tricks".
                 q = r.query.get("search", "").lower()
-                return Reply(
-                    200, [t for t in self.terms[route] if q in html.unescape(t["name"]).lower()]
-                )
+                return Reply(200, [t for t in self.terms[route] if q in t["name"].lower()])
             name = r.json()["name"]
-            term = {"id": next(self.ids), "name": html.escape(name), "slug": name.lower()}
+            taken = [t for t in self.terms[route] if t["name"] == html.escape(name, quote=False)]
+            if taken:
+                return Reply(400, {"code": "term_exists", "message": "A term with the name provided already exists with this parent.", "data": {"status": 400, "term_id": taken[0]["id"]}})  # fmt: skip
+            term = {
+                "id": next(self.ids),
+                "name": html.escape(name, quote=False),
+                "slug": name.lower(),
+            }
             self.terms[route].append(term)
             return Reply(201, term)
         if route == "media" and r.method == "POST":

@@ -51,6 +51,9 @@ def test_publish_creates_terms_and_post_with_exact_requests(publication, wp):
         ("GET", "/wp-json/wp/v2/tags", {"search": "Spring", "per_page": "100"}),
         ("POST", "/wp-json/wp/v2/tags", {}),
         ("GET", "/wp-json/wp/v2/tags", {"search": "Tips & Tricks", "per_page": "100"}),
+        # As on a real WordPress: the search misses the escaped "Tips &amp; Tricks", and
+        # creating it answers 400 term_exists with its id, which is reused.
+        ("POST", "/wp-json/wp/v2/tags", {}),
         ("POST", "/wp-json/wp/v2/posts", {}),
     ]
     assert all(r.headers["authorization"] == AUTH for r in wp.requests)
