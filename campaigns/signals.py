@@ -10,9 +10,16 @@ our own modules), so any app can listen without an import cycle.
   a post (e.g. `channels.verification`, the feed check) listen, so the publish service
   never names them. Receivers must not raise and must wrap their writes in a savepoint:
   a follow-up problem must never undo the record of a post that is live.
+* `campaign_paused(campaign)`, `campaign_resumed(campaign)`, `campaign_cancelled(campaign)`:
+  sent after commit when a person pauses, resumes or cancels a whole campaign. Channels
+  whose publications keep running after they are "published" (the email fan-out)
+  listen and pause, resume or cancel their running sends before the next batch.
 """
 
 import django.dispatch
 
 publications_due = django.dispatch.Signal()
 publication_published = django.dispatch.Signal()
+campaign_paused = django.dispatch.Signal()
+campaign_resumed = django.dispatch.Signal()
+campaign_cancelled = django.dispatch.Signal()

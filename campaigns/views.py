@@ -99,9 +99,9 @@ def campaign_edit(request, pk):
 @permission_required("campaigns.view_campaign")
 def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign.objects.select_related("owner", "approved_by"), pk=pk)
-    publications = campaign.publications.select_related("page", "channel_account").order_by(
-        "publish_at", "pk"
-    )
+    publications = campaign.publications.select_related(
+        "page", "channel_account", "email_send"
+    ).order_by("publish_at", "pk")
     return render(
         request,
         "campaigns/campaign_detail.html",

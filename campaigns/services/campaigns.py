@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import signals
 from ..models import Campaign, Notification, Publication
 from ..notifications import notify_user
 from .publications import cancel_publication, pause_publication, resume_publication
@@ -30,6 +31,11 @@ def _set_campaign_status(campaign: Campaign, locked: Campaign, to_status: str, *
     campaign.status = locked.status
     for name, value in fields.items():
         setattr(campaign, name, value)
+
+
+def _announce_after_commit(signal, campaign: Campaign) -> None:
+    """Tell the channels once the campaign's new status is committed (see signals)."""
+    transaction.on_commit(lambda: signal.send(Campaign, campaign=campaign))
 
 
 def create_campaign(actor=None, **fields) -> Campaign:
@@ -118,6 +124,7 @@ def pause_campaign(campaign: Campaign, actor=None) -> int:
         if locked.status not in (CS.APPROVED, CS.RUNNING):
             raise InvalidTransition(_("Only an approved or running campaign can be paused."))
         _set_campaign_status(campaign, locked, CS.PAUSED)
+        _announce_after_commit(signals.campaign_paused, campaign)
     # Each publication in its own short transaction: a campaign can have thousands, and
     # the dispatcher must not wait on one long lock.
     count = 0
@@ -137,6 +144,7 @@ def resume_campaign(campaign: Campaign, actor=None, *, now=None) -> int:
             raise InvalidTransition(_("Only a paused campaign can be resumed."))
         started = locked.publications.filter(status=S.PUBLISHED).exists()
         _set_campaign_status(campaign, locked, CS.RUNNING if started else CS.APPROVED)
+        _announce_after_commit(signals.campaign_resumed, campaign)
     count = 0
     for pk in _open_publication_ids(campaign, (S.PAUSED, S.PUBLISHING)):
         try:
@@ -153,6 +161,7 @@ def cancel_campaign(campaign: Campaign, actor=None) -> int:
         if locked.status in (CS.CANCELLED, CS.FINISHED):
             raise InvalidTransition(_("The campaign is already closed."))
         _set_campaign_status(campaign, locked, CS.CANCELLED)
+        _announce_after_commit(signals.campaign_cancelled, campaign)
     count = 0
     for pk in _open_publication_ids(
         campaign, (S.DRAFT, S.SCHEDULED, S.QUEUED, S.UNKNOWN, S.PAUSED, S.FAILED, S.PUBLISHING)

@@ -11,4 +11,4 @@ class EmailChannelConfig(AppConfig):
     def ready(self):
         # Starting a fan-out emits a signal that tasks.py listens to, so services and
         # the adapter never import Celery.
-        from . import tasks  # noqa: F401
+        from . import receivers, tasks  # noqa: F401 - importing them connects them

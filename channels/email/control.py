@@ -14,11 +14,11 @@ from .models import Delivery, EmailSend
 from .signals import email_send_started
 
 
-def pause_email_send(send: EmailSend) -> bool:
+def pause_email_send(send: EmailSend, reason: str = EmailSend.PauseReason.PERSON) -> bool:
     """Stop sending after the messages in flight; nothing is lost. Idempotent."""
     return bool(
         EmailSend.objects.filter(pk=send.pk, status=EmailSend.Status.SENDING).update(
-            status=EmailSend.Status.PAUSED
+            status=EmailSend.Status.PAUSED, pause_reason=reason
         )
     )
 
@@ -26,7 +26,7 @@ def pause_email_send(send: EmailSend) -> bool:
 def resume_email_send(send: EmailSend) -> bool:
     """Continue a paused send with the rows not yet sent. Idempotent."""
     changed = EmailSend.objects.filter(pk=send.pk, status=EmailSend.Status.PAUSED).update(
-        status=EmailSend.Status.SENDING
+        status=EmailSend.Status.SENDING, pause_reason=""
     )
     if changed:
         transaction.on_commit(lambda: email_send_started.send(EmailSend, send_id=send.pk))
@@ -72,3 +72,33 @@ def send_counts(send: EmailSend) -> dict[str, int]:
     ):
         counts[row["status"]] = row["n"]
     return counts
+
+
+def campaign_sends(campaign, statuses) -> list[EmailSend]:
+    """The campaign's email and e-zine sends in `statuses`."""
+    return list(EmailSend.objects.filter(publication__campaign=campaign, status__in=statuses))
+
+
+def pause_campaign_sends(campaign) -> int:
+    """Pause every running send of the campaign (before its next batch). Returns how many."""
+    return sum(
+        pause_email_send(send, EmailSend.PauseReason.CAMPAIGN)
+        for send in campaign_sends(campaign, [EmailSend.Status.SENDING])
+    )
+
+
+def resume_campaign_sends(campaign) -> int:
+    """Resume the sends the campaign's pause paused; a send a person paused stays paused."""
+    return sum(
+        resume_email_send(send)
+        for send in campaign_sends(campaign, [EmailSend.Status.PAUSED])
+        if send.pause_reason == EmailSend.PauseReason.CAMPAIGN
+    )
+
+
+def cancel_campaign_sends(campaign) -> int:
+    """Cancel every running or paused send of the campaign. Returns how many."""
+    sends = campaign_sends(campaign, [EmailSend.Status.SENDING, EmailSend.Status.PAUSED])
+    for send in sends:
+        cancel_email_send(send)
+    return len(sends)

@@ -16,9 +16,12 @@ import time
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics.events import record_events
 from campaigns.audiences import services as audience_services
+from campaigns.models import Notification
+from campaigns.notifications import notify_user
 
 from . import smtp
 from .claims import (
@@ -31,6 +34,7 @@ from .claims import (
     still_sending,
 )
 from .config import SMTPConfig
+from .control import pause_email_send
 from .models import Delivery, EmailSend
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks, fast_commits
@@ -39,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 PAUSE_CHECK_EVERY = 50
 MAX_ATTEMPTS = 3
+# A server that refuses this many messages in a row, or answers 421 ("closing", "too much
+# mail"), is refusing the send, not the addresses: the send pauses and its owner is told,
+# instead of burning through the list. The refused rows go back to pending or fail as
+# any refusal does.
+REFUSALS_BEFORE_PAUSE = 5
+SERVER_CLOSING = 421
 # Refusals at send time that mean the address does not exist: suppressed for good.
 UNKNOWN_ADDRESS_CODES = ("550", "551", "553")
 
@@ -98,6 +108,8 @@ def send_next_batch(
                 marks.close()
     finally:
         record_sends(send, result.sent_ids)
+    if loop.server_refusing:
+        pause_for_refusals(send, loop.server_refusing)
     result.more = has_pending(send)
     if not result.more:
         finish_if_done(send)
@@ -124,6 +136,8 @@ class _SendLoop:
         self.next_at = time.monotonic()
         self.position = 0  # the row being sent: it and those after it are still claimed
         self.in_hand = None  # marked sent, the server's reply not yet read
+        self.refusals_in_a_row = 0
+        self.server_refusing = ""  # the last refusal, once the server refuses the send
 
     def run(self, rows: list[Delivery]) -> None:
         """Send `rows` in order. A broken connection releases the rows not sent and
@@ -161,6 +175,8 @@ class _SendLoop:
             ):
                 end, upcoming = index + 1, None
             built = self.send_one(delivery, built, upcoming)
+            if self.server_refusing:
+                return index + 1
         return end
 
     def build(self, delivery: Delivery) -> tuple[str, bytes]:
@@ -182,7 +198,7 @@ class _SendLoop:
             stream.read_envelope()
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
             self.refused(delivery, *refusal(exc))
-            if upcoming is None:
+            if upcoming is None or self.server_refusing:
                 return None
             stream.start(upcoming.email)
             return self.build(upcoming)
@@ -206,6 +222,7 @@ class _SendLoop:
             return upcoming_built
         self.marks.wait()
         self.in_hand = None
+        self.refusals_in_a_row = 0
         self.result.sent += 1
         self.result.sent_ids.append(delivery.pk)
         return upcoming_built
@@ -221,6 +238,9 @@ class _SendLoop:
         """A 5xx fails the row (and suppresses an address that does not exist); a
         temporary refusal puts it back, until it has had MAX_ATTEMPTS tries."""
         reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        self.refusals_in_a_row += 1
+        if int(code or 0) == SERVER_CLOSING or self.refusals_in_a_row >= REFUSALS_BEFORE_PAUSE:
+            self.server_refusing = f"{code} {reason}".strip()
         if 500 <= int(code or 0) < 600:
             fail_claimed(delivery.pk, self.token, f"{code} {reason}")
             if str(code) in UNKNOWN_ADDRESS_CODES:
@@ -233,6 +253,26 @@ class _SendLoop:
             self.result.failed += 1
         else:
             self.result.released += release_claims([delivery.pk], self.token)
+
+
+def pause_for_refusals(send: EmailSend, last_refusal: str) -> None:
+    """Pause a send its mail server keeps refusing, and tell the campaign's owner."""
+    if not pause_email_send(send, EmailSend.PauseReason.REFUSALS):
+        return  # paused or cancelled by someone else meanwhile
+    owner = send.publication.campaign.owner
+    logger.warning("email send %s paused: the server refuses it (%s)", send.pk, last_refusal)
+    if owner is not None:
+        notify_user(
+            owner,
+            _(
+                "The email “%(subject)s” was paused: the mail server refused %(count)d "
+                "messages in a row or asked us to stop (last answer: %(answer)s). "
+                "Check the account, then resume the send."
+            )
+            % {"subject": send.subject, "count": REFUSALS_BEFORE_PAUSE, "answer": last_refusal},
+            level=Notification.Level.ERROR,
+            publication=send.publication,
+        )
 
 
 def refusal(exc: smtplib.SMTPException) -> tuple[int, bytes]:

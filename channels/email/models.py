@@ -37,7 +37,18 @@ class EmailSend(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
+
     # The issue as rendered once (premailer already applied, merge markers left in).
+    class PauseReason(models.TextChoices):
+        PERSON = "person", _("Paused by a person")
+        CAMPAIGN = "campaign", _("Paused with its campaign")
+        REFUSALS = "refusals", _("Paused: the mail server kept refusing")
+
+    # Why a paused send is paused: resuming a campaign resumes only the sends its pause
+    # paused, never one a person paused on its own.
+    pause_reason = models.CharField(
+        _("why paused"), max_length=20, choices=PauseReason.choices, blank=True
+    )
     subject = models.CharField(max_length=300, blank=True)
     html = models.TextField(blank=True)
     text = models.TextField(blank=True)

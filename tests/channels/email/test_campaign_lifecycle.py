@@ -1,0 +1,137 @@
+"""One lifecycle for a send: pausing, resuming or cancelling the campaign pauses,
+resumes or cancels its running sends before their next batch; a mail server that keeps
+refusing pauses the send and tells the owner instead of burning through the list."""
+
+import pytest
+
+from campaigns import services as campaign_services
+from campaigns.models import Campaign, Notification
+from channels.email import services
+from channels.email.models import Delivery, EmailSend
+
+from .conftest import drain, make_subscribers, publish
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def running_send(smtp_server, no_celery, mailing_list, email_publication):
+    Campaign.objects.filter(pk=email_publication.campaign_id).update(status=Campaign.Status.RUNNING)
+    email_publication.campaign.refresh_from_db()
+    make_subscribers(mailing_list, 30)
+    send = publish(email_publication)
+    services.send_next_batch(send.pk)  # the first 10 of 30 go out
+    return send, smtp_server[1]
+
+
+def test_pausing_the_campaign_mid_send_holds_every_message_until_it_resumes(
+    running_send, django_capture_on_commit_callbacks
+):
+    send, handler = running_send
+    campaign = send.publication.campaign
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.pause_campaign(campaign)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.CAMPAIGN
+    for _ in range(3):
+        assert services.send_next_batch(send.pk).claimed == 0
+    assert len(handler.messages) == 10
+
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.resume_campaign(campaign)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.SENDING and send.pause_reason == ""
+    drain(send)
+    counts = handler.count_by_recipient()
+    assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+def test_resuming_the_campaign_leaves_a_send_a_person_paused(
+    running_send, django_capture_on_commit_callbacks
+):
+    send, handler = running_send
+    assert services.pause_email_send(send)  # a marketer pauses this one send
+    campaign = send.publication.campaign
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.pause_campaign(campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.resume_campaign(campaign)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.PERSON
+    assert services.send_next_batch(send.pk).claimed == 0 and len(handler.messages) == 10
+
+
+def test_cancelling_the_campaign_cancels_its_send(running_send, django_capture_on_commit_callbacks):
+    send, handler = running_send
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.cancel_campaign(send.publication.campaign)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.CANCELLED
+    assert Delivery.objects.filter(publication=send.publication, status="skipped").count() == 20
+    assert services.send_next_batch(send.pk).claimed == 0 and len(handler.messages) == 10
+
+
+def test_five_refusals_in_a_row_pause_the_send_and_tell_the_owner(
+    smtp_server, no_celery, mailing_list, email_publication
+):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 30)
+    handler.refuse_data = "451 4.3.0 Try again later"
+    send = publish(email_publication)
+    result = services.send_next_batch(send.pk)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.REFUSALS
+    # It stopped at the fifth refusal: the rest of the batch was never offered.
+    assert result.sent == 0 and result.released == 10
+    assert Delivery.objects.filter(publication=send.publication, status="pending").count() == 30
+    owner_notice = Notification.objects.get(user=email_publication.campaign.owner)
+    assert "451" in owner_notice.message and owner_notice.level == Notification.Level.ERROR
+
+    # Fixed and resumed by a person: every recipient exactly once.
+    handler.refuse_data = None
+    assert services.resume_email_send(send)
+    drain(send)
+    counts = handler.count_by_recipient()
+    assert len(counts) == 30 and set(counts.values()) == {1}
+
+
+def test_a_421_pauses_at_once(smtp_server, no_celery, mailing_list, email_publication):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 12)
+    handler.refuse_data = "421 4.7.0 Too much mail, closing connection"
+    send = publish(email_publication)
+    result = services.send_next_batch(send.pk)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.REFUSALS
+    assert result.sent == 0 and result.released == 10
+
+
+def test_a_few_refused_addresses_do_not_pause_the_send(
+    smtp_server, no_celery, mailing_list, email_publication
+):
+    _controller, handler = smtp_server
+    readers = make_subscribers(mailing_list, 20)
+    # Four unknown addresses in a row, then good ones: the count starts again.
+    for subscriber in readers[:4]:
+        handler.refuse[subscriber.email] = "550 5.1.1 No such user"
+    send = publish(email_publication)
+    drain(send)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.FINISHED
+    assert len(handler.messages) == 16
+
+
+def test_the_campaign_page_shows_a_send_paused_with_its_campaign(
+    running_send, django_capture_on_commit_callbacks, admin_client
+):
+    send, _handler = running_send
+    campaign = send.publication.campaign
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.pause_campaign(campaign)
+    page = admin_client.get(f"/admin/campaigns/{campaign.pk}/").content.decode()
+    assert "Sending: Paused (Paused with its campaign)" in " ".join(page.split())
+    assert f'href="/admin/email/{send.publication_id}/"' in page
