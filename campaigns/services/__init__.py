@@ -72,6 +72,7 @@ from .state import (
     transition,
 )
 from .validation import (
+    channel_problems,
     validate_campaign_dates,
     validate_channel_account,
     validate_publication_at,
@@ -127,6 +128,7 @@ __all__ = [
     "update_campaign_progress",
     "validate_campaign_dates",
     "validate_channel_account",
+    "channel_problems",
     "validate_publication_at",
     "validate_publish_time",
     "validate_schedule",

@@ -22,7 +22,12 @@ from .state import (
     log_event,
     transition,
 )
-from .validation import validate_channel_account, validate_publication_at, validate_schedule
+from .validation import (
+    channel_problems,
+    validate_channel_account,
+    validate_publication_at,
+    validate_schedule,
+)
 
 
 def schedule_publication(
@@ -264,6 +269,10 @@ def save_publication(
 
     A scheduled or paused row keeps its stored time on save: moving it is a reschedule,
     validated and logged like any other."""
+    if schedule:
+        refused = channel_problems(publication)
+        if refused:
+            raise ValidationError(refused, code="refused_by_channel")
     with transaction.atomic():
         was_new = publication.pk is None
         if was_new:

@@ -108,3 +108,15 @@ def validate_publication_at(publication: Publication, publish_at) -> list[str]:
         except ValidationError as exc:
             errors.extend(exc.messages)
     return errors
+
+
+def channel_problems(publication: Publication) -> list[str]:
+    """What the channel itself would refuse or silently change (an unknown category, a
+    title too short for the forum, a required flair): asks the channel, so it runs
+    before the scheduling transaction, never inside it (no row lock held over the
+    network). A channel that cannot be reached reports nothing: publishing retries."""
+    try:
+        adapter = publication.channel_account.get_adapter()
+    except (UnknownChannelKind, ImportError):
+        return []  # validate_channel_account says so in words
+    return adapter.check_publication(publication)

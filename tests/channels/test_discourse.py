@@ -1,6 +1,9 @@
 """Discourse adapter against a loopback server speaking its REST API."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from channels.base import AlreadyPublished, OutcomeUnknown
 
@@ -237,3 +240,26 @@ def test_non_internal_account_refused(make_publication, forum):
     adapter = publication.channel_account.get_adapter()
     error = publish_error(adapter.publish, publication, adapter.render(publication))
     assert error.permanent and forum.requests == []
+
+
+def test_scheduling_is_refused_with_the_forums_own_rules(publication, forum, marketer):
+    """Checked when the marketer schedules, not found out at publish time."""
+    from django.core.exceptions import ValidationError
+
+    from campaigns import services
+    from campaigns.models import Campaign
+
+    Campaign.objects.filter(pk=publication.campaign_id).update(status=Campaign.Status.APPROVED)
+    publication.refresh_from_db()
+    publication.title_override = "春季大促销活动指南"  # 9 characters; the forum wants 15
+    when = timezone.now() + datetime.timedelta(hours=2)
+    with pytest.raises(ValidationError) as refused:
+        services.save_publication(publication, marketer, schedule=True, publish_at=when)
+    assert any("15" in message for message in refused.value.messages)
+    publication.refresh_from_db()
+    assert publication.status == "draft" and publication.title_override == ""  # nothing saved
+
+    publication.title_override = "春季大促销活动指南：十五个字以上的标题"
+    services.save_publication(publication, marketer, schedule=True, publish_at=when)
+    publication.refresh_from_db()
+    assert publication.status == "scheduled"
