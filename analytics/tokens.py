@@ -43,7 +43,7 @@ def parse_message_token(token) -> tuple[int, str] | None:
         payload = _unb64(encoded).decode()
     except (ValueError, UnicodeDecodeError):
         return None
-    secrets_to_try = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    secrets_to_try = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     if not any(
         constant_time_compare(signature, _token_signature(payload, s)) for s in secrets_to_try
     ):

@@ -25,7 +25,9 @@ from . import queues
 CHECK_TIMEOUT = 2.0
 # The user part may be empty: Redis URLs carry only a password (redis://:secret@host).
 _URL_CREDENTIALS = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
-_migrations_applied = False  # once true in a process it stays true (code cannot change)
+# Once every migration is seen applied in a process it stays so (its code cannot change),
+# so later probes skip the migration graph. Public: a test that unapplies one resets it.
+migrations_known_applied = False
 
 WORKERS_SEEN_KEY = "ops:workers-seen"
 WORKERS_SEEN_WINDOW = datetime.timedelta(minutes=10)
@@ -88,8 +90,8 @@ def check_database(alias: str = DEFAULT_DB_ALIAS) -> Check:
 
 def check_migrations(alias: str = DEFAULT_DB_ALIAS) -> Check:
     def probe():
-        global _migrations_applied
-        if _migrations_applied:
+        global migrations_known_applied
+        if migrations_known_applied:
             return "all applied"
         from django.db.migrations.executor import MigrationExecutor
 
@@ -102,7 +104,7 @@ def check_migrations(alias: str = DEFAULT_DB_ALIAS) -> Check:
                 _("%(count)d unapplied migration(s): %(names)s%(more)s")
                 % {"count": len(plan), "names": names, "more": more}
             )
-        _migrations_applied = True
+        migrations_known_applied = True
         return "all applied"
 
     return _timed("migrations", probe)

@@ -106,7 +106,7 @@ def test_readyz_fails_clearly_when_postgresql_is_down(client, database_on_closed
 def test_readyz_fails_when_a_migration_is_not_applied(client, db, monkeypatch):
     from django.db import connection
 
-    monkeypatch.setattr(services, "_migrations_applied", False)
+    monkeypatch.setattr(services, "migrations_known_applied", False)
     with connection.cursor() as cursor:  # rolled back with the test's transaction
         cursor.execute("DELETE FROM django_migrations WHERE app = 'ops' AND name = '0001_initial'")
     response = client.get("/readyz")
