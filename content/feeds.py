@@ -3,6 +3,8 @@
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
+from .disclosure import labelled
+
 
 class BlogRssFeed(Feed):
     feed_type = Rss201rev2Feed
@@ -29,9 +31,8 @@ class BlogRssFeed(Feed):
         return self.blog_index.get_posts()[: self.limit]
 
     def item_title(self, item):
-        label = getattr(item, "disclosure_label", "")
         # Advertorials stay disclosed wherever the feed is read.
-        return f"[{label}] {item.title}" if label else item.title
+        return labelled(item.title, item)
 
     def item_description(self, item):
         return item.get_excerpt()

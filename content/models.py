@@ -23,6 +23,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .blocks import ArticleStreamBlock, EmailStreamBlock
+from .disclosure import DISCLOSURE_CHOICES, approved_disclosure
 from .seo import SeoAnalysisPanel
 
 
@@ -249,14 +250,6 @@ class BlogPostPage(ArticleBase):
         verbose_name = _("blog post")
 
 
-DISCLOSURE_CHOICES = [
-    ("Sponsored", _("Sponsored")),
-    ("广告", "广告"),
-    ("Advertisement", _("Advertisement")),
-    ("赞助内容", "赞助内容"),
-]
-
-
 class SoftArticlePage(ArticleBase):
     """An advertorial. The disclosure label is mandatory and every channel renders it
     (consumer-protection law in the EU, the FTC's guides and China's Advertising Law)."""
@@ -293,7 +286,7 @@ class SoftArticlePage(ArticleBase):
             errors["sponsor"] = _("A soft article must name its sponsor.")
         if not (self.disclosure_label or "").strip():
             errors["disclosure_label"] = _("A soft article must carry a disclosure label.")
-        elif self.disclosure_label not in dict(DISCLOSURE_CHOICES):
+        elif approved_disclosure(self.disclosure_label) is None:
             errors["disclosure_label"] = _("Choose one of the approved disclosure labels.")
         if errors:
             raise ValidationError(errors)

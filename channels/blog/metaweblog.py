@@ -38,6 +38,7 @@ from channels.base import (
 )
 from channels.http import client_for_account, send
 from channels.render import render_html
+from channels.render.html import insert_after_disclosure
 from channels.verification import verification_settings_fields
 
 # XML-RPC methods that create a post: a lost or unreadable answer to one of them leaves
@@ -158,8 +159,10 @@ class MetaWeblogAdapter(ChannelAdapter):
             html = f"<!-- {key_marker(publication)} -->\n{html}"
         image_url = self._upload_cover(publication, blog_id, username, password)
         if image_url:
+            # Inline (MetaWeblog has no featured image), but never above the disclosure.
             alt = publication.page.title.replace('"', "&quot;").replace("<", "&lt;")
-            html = f'<p><img src="{image_url}" alt="{alt}"></p>\n{html}'
+            cover = f'<p><img src="{image_url}" alt="{alt}"></p>'
+            html = insert_after_disclosure(html, publication.page.specific, cover)
         post = {
             "title": rendered.title,
             "description": html,

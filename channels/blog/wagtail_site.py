@@ -16,6 +16,7 @@ from wagtail.models import Site
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 from channels.render.common import build_rendered
 from content.approval import approved_revision
+from content.disclosure import disclosure_html
 
 
 class WagtailSiteAdapter(ChannelAdapter):
@@ -44,10 +45,11 @@ class WagtailSiteAdapter(ChannelAdapter):
         excerpt = publication.excerpt_override or (
             approved.get_excerpt() if hasattr(approved, "get_excerpt") else ""
         )
-        html = ""
+        # The disclosure first, as the hub's page shows it above everything else.
+        html = disclosure_html(approved)
         body = getattr(approved, "body", None)
         if body is not None:
-            html = str(body.render_as_block()) if hasattr(body, "render_as_block") else str(body)
+            html += str(body.render_as_block()) if hasattr(body, "render_as_block") else str(body)
         # Title and excerpt as approved (not stripped, no fallback to the search
         # description), no category (our own blog has none), the live URL as canonical.
         return build_rendered(

@@ -23,6 +23,7 @@ from premailer import Premailer
 
 from analytics.links import rewrite_links
 from channels.base import Rendered
+from content.disclosure import disclosure_text, labelled_subject
 
 MERGE_FIELDS_RE = (
     r"\{\{\s*(?P<content>name|first_name|email)\s*\}\}"
@@ -50,7 +51,7 @@ def page_parts(page) -> dict:
         "language": getattr(page, "language", "en") or "en",
         "editorial": getattr(page, "editorial", ""),
         "body": getattr(page, "body", []),
-        "disclosure": getattr(page, "disclosure_label", ""),
+        "disclosure": disclosure_text(page),
     }
 
 
@@ -58,9 +59,12 @@ def render_issue(
     page, publication, *, postal_address: str = "", channel: str = "email"
 ) -> Rendered:
     """Render `page` for the inbox: template, tracked links, CSS inlined (network off).
-    The result still carries the merge markers; see CompiledMerge."""
+    The result still carries the merge markers; see CompiledMerge. A sponsored page's
+    subject opens with its disclosure's prefix (the inbox shows the subject before any
+    of the message), and its message with the disclosure."""
     parts = page_parts(page)
     subject = (publication.email_subject if publication else "") or parts["subject"]
+    subject = labelled_subject(subject, page.specific)
     preheader = (publication.email_preheader if publication else "") or parts["preheader"]
     try:
         web_url = page.specific.get_full_url()

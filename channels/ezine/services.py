@@ -29,6 +29,7 @@ from campaigns.models import Publication
 from campaigns.notifications import notify_user
 from campaigns.services import publish_publication_now, save_publication
 from channels.email.audience import set_email_audience
+from content.disclosure import disclosure_html
 from content.models import BlogPostPage, EZineIssuePage, SoftArticlePage
 from content.sanitize import sanitize_html
 
@@ -82,8 +83,7 @@ def new_content(ezine: EZine, since: datetime.datetime | None) -> list[tuple[str
 
 
 def _page_block(page) -> str:
-    disclosure = getattr(page, "disclosure_label", "")
-    label = f"<p><strong>{html_lib.escape(disclosure)}</strong></p>" if disclosure else ""
+    label = disclosure_html(page.specific)
     excerpt = html_lib.escape(page.specific.get_excerpt() if hasattr(page, "get_excerpt") else "")
     url = page.get_full_url() or ""
     return sanitize_html(

@@ -38,6 +38,7 @@ from channels.base import (
 )
 from channels.http import client_for_account, send
 from channels.render import render_markdown
+from content.disclosure import labelled
 
 API_BASE = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
@@ -235,6 +236,14 @@ class RedditAdapter(ChannelAdapter):
     def _post_kind(self) -> str:
         return "link" if self.account.settings.get("post_kind") == "link" else "self"
 
+    def _title(self, publication, title: str) -> str:
+        """The title as submitted. A link post has no body to open with the disclosure:
+        its title carries the label ("[Sponsored] Title", "【广告】标题"). A self post's
+        text opens with it, like every other channel's body."""
+        if self._post_kind() != "link":
+            return title
+        return labelled(title, publication.page.specific)
+
     def _link_url(self, publication, rendered=None) -> str:
         if rendered is not None and rendered.extra.get("link_url"):
             return rendered.extra["link_url"]
@@ -259,6 +268,7 @@ class RedditAdapter(ChannelAdapter):
         )
         if self._post_kind() == "link":
             rendered.extra["link_url"] = self._link_url(publication)
+        rendered.title = self._title(publication, rendered.title)
         return rendered
 
     def publish(self, publication, rendered: Rendered) -> PublishResult:
@@ -342,7 +352,7 @@ class RedditAdapter(ChannelAdapter):
         """Title length (Reddit's 300 characters, and the subreddit's own limits and
         required or banned words from post_requirements) and flair (required by the
         subreddit; the configured flair id must be one of its link flairs)."""
-        title = publication_title(publication)
+        title = self._title(publication, publication_title(publication))
         problems = []
         if len(title) > TITLE_MAX:
             problems.append(

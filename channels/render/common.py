@@ -1,6 +1,7 @@
 """What every renderer of a post shares: the page's title and excerpt with the
 publication's overrides, its tags and category, the links in the body, and the one
-place a post's `Rendered` is put together (`build_rendered`).
+place a post's `Rendered` is put together (`build_rendered`). The disclosure itself is
+spelled in content.disclosure.
 
 The inbox (channels.email.rendering) renders a message, not a post: a subject and a
 preheader, no tags, category or excerpt. It builds its own, smaller Rendered.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from bs4 import BeautifulSoup
 
 from channels.base import Rendered
+from content.disclosure import labelled
 
 
 def page_title(page, publication) -> str:
@@ -50,14 +52,19 @@ def build_rendered(
 ) -> Rendered:
     """A post of `page` for `publication`. Title, excerpt and category default to the
     page's with the publication's overrides (a channel passes its own when it takes
-    them elsewhere); tags are always the publication's; `extra["links"]` lists the
-    links in `html` (the manual channel's checklist), then come the channel's `extra`."""
+    them elsewhere); the excerpt, whoever gave it, opens with the page's disclosure
+    label (channels show it apart from the body: WordPress's feeds and archives,
+    MetaWeblog's mt_excerpt); tags are always the publication's; `extra["links"]` lists
+    the links in `html` (the manual channel's checklist), then come the channel's
+    `extra`."""
+    if excerpt is None:
+        excerpt = page_excerpt(page, publication)
     return Rendered(
         title=page_title(page, publication) if title is None else title,
         html=html,
         markdown=markdown,
         text=text,
-        excerpt=page_excerpt(page, publication) if excerpt is None else excerpt,
+        excerpt=labelled(excerpt, page),
         tags=publication.tag_list,
         category=publication_category(publication) if category is None else category,
         canonical_url=canonical_url,

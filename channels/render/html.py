@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import re
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
@@ -13,11 +14,13 @@ from wagtail.rich_text import expand_db_html
 
 from analytics.links import rewrite_links
 from channels.base import Rendered
+from content.disclosure import disclosure_html, disclosure_label
 from content.sanitize import sanitize_html, strip_tags
 
 from .common import build_rendered
 
 IMAGE_RENDITION = "max-1200x1200"
+LEADING_COMMENTS = re.compile(r"(?:\s*<!--.*?-->)*\s*", re.DOTALL)
 
 
 def site_base_url() -> str:
@@ -95,21 +98,6 @@ def _absolutize(html: str) -> str:
     return str(soup)
 
 
-def disclosure_html(page) -> str:
-    """The sponsor disclosure for soft articles (empty for anything else). Always first,
-    so no channel's excerpt or preview can cut it off."""
-    label = (getattr(page, "disclosure_label", "") or "").strip()
-    sponsor = (getattr(page, "sponsor", "") or "").strip()
-    if not label and not sponsor:
-        return ""
-    if not label:
-        label = "Sponsored"
-    with override(getattr(page, "language", None) or settings.LANGUAGE_CODE):
-        sponsored_by = _("in partnership with %(sponsor)s") % {"sponsor": sponsor}
-    tail = f" — {_esc(sponsored_by)}" if sponsor else ""
-    return f"<p><strong>{_esc(label)}</strong>{tail}</p>"
-
-
 def canonical_url_for(page) -> str:
     try:
         url = page.get_canonical_url() if hasattr(page, "get_canonical_url") else ""
@@ -141,9 +129,10 @@ def track_links(html: str, publication, page) -> str:
 
 
 def build_body_html(page, publication, *, with_canonical: bool = True) -> tuple[str, str]:
-    """(body HTML with tracked links, canonical URL). The canonical link back to the hub
-    is added after link rewriting on purpose: search engines only honour it when it
-    points at the real URL, not at a redirect."""
+    """(body HTML with tracked links, canonical URL). The disclosure opens the body (see
+    content.disclosure). The canonical link back to the hub is added after link
+    rewriting on purpose: search engines only honour it when it points at the real URL,
+    not at a redirect."""
     body = getattr(page, "body", None) or []
     parts = [disclosure_html(page)]
     parts.extend(_block_html(block) for block in body)
@@ -154,6 +143,21 @@ def build_body_html(page, publication, *, with_canonical: bool = True) -> tuple[
         html = html + "\n" + canonical_html(canonical, getattr(page, "language", None))
     # The final pass: whatever the blocks produced, only allow-listed markup leaves us.
     return sanitize_html(html).strip(), canonical
+
+
+def insert_after_disclosure(html: str, page, fragment: str) -> str:
+    """`html`, a body from build_body_html (maybe behind lookup-marker comments), with
+    `fragment` (MetaWeblog's cover image) placed right after the page's disclosure:
+    nothing a reader sees may come before it. The disclosure is the body's first
+    paragraph and holds no other, so it ends at the first `</p>`. Without a disclosure
+    the fragment opens the body, after the leading comments."""
+    if disclosure_label(page):
+        end = html.find("</p>")
+        if end != -1:
+            end += len("</p>")
+            return f"{html[:end]}\n{fragment}{html[end:]}"
+    comments = LEADING_COMMENTS.match(html).end()
+    return f"{html[:comments]}{fragment}\n{html[comments:]}"
 
 
 def render_html(page, publication, *, flavour: str = "wordpress") -> Rendered:

@@ -173,9 +173,10 @@ def test_publish_through_rest_makes_exactly_one_post_as_sent(
     # The lookup marker (an HTML comment, invisible) and then the disclosure, first.
     assert post["content"]["raw"].startswith(
         f"<!-- {wordpress_key_marker(publication)} -->\n"
-        "<p><strong>Sponsored</strong> — in partnership with Acme Kitchens</p>"
+        "<p><strong>Sponsored</strong> · Paid for by Acme Kitchens</p>"
     )
-    assert post["excerpt"]["raw"] == "It blends, and we say who paid."
+    # WordPress shows the excerpt apart from the post (its RSS, archives): labelled too.
+    assert post["excerpt"]["raw"] == "[Sponsored] It blends, and we say who paid."
     assert_tracked_links(publication, post["content"]["raw"])
     assert term_names(real_wordpress, "categories", post["categories"]) == {"News"}
     assert term_names(real_wordpress, "tags", post["tags"]) == {"Kitchen", f"Launch {token}"}
@@ -201,16 +202,18 @@ def test_publish_through_xmlrpc_makes_exactly_one_post_as_sent(
     assert post["slug"] == f"ch{publication.idempotency_key.hex}"
     assert post["title"]["raw"] == rendered.title
     content = post["content"]["raw"]
-    # The cover goes inline (MetaWeblog has no featured image), above what we rendered:
-    # the key marker, then the disclosure, then the body.
-    image = re.match(r'<p><img src="([^"]+)" alt="[^"]*"></p>\n', content)
-    assert image, content[:200]
-    assert content[image.end() :] == rendered.html
-    assert rendered.html.startswith(f"<!-- {key_marker(publication)} -->\n<p><strong>广告</strong>")
+    # What we rendered: the key marker, then the disclosure, then the body; the cover
+    # goes inline (MetaWeblog has no featured image), right after the disclosure.
+    disclosure = "<p><strong>广告</strong> · Paid for by Acme Kitchens</p>"
+    head = f"<!-- {key_marker(publication)} -->\n{disclosure}"
+    assert rendered.html.startswith(head)
+    image = re.match(re.escape(head) + r'\n<p><img src="([^"]+)" alt="[^"]*"></p>', content)
+    assert image, content[:300]
+    assert head + content[image.end() :] == rendered.html
     assert image[1].startswith(f"{real_wordpress.base_url}/wp-content/uploads/")
     with real_wordpress.rest() as api:
         assert api.get(image[1]).content == rendition_bytes(publication)
-    assert post["excerpt"]["raw"] == "It blends, and we say who paid."
+    assert post["excerpt"]["raw"] == "[广告] It blends, and we say who paid."
     assert_tracked_links(publication, content)
     assert term_names(real_wordpress, "categories", post["categories"]) == {"News"}
     assert term_names(real_wordpress, "tags", post["tags"]) == {"Kitchen", f"Launch {token}"}
