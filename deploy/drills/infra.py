@@ -4,15 +4,13 @@ Everything here is started by the drill and stopped by its own process id: a pri
 PostgreSQL cluster (initdb in a temporary directory, its own port), a private Redis (its
 own port, append-only file on), a dedicated RabbitMQ vhost on the machine's broker (a
 vhost can be created and deleted without restarting anybody's RabbitMQ), a loopback
-SMTP sink that counts what it receives, and a loopback "remote channel" that counts
-posts. The machine's shared PostgreSQL, Redis and RabbitMQ are never restarted.
+SMTP sink that counts what it receives (the loopback "remote channel" that counts posts
+is in peer.py). The machine's shared PostgreSQL, Redis and RabbitMQ are never restarted.
 """
 
 from __future__ import annotations
 
 import collections
-import hashlib
-import json
 import os
 import shutil
 import signal
@@ -20,9 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -337,67 +333,6 @@ class SmtpSink:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class ChannelServer:
-    """A loopback "remote channel" for the drill adapter: POST /posts creates a post
-    (counted per idempotency key, like a real API would store it), GET /posts?key=...
-    finds one (what `find_existing` asks after an unknown outcome)."""
-
-    def __init__(self):
-        self.posts: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-        self.port = free_port()
-        self.server = None
-
-    def start(self):
-        channel = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _reply(self, status, payload):
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_POST(self):
-                data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = data["key"]
-                with channel.lock:
-                    channel.posts[key] += 1
-                self._reply(201, {"id": hashlib.sha1(key.encode()).hexdigest()[:12], "key": key})
-
-            def do_GET(self):
-                key = self.path.partition("key=")[2]
-                with channel.lock:
-                    found = channel.posts.get(key, 0)
-                if found:
-                    self._reply(
-                        200, {"id": hashlib.sha1(key.encode()).hexdigest()[:12], "key": key}
-                    )
-                else:
-                    self._reply(404, {})
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def reset(self):
-        with self.lock:
-            self.posts.clear()
-
-    def snapshot(self) -> collections.Counter:
-        with self.lock:
-            return collections.Counter(self.posts)
-
-    def stop(self):
-        if self.server:
-            self.server.shutdown()
-
-
 class Proc:
     """A worker, beat or web process started by the drill, in its own process group so
     that kill -9 of its pid (the group leader) takes its pool children with it."""
@@ -480,7 +415,6 @@ __all__ = [
     "PYTHON",
     "ROOT",
     "CACHE_DIR",
-    "ChannelServer",
     "DrillError",
     "DrillPostgres",
     "DrillRedis",

@@ -11,7 +11,7 @@ DRILL_REDIS_PORT (6390)  DRILL_BEAT_SECONDS (60)  DRILL_STRICT (0)  DRILL_SEED_U
 database to copy instead of migrating from scratch on the first run)  DRILL_START_TIMEOUT
 (180 s for a worker to answer its first ping). Sizes (see SIZE_VARS): DRILL_KILL9_RECIPIENTS
 (5000)  DRILL_SEND_RECIPIENTS (2000)  DRILL_CLICKS (1500)  DRILL_DISPATCH_PUBLICATIONS (300)
-DRILL_BEAT_PUBLICATIONS (120).
+DRILL_BEAT_PUBLICATIONS (120)  DRILL_BLOG_BURST_PUBLICATIONS (200).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from .infra import (
     PG_BIN,
     PYTHON,
     ROOT,
-    ChannelServer,
     DrillError,
     DrillPostgres,
     DrillRedis,
@@ -41,6 +40,7 @@ from .infra import (
     SmtpSink,
     python_env,
 )
+from .peer import ChannelServer
 from .scenarios import DRILLS, Context, Row
 
 
@@ -160,13 +160,14 @@ def print_table(rows) -> None:
 
 
 # How many recipients, clicks or publications each drill uses (defaults in scenarios/:
-# 5,000 / 2,000 / 1,500 / 300 / 120).
+# 5,000 / 2,000 / 1,500 / 300 / 120 / 200).
 SIZE_VARS = {
     "kill9-send": "DRILL_KILL9_RECIPIENTS",
     "redis-restart-send": "DRILL_SEND_RECIPIENTS",
     "redis-restart-clicks": "DRILL_CLICKS",
     "pg-restart-dispatch": "DRILL_DISPATCH_PUBLICATIONS",
     "two-beats": "DRILL_BEAT_PUBLICATIONS",
+    "blog-burst-lost-answers": "DRILL_BLOG_BURST_PUBLICATIONS",
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from .base import Context, Row, beat_entry_for, missing, pending_row
 from .clicks import drill_redis_restart_clicks
 from .emails import drill_kill9_send, drill_redis_restart_send
-from .publishing import drill_pg_restart_dispatch, drill_two_beats
+from .publishing import drill_blog_burst_lost_answers, drill_pg_restart_dispatch, drill_two_beats
 
 DRILLS = {
     "kill9-send": drill_kill9_send,
@@ -23,6 +23,7 @@ DRILLS = {
     "redis-restart-clicks": drill_redis_restart_clicks,
     "pg-restart-dispatch": drill_pg_restart_dispatch,
     "two-beats": drill_two_beats,
+    "blog-burst-lost-answers": drill_blog_burst_lost_answers,
 }
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Context",
     "Row",
     "beat_entry_for",
+    "drill_blog_burst_lost_answers",
     "drill_kill9_send",
     "drill_pg_restart_dispatch",
     "drill_redis_restart_clicks",
