@@ -15,6 +15,8 @@ from .. import recurrence
 from ..models import Publication
 from .state import (
     CS,
+    EDITABLE_STATUSES,
+    EDITOR_FIELDS,
     InvalidTransition,
     S,
     copy_saved_state,
@@ -274,13 +276,12 @@ def save_publication(
         if refused:
             raise ValidationError(refused, code="refused_by_channel")
     with transaction.atomic():
-        was_new = publication.pk is None
-        if was_new:
+        if publication.pk is None:
             if actor is not None:
                 publication.created_by = actor
-        elif publication.status in (S.SCHEDULED, S.PAUSED):
-            publication.publish_at = Publication.objects.get(pk=publication.pk).publish_at
-        publication.save()
+            publication.save()
+        else:
+            _save_edits(publication)
         if schedule:
             if publication.status in (S.DRAFT, S.FAILED):
                 schedule_publication(publication, publish_at, actor)
@@ -290,6 +291,24 @@ def save_publication(
         elif publication.status in (S.SCHEDULED, S.PAUSED):
             unschedule_publication(publication, actor)
     return publication
+
+
+def _save_edits(publication: Publication) -> None:
+    """Write an editor's fields onto the locked row. The editor's copy was read when the
+    form opened; if the pipeline moved the row on since (claimed, published), saving it
+    whole would undo that and could publish it twice, so the edit is refused. Only the
+    editor's own fields are written."""
+    locked = lock_publication(publication.pk)
+    if locked.status != publication.status or locked.status not in EDITABLE_STATUSES:
+        raise ValidationError(
+            _("This publication changed while you edited it (it is now %(status)s): reload it.")
+            % {"status": locked.get_status_display().lower()},
+            code="changed_meanwhile",
+        )
+    # A draft's time is only a plan; a scheduled row's time moves by a logged reschedule.
+    planned = ("publish_at",) if locked.status in (S.DRAFT, S.FAILED) else ()
+    publication.save(update_fields=(*EDITOR_FIELDS, *planned, "updated_at"))
+    publication.refresh_from_db()
 
 
 def unschedule_publication(publication: Publication, actor=None) -> Publication:

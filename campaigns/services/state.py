@@ -34,6 +34,21 @@ for _state in (S.DRAFT, S.SCHEDULED, S.QUEUED, S.FAILED, S.PAUSED, S.CANCELLED):
 
 ACTIVE_STATUSES = (S.SCHEDULED, S.QUEUED, S.PUBLISHING, S.UNKNOWN, S.PAUSED)
 CLAIMABLE_STATUSES = (S.SCHEDULED, S.UNKNOWN)
+# What a person may still edit, and the fields an edit writes: never the pipeline's own
+# (status, due time, attempts, lookup, results), which only the services change.
+EDITABLE_STATUSES = (S.DRAFT, S.SCHEDULED, S.PAUSED, S.FAILED)
+EDITOR_FIELDS = (
+    "page",
+    "channel_account",
+    "timezone",
+    "recurrence",
+    "title_override",
+    "excerpt_override",
+    "forum_category",
+    "tags",
+    "email_subject",
+    "email_preheader",
+)
 SCHEDULABLE_CAMPAIGN_STATUSES = (CS.APPROVED, CS.RUNNING)
 
 

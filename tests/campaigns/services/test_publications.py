@@ -205,3 +205,27 @@ def test_record_public_url_writes_an_audit_log_entry_and_keeps_the_status(
         "public_url": "https://example.org/posts/1",
         "previous_public_url": old_url,
     }
+
+
+def test_save_publication_refuses_a_copy_the_pipeline_has_moved_on(make_pub, run_due):
+    """The editor opened the form while it was scheduled; it was published meanwhile.
+    Saving the stale copy must not turn it back into a scheduled row (a second post)."""
+    pub = make_pub(-1)
+    stale = Publication.objects.get(pk=pub.pk)
+    assert run_due() == {pub.pk: "published"}
+    stale.title_override = "Edited too late"
+    later = timezone.now() + datetime.timedelta(hours=2)
+    with pytest.raises(ValidationError, match="changed while you edited it"):
+        services.save_publication(stale, None, schedule=True, publish_at=later)
+    pub.refresh_from_db()
+    assert pub.status == S.PUBLISHED and pub.external_id and pub.title_override == ""
+
+
+def test_save_publication_writes_only_the_editors_fields(make_pub):
+    pub = make_pub(3600)
+    copy = Publication.objects.get(pk=pub.pk)
+    Publication.objects.filter(pk=pub.pk).update(last_error="seen by the pipeline")
+    copy.tags = "spring"
+    services.save_publication(copy, None, schedule=True, publish_at=copy.publish_at)
+    pub.refresh_from_db()
+    assert pub.tags == "spring" and pub.last_error == "seen by the pipeline"
