@@ -109,6 +109,15 @@ class DiscourseAdapter(ChannelAdapter):
                 raise
         try:
             post = response.json()
+            if isinstance(post, dict) and post.get("action") == "enqueued":
+                # The forum holds new topics for review: a retry would queue another.
+                raise PublishError(
+                    _(
+                        "The forum put the topic in its review queue: a moderator must "
+                        "approve it there (nothing more will be posted)."
+                    ),
+                    permanent=True,
+                )
             topic_id = int(post["topic_id"])
         except (ValueError, TypeError, KeyError) as exc:
             raise OutcomeUnknown(

@@ -129,6 +129,7 @@ def refresh_access_token(account, secrets: dict) -> dict:
                 "POST",
                 account.settings.get("token_url") or TOKEN_URL,
                 data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                may_create=False,  # a token refresh posts nothing
             )
         except PublishError as exc:
             if getattr(exc, "status_code", None) in (400, 401):

@@ -142,6 +142,8 @@ class FakeDiscourse(FakeService):
                            {"id": 7, "name": "营销", "slug": "marketing"},
                            {"id": 9, "name": "Spring deals", "slug": "spring-deals", "parent_category_id": 5}]  # fmt: skip
         self.site_settings = {"min_topic_title_length": 15, "max_topic_title_length": 255}
+        self.review_new_topics = False
+        self.pending: list[dict] = []
 
     def route(self, r):
         for method, pattern, action in self.ROUTES:
@@ -201,6 +203,10 @@ class FakeDiscourse(FakeService):
         title = data.get("title", "")
         if len(title) < self.site_settings["min_topic_title_length"]:
             return Reply(422, {"action": "create_post", "errors": [f"Title is too short (minimum is {self.site_settings['min_topic_title_length']} characters)"]})  # fmt: skip
+        if self.review_new_topics:
+            # Discourse's answer when the post goes to the review queue (approval needed).
+            self.pending.append(data)
+            return Reply(200, {"success": True, "action": "enqueued", "pending_post": {"id": next(self.ids), "raw": data.get("raw", "")}, "pending_count": len(self.pending)})  # fmt: skip
         topic_id = next(self.ids)
         topic = {"id": topic_id, "slug": "spring-sale-guide", **data}
         self.topics.append(topic)

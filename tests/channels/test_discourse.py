@@ -263,3 +263,13 @@ def test_scheduling_is_refused_with_the_forums_own_rules(publication, forum, mar
     services.save_publication(publication, marketer, schedule=True, publish_at=when)
     publication.refresh_from_db()
     assert publication.status == "scheduled"
+
+
+def test_a_topic_held_for_review_is_posted_once_and_reported(publication, forum):
+    from .helpers import make_due, run_attempts_until_settled
+
+    forum.service.review_new_topics = True
+    make_due(publication)
+    assert run_attempts_until_settled(publication) == ["failed"]
+    assert "review queue" in publication.last_error
+    assert len(forum.service.pending) == 1  # never queued a second time
