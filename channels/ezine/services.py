@@ -151,7 +151,7 @@ def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
     now = now or timezone.now()
     with transaction.atomic():
         ezine = EZine.objects.select_for_update().select_related("page").get(pk=ezine_id)
-        if ezine.next_run_at is not None and ezine.next_run_at > now:
+        if not ezine.is_active or (ezine.next_run_at is not None and ezine.next_run_at > now):
             return None
         following = next_run_after(ezine, now)
         try:
@@ -161,7 +161,10 @@ def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
         except ValidationError as exc:
             run = _record_refused_run(ezine, exc)
         ezine.next_run_at = following
-        ezine.save(update_fields=["last_issue_at", "next_run_at"])
+        # A cadence with an end (COUNT, UNTIL) that has run its last: the e-zine stops,
+        # so no tick or redelivered task sends that last issue again.
+        ezine.is_active = following is not None
+        ezine.save(update_fields=["last_issue_at", "next_run_at", "is_active"])
     return run
 
 

@@ -146,3 +146,17 @@ def test_due_ezines_are_not_claimed_by_the_tick(ezine_setup):
     assert services.due_ezine_ids(now) == [ezine.pk]
     # A second tick before the run still lists it: only the run moves next_run_at.
     assert services.due_ezine_ids(now) == [ezine.pk]
+
+
+def test_a_cadence_that_has_ended_stops_the_ezine(ezine_setup, no_celery, fresh_article):
+    ezine, _handler = ezine_setup
+    # A cadence that ended a minute ago (UNTIL, in the e-zine's zone, here UTC).
+    until = (timezone_now() - datetime.timedelta(minutes=1)).strftime("%Y%m%dT%H%M%S")
+    EZine.objects.filter(pk=ezine.pk).update(cadence=f"FREQ=DAILY;UNTIL={until}", time_zone="UTC")
+    run = services.run_ezine(ezine.pk)
+    assert run.outcome == EZineRun.Outcome.ISSUED
+    ezine.refresh_from_db()
+    assert ezine.next_run_at is None and not ezine.is_active
+    # A duplicate or redelivered task sends no second last issue.
+    assert services.run_ezine(ezine.pk) is None
+    assert EZineIssuePage.objects.count() == 1 and Publication.objects.count() == 1
