@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from analytics.events import record_events
 from campaigns.audiences import services as audience_services
-from campaigns.models import Notification
+from campaigns.models import Campaign, Notification
 from campaigns.notifications import notify_user
 
 from . import smtp
@@ -34,7 +34,7 @@ from .claims import (
     still_sending,
 )
 from .config import SMTPConfig
-from .control import pause_email_send
+from .control import cancel_email_send, pause_email_send
 from .models import Delivery, EmailSend
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks, fast_commits
@@ -77,10 +77,10 @@ def send_next_batch(
     result = BatchResult()
     send = (
         EmailSend.objects.select_related("publication", "publication__channel_account")
-        .select_related("mailing_list")
+        .select_related("publication__campaign", "mailing_list")
         .get(pk=send_id)
     )
-    if send.status != EmailSend.Status.SENDING:
+    if send.status != EmailSend.Status.SENDING or not campaign_lets_it_run(send):
         return result
     config = SMTPConfig.from_account(send.publication.channel_account)
     token, rows = claim_deliveries(send, batch_size or config.batch_size)
@@ -116,6 +116,20 @@ def send_next_batch(
     return result
 
 
+def campaign_lets_it_run(send: EmailSend) -> bool:
+    """A send started while its campaign was being paused or cancelled (the audience
+    was still freezing when the campaign's signal looked for running sends) follows the
+    campaign here, before its first batch."""
+    status = send.publication.campaign.status
+    if status == Campaign.Status.PAUSED:
+        pause_email_send(send, EmailSend.PauseReason.CAMPAIGN)
+        return False
+    if status == Campaign.Status.CANCELLED:
+        cancel_email_send(send)
+        return False
+    return True
+
+
 class _SendLoop:
     """The send loop: with PIPELINING one round trip per message, the next message
     built while the server reads the last one, and each mark's commit running in the
@@ -136,7 +150,9 @@ class _SendLoop:
         self.next_at = time.monotonic()
         self.position = 0  # the row being sent: it and those after it are still claimed
         self.in_hand = None  # marked sent, the server's reply not yet read
-        self.refusals_in_a_row = 0
+        # Refusals in a row, not yet judged: a server refusing the send (not the
+        # addresses) must not fail or suppress anyone; see REFUSALS_BEFORE_PAUSE.
+        self.held: list[tuple[Delivery, int, str]] = []
         self.server_refusing = ""  # the last refusal, once the server refuses the send
 
     def run(self, rows: list[Delivery]) -> None:
@@ -144,6 +160,7 @@ class _SendLoop:
         raises TransientSendError."""
         try:
             end = self.send_until_paused(rows)
+            self.judge_held_refusals()
             if end < len(rows):
                 self.result.released += release_claims([r.pk for r in rows[end:]], self.token)
             self.stream.close()
@@ -152,6 +169,7 @@ class _SendLoop:
             if self.in_hand is not None:
                 self.marks.unmark(self.in_hand.pk)
             unsent = [r.pk for r in rows[self.position :]]
+            unsent += [delivery.pk for delivery, _code, _reason in self.held]
             self.result.released += release_claims(unsent, self.token)
             raise TransientSendError(f"SMTP failed mid-batch: {exc}") from exc
         except BaseException:
@@ -196,6 +214,11 @@ class _SendLoop:
         stream = self.stream
         try:
             stream.read_envelope()
+        except smtplib.SMTPSenderRefused as exc:
+            # Our sender refused: the server refuses the send, whoever the recipient.
+            self.held.append((delivery, exc.smtp_code, ""))
+            self.refuse_the_send(f"{exc.smtp_code} {_text(exc.smtp_error)}".strip())
+            return None
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
             self.refused(delivery, *refusal(exc))
             if upcoming is None or self.server_refusing:
@@ -222,7 +245,7 @@ class _SendLoop:
             return upcoming_built
         self.marks.wait()
         self.in_hand = None
-        self.refusals_in_a_row = 0
+        self.judge_held_refusals()  # the server still takes mail: they were about addresses
         self.result.sent += 1
         self.result.sent_ids.append(delivery.pk)
         return upcoming_built
@@ -235,13 +258,30 @@ class _SendLoop:
         self.next_at = max(self.next_at, time.monotonic()) + self.interval
 
     def refused(self, delivery: Delivery, code, reason) -> None:
+        """Hold a refusal until the server shows whether it refuses the address or the
+        send: five in a row, or a 421, and it is the send (the held rows go back to
+        pending, unjudged, and the send pauses); a message accepted after them, or the
+        batch's end, and they are judged one by one (`judge`)."""
+        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        self.held.append((delivery, int(code or 0), reason))
+        if int(code or 0) == SERVER_CLOSING or len(self.held) >= REFUSALS_BEFORE_PAUSE:
+            self.refuse_the_send(f"{code} {reason}".strip())
+
+    def refuse_the_send(self, last_refusal: str) -> None:
+        self.server_refusing = last_refusal
+        held = [delivery.pk for delivery, _code, _reason in self.held]
+        self.result.released += release_claims(held, self.token)
+        self.held = []
+
+    def judge_held_refusals(self) -> None:
+        for delivery, code, reason in self.held:
+            self.judge(delivery, code, reason)
+        self.held = []
+
+    def judge(self, delivery: Delivery, code: int, reason: str) -> None:
         """A 5xx fails the row (and suppresses an address that does not exist); a
         temporary refusal puts it back, until it has had MAX_ATTEMPTS tries."""
-        reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
-        self.refusals_in_a_row += 1
-        if int(code or 0) == SERVER_CLOSING or self.refusals_in_a_row >= REFUSALS_BEFORE_PAUSE:
-            self.server_refusing = f"{code} {reason}".strip()
-        if 500 <= int(code or 0) < 600:
+        if 500 <= code < 600:
             fail_claimed(delivery.pk, self.token, f"{code} {reason}")
             if str(code) in UNKNOWN_ADDRESS_CODES:
                 audience_services.suppress_address(
@@ -273,6 +313,10 @@ def pause_for_refusals(send: EmailSend, last_refusal: str) -> None:
             level=Notification.Level.ERROR,
             publication=send.publication,
         )
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def refusal(exc: smtplib.SMTPException) -> tuple[int, bytes]:

@@ -40,6 +40,7 @@ class RecordingHandler:
         self.stall_on = "data"
         self.refuse: dict[str, str] = {}
         self.refuse_data: str | None = None
+        self.refuse_sender: str | None = None
         self.pipelining = True
         self.smtputf8 = True
         self.on_message = None
@@ -60,6 +61,13 @@ class RecordingHandler:
         ):
             self.stalled.set()
             await asyncio.sleep(3600)  # cancelled when the client disconnects
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         await self._stall_if("rcpt")

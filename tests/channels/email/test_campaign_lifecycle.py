@@ -135,3 +135,61 @@ def test_the_campaign_page_shows_a_send_paused_with_its_campaign(
     page = admin_client.get(f"/admin/campaigns/{campaign.pk}/").content.decode()
     assert "Sending: Paused (Paused with its campaign)" in " ".join(page.split())
     assert f'href="/admin/email/{send.publication_id}/"' in page
+
+
+def test_a_relay_refusing_everyone_fails_and_suppresses_no_one(
+    smtp_server, no_celery, mailing_list, email_publication
+):
+    """A 5xx for every recipient is the server refusing the send (say, relaying denied
+    after an authentication change), not five bad addresses: nobody is failed or
+    suppressed, and after the fix every recipient gets the issue."""
+    from campaigns.audiences.models import Suppression
+
+    _controller, handler = smtp_server
+    readers = make_subscribers(mailing_list, 12)
+    for subscriber in readers:
+        handler.refuse[subscriber.email] = "550 5.7.1 Relaying denied"
+    send = publish(email_publication)
+    services.send_next_batch(send.pk)
+    send.refresh_from_db()
+    assert send.pause_reason == EmailSend.PauseReason.REFUSALS
+    rows = Delivery.objects.filter(publication=send.publication)
+    assert rows.filter(status="failed").count() == 0 and rows.filter(status="pending").count() == 12
+    assert not Suppression.objects.exists()
+
+    handler.refuse.clear()
+    assert services.resume_email_send(send)
+    drain(send)
+    assert len(handler.count_by_recipient()) == 12
+
+
+def test_a_refused_sender_pauses_the_send(smtp_server, no_celery, mailing_list, email_publication):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 8)
+    handler.refuse_sender = "553 5.7.1 Sender address rejected"
+    send = publish(email_publication)
+    result = services.send_next_batch(send.pk)
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.REFUSALS
+    assert result.sent == 0 and not handler.messages
+    assert Delivery.objects.filter(publication=send.publication, status="pending").count() == 8
+
+
+def test_a_send_frozen_while_its_campaign_was_paused_waits_for_it(
+    smtp_server, no_celery, mailing_list, email_publication, django_capture_on_commit_callbacks
+):
+    _controller, handler = smtp_server
+    make_subscribers(mailing_list, 15)
+    Campaign.objects.filter(pk=email_publication.campaign_id).update(status=Campaign.Status.PAUSED)
+    send = publish(email_publication)  # the freeze finished after the campaign's pause
+    assert services.send_next_batch(send.pk).claimed == 0
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.PAUSED
+    assert send.pause_reason == EmailSend.PauseReason.CAMPAIGN and not handler.messages
+
+    campaign = Campaign.objects.get(pk=email_publication.campaign_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_services.resume_campaign(campaign)
+    drain(send)
+    assert len(handler.count_by_recipient()) == 15
