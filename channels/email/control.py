@@ -39,9 +39,15 @@ def cancel_email_send(send: EmailSend) -> int:
         EmailSend.objects.filter(
             pk=send.pk, status__in=[EmailSend.Status.SENDING, EmailSend.Status.PAUSED]
         ).update(status=EmailSend.Status.CANCELLED, finished_at=timezone.now())
-        return Delivery.objects.filter(
-            publication_id=send.publication_id, status=Delivery.Status.PENDING
-        ).update(status=Delivery.Status.SKIPPED, error="cancelled")
+        return skip_unsent_rows(send)
+
+
+def skip_unsent_rows(send: EmailSend) -> int:
+    """A cancelled send's pending rows become skipped. Run again after a batch that was
+    running at the cancel has put its unsent rows back."""
+    return Delivery.objects.filter(
+        publication_id=send.publication_id, status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.SKIPPED, error="cancelled")
 
 
 def active_send_ids_needing_workers(idle_for=datetime.timedelta(seconds=60)) -> list[int]:

@@ -34,7 +34,7 @@ from .claims import (
     still_sending,
 )
 from .config import SMTPConfig
-from .control import cancel_email_send, pause_email_send
+from .control import cancel_email_send, pause_email_send, skip_unsent_rows
 from .models import Delivery, EmailSend
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks, fast_commits
@@ -80,6 +80,9 @@ def send_next_batch(
         .select_related("publication__campaign", "mailing_list")
         .get(pk=send_id)
     )
+    if send.status == EmailSend.Status.CANCELLED:
+        skip_unsent_rows(send)  # rows a batch running at the cancel put back
+        return result
     if send.status != EmailSend.Status.SENDING or not campaign_lets_it_run(send):
         return result
     config = SMTPConfig.from_account(send.publication.channel_account)

@@ -113,12 +113,15 @@ def collect_partner_items(ezine: EZine, now) -> tuple[list[tuple[str, list[str]]
     return sections, errors
 
 
-def build_issue(ezine: EZine, now=None) -> tuple[EZineIssuePage | None, list[dict], str]:
+def build_issue(
+    ezine: EZine, now=None, partner_items=None
+) -> tuple[EZineIssuePage | None, list[dict], str]:
     """Create and publish the next issue page. Returns (issue or None, feed errors,
-    message). None when there is nothing new since the last issue."""
+    message). None when there is nothing new since the last issue. `partner_items`:
+    what `collect_partner_items` returned, when the caller fetched the feeds already."""
     now = now or timezone.now()
     hub_sections = new_content(ezine, ezine.last_issue_at)
-    partner_sections, feed_errors = collect_partner_items(ezine, now)
+    partner_sections, feed_errors = partner_items or collect_partner_items(ezine, now)
     if not hub_sections and not partner_sections:
         since = ezine.last_issue_at.isoformat() if ezine.last_issue_at else _("the start")
         return None, feed_errors, _("Nothing new since %(since)s: no issue.") % {"since": since}
@@ -149,15 +152,20 @@ def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
     """One run of a due e-zine (see the module docstring). Idempotent: a redelivered or
     duplicate task finds the e-zine no longer due and returns None."""
     now = now or timezone.now()
+    if not _is_due(EZine.objects.get(pk=ezine_id), now):
+        return None
+    # Partner feeds are fetched before the transaction: no row lock is held over the
+    # network (each feed may take the client's whole timeout).
+    partner_items = collect_partner_items(EZine.objects.get(pk=ezine_id), now)
     with transaction.atomic():
         ezine = EZine.objects.select_for_update().select_related("page").get(pk=ezine_id)
-        if not ezine.is_active or (ezine.next_run_at is not None and ezine.next_run_at > now):
+        if not _is_due(ezine, now):
             return None
         following = next_run_after(ezine, now)
         try:
             # A savepoint: a refused run leaves no issue page behind.
             with transaction.atomic():
-                run = _issue_and_hand_over(ezine, now)
+                run = _issue_and_hand_over(ezine, now, partner_items)
         except ValidationError as exc:
             run = _record_refused_run(ezine, exc)
         ezine.next_run_at = following
@@ -168,8 +176,12 @@ def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
     return run
 
 
-def _issue_and_hand_over(ezine: EZine, now) -> EZineRun:
-    issue, feed_errors, message = build_issue(ezine, now)
+def _is_due(ezine: EZine, now) -> bool:
+    return ezine.is_active and (ezine.next_run_at is None or ezine.next_run_at <= now)
+
+
+def _issue_and_hand_over(ezine: EZine, now, partner_items) -> EZineRun:
+    issue, feed_errors, message = build_issue(ezine, now, partner_items)
     if issue is None:
         return EZineRun.objects.create(
             ezine=ezine, outcome=EZineRun.Outcome.SKIPPED, message=message, feed_errors=feed_errors

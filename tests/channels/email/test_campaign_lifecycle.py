@@ -193,3 +193,17 @@ def test_a_send_frozen_while_its_campaign_was_paused_waits_for_it(
         campaign_services.resume_campaign(campaign)
     drain(send)
     assert len(handler.count_by_recipient()) == 15
+
+
+def test_rows_a_running_batch_put_back_after_a_cancel_are_skipped(running_send):
+    send, handler = running_send
+    assert services.cancel_email_send(send) == 20
+    # A batch that was running at the cancel puts its unsent claimed rows back.
+    rows = Delivery.objects.filter(publication=send.publication, status="skipped")
+    Delivery.objects.filter(pk__in=list(rows.values_list("pk", flat=True)[:5])).update(
+        status="pending", error=""
+    )
+    # Its chain's next batch finds the send cancelled and settles them.
+    assert services.send_next_batch(send.pk).claimed == 0
+    assert not Delivery.objects.filter(publication=send.publication, status="pending").exists()
+    assert len(handler.messages) == 10
