@@ -102,6 +102,14 @@ def reschedule_publication(
     return publication
 
 
+def _after_the_attempt(locked: Publication, action: str, actor, message: str) -> None:
+    """A row being published finishes its attempt first; `action` is applied when it
+    ends (see publishing: pending_action)."""
+    locked.pending_action = action
+    locked.save(update_fields=["pending_action", "updated_at"])
+    log_event(locked, S.PUBLISHING, S.PUBLISHING, actor, message)
+
+
 def pause_publication(publication: Publication, actor=None, reason: str = "") -> Publication:
     """Stop a publication from going out. Safe at any moment: a queued row's message
     becomes a no-op; a row being published finishes its current attempt and then stops
@@ -112,12 +120,9 @@ def pause_publication(publication: Publication, actor=None, reason: str = "") ->
         if locked.status == S.PAUSED:
             pass
         elif locked.status == S.PUBLISHING:
-            locked.pending_action = "pause"
-            locked.save(update_fields=["pending_action", "updated_at"])
-            log_event(
+            _after_the_attempt(
                 locked,
-                S.PUBLISHING,
-                S.PUBLISHING,
+                "pause",
                 actor,
                 _("Pause requested during an attempt; applied when it ends."),
             )
@@ -172,12 +177,9 @@ def cancel_publication(publication: Publication, actor=None, reason: str = "") -
         if locked.status == S.CANCELLED:
             pass
         elif locked.status == S.PUBLISHING:
-            locked.pending_action = "cancel"
-            locked.save(update_fields=["pending_action", "updated_at"])
-            log_event(
+            _after_the_attempt(
                 locked,
-                S.PUBLISHING,
-                S.PUBLISHING,
+                "cancel",
                 actor,
                 _("Cancel requested during an attempt; applied when it ends."),
             )
