@@ -113,6 +113,10 @@ def celery_on_redis(redis_url, monkeypatch):
     from config.celery import app
 
     queue = f"helperA-{uuid.uuid4().hex[:8]}"
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets
+    # it): without this the worker would listen on that broker and the producer below
+    # send to `redis_url`.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.setattr(app.conf, "broker_url", redis_url)
     monkeypatch.setattr(app.conf, "broker_transport_options", {"visibility_timeout": 3600})
     monkeypatch.setattr(app.conf, "task_always_eager", False)
