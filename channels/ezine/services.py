@@ -152,11 +152,12 @@ def run_ezine(ezine_id: int, now=None) -> EZineRun | None:
     """One run of a due e-zine (see the module docstring). Idempotent: a redelivered or
     duplicate task finds the e-zine no longer due and returns None."""
     now = now or timezone.now()
-    if not _is_due(EZine.objects.get(pk=ezine_id), now):
+    unlocked = EZine.objects.get(pk=ezine_id)
+    if not _is_due(unlocked, now):
         return None
     # Partner feeds are fetched before the transaction: no row lock is held over the
     # network (each feed may take the client's whole timeout).
-    partner_items = collect_partner_items(EZine.objects.get(pk=ezine_id), now)
+    partner_items = collect_partner_items(unlocked, now)
     with transaction.atomic():
         ezine = EZine.objects.select_for_update().select_related("page").get(pk=ezine_id)
         if not _is_due(ezine, now):

@@ -24,35 +24,11 @@ KEYPHRASE_CHECKS = (check_keyphrase_placement, check_slug, check_density, check_
 CLOSING_CHECKS = (check_links, check_readability)
 
 
-def analyse(
-    *,
-    keyphrase: str,
-    language: str,
-    title: str,
-    description: str,
-    slug: str,
-    text: str,
-    first_paragraph: str = "",
-    headings: list[str] | None = None,
-    image_alts: list[str] | None = None,
-    internal_links: int = 0,
-    external_links: int = 0,
-) -> SeoResult:
-    """Score from 0 to 100 plus hints. Every check has a weight; a check earns all of
-    it (good), half (improvement) or nothing (problem)."""
-    page = measure(
-        keyphrase=keyphrase,
-        language=language,
-        title=title,
-        description=description,
-        slug=slug,
-        text=text,
-        first_paragraph=first_paragraph,
-        headings=headings,
-        image_alts=image_alts,
-        internal_links=internal_links,
-        external_links=external_links,
-    )
+def analyse(**inputs) -> SeoResult:
+    """Score from 0 to 100 plus hints, from the keywords `measure` takes. Every check
+    has a weight; a check earns all of it (good), half (improvement) or nothing
+    (problem)."""
+    page = measure(**inputs)
     return compose(page, [check(page) for check in checks_for(page)])
 
 
