@@ -44,6 +44,10 @@ SEND_PANEL_FAMILIES = ("email", "ezine")
 # A new publication from a month-view day starts at this hour (the form can change it).
 DEFAULT_NEW_HOUR = 9
 MAX_ITEMS = 2000
+# A move the rules refuse is an answer, not a failed request: 200 with ok=false and the
+# reasons. (Browsers log every 4xx fetch as a console error, which would make a normal
+# refusal look like a fault.) Malformed input and a missing permission stay 400 and 403.
+REFUSED = 200
 
 
 @dataclass
@@ -213,7 +217,7 @@ def calendar_move(request, pk):
             "A %(status)s publication cannot be moved on the calendar; open it to see what "
             "can be done."
         ) % {"status": publication.get_status_display().lower()}
-        return JsonResponse({"ok": False, "errors": [message]}, status=409)
+        return JsonResponse({"ok": False, "errors": [message]}, status=REFUSED)
     tz = timezone.get_current_timezone()
     old = timezone.localtime(publication.publish_at, tz)
     hour = form.cleaned_data["hour"]
@@ -230,16 +234,17 @@ def calendar_move(request, pk):
             publish_at=new_at,
         )
     except ValidationError as exc:
-        return JsonResponse({"ok": False, "errors": exc.messages}, status=409)
+        return JsonResponse({"ok": False, "errors": exc.messages}, status=REFUSED)
     publication.refresh_from_db()
     local = timezone.localtime(publication.publish_at, tz)
     return JsonResponse(
         {
             "ok": True,
-            "message": _("“%(pub)s” moved to %(when)s.")
+            "message": _("“%(pub)s” moved to %(day)s at %(time)s.")
             % {
                 "pub": publication.effective_title,
-                "when": formats.date_format(local, "DATETIME_FORMAT"),
+                "day": formats.date_format(local, "DATE_FORMAT"),
+                "time": local.strftime("%H:%M"),
             },
             "date": local.date().isoformat(),
             "hour": local.hour,
