@@ -347,3 +347,16 @@ def test_move_needs_the_csrf_token(marketer, make_pub):
         url("calendar_move", pub.pk), {"date": tomorrow}, headers={"X-CSRFToken": token}
     )
     assert response.status_code == 200 and response.json()["ok"], response.content
+
+
+def test_the_calendar_speaks_the_users_language(client, marketer):
+    profile = UserProfile.get_for_user(marketer)
+    profile.preferred_language = "zh-hans"
+    profile.save()
+    client.force_login(marketer)
+    soup = calendar_page(client, date="2026-12-06")
+    assert soup.select_one(".cs-cal-title").get_text(strip=True) == "2026年12月"
+    assert [th.get_text() for th in soup.select(".cs-cal--month thead th")][:2] == [
+        "星期一",
+        "星期二",
+    ]
