@@ -44,6 +44,14 @@ SEND_PANEL_FAMILIES = ("email", "ezine")
 # A new publication from a month-view day starts at this hour (the form can change it).
 DEFAULT_NEW_HOUR = 9
 MAX_ITEMS = 2000
+# Campaigns a "+" may add a publication to: any not closed.
+OPEN_CAMPAIGN_STATUSES = (
+    Campaign.Status.DRAFT,
+    Campaign.Status.AWAITING_APPROVAL,
+    Campaign.Status.APPROVED,
+    Campaign.Status.RUNNING,
+    Campaign.Status.PAUSED,
+)
 # A move the rules refuse is an answer, not a failed request: 200 with ok=false and the
 # reasons. (Browsers log every 4xx fetch as a console error, which would make a normal
 # refusal look like a fault.) Malformed input and a missing permission stay 400 and 403.
@@ -116,7 +124,9 @@ def _new_url(when: datetime.datetime, campaign: Campaign | None) -> str:
 @permission_required("campaigns.view_publication")
 def schedule_calendar(request):
     form = CalendarFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
+    # The valid fields apply even when another is not (its error shows on the form).
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
     view = data.get("view") or "month"
     today = timezone.localdate()
     day = data.get("date") or today
@@ -252,15 +262,6 @@ def calendar_move(request, pk):
             "status": publication.status,
         }
     )
-
-
-OPEN_CAMPAIGN_STATUSES = (
-    Campaign.Status.DRAFT,
-    Campaign.Status.AWAITING_APPROVAL,
-    Campaign.Status.APPROVED,
-    Campaign.Status.RUNNING,
-    Campaign.Status.PAUSED,
-)
 
 
 @permission_required("campaigns.add_publication")

@@ -39,6 +39,7 @@ def new_pub(post):
     """An unscheduled publication of `post` (the factory's defaults, status as given)."""
 
     def make(**kwargs):
+        kwargs.setdefault("publish_at", tomorrow_at_ten())
         return PublicationFactory(page=post, **kwargs)
 
     return make
@@ -50,6 +51,13 @@ def url(name, *args):
 
 def shanghai_today():
     return timezone.now().astimezone(SHANGHAI).date()
+
+
+def tomorrow_at_ten():
+    """Tomorrow at 10:00 in the marketer's zone: in the future and on a known page."""
+    return datetime.datetime.combine(
+        shanghai_today() + datetime.timedelta(days=1), datetime.time(10), tzinfo=SHANGHAI
+    )
 
 
 def calendar_page(client, **params):
@@ -126,7 +134,7 @@ def test_email_and_ezine_items_link_to_their_send_panel(client, marketer, new_pu
         new_pub(campaign=campaign, channel_account=ChannelAccountFactory(kind=kind))
         for kind in ("email/smtp", "ezine/email", "blog/wordpress")
     )
-    soup = calendar_page(client)
+    soup = calendar_page(client, date=tomorrow_at_ten().date().isoformat())
     for pub in (email, ezine):
         links = [a["href"] for a in item_of(soup, pub).select("a")]
         assert reverse("email_overview", args=[pub.pk]) in links
@@ -193,7 +201,7 @@ def test_picker_explains_a_bad_time(client, marketer):
 def test_leadership_sees_the_calendar_without_drag_or_plus(client, leader, new_pub):
     client.force_login(leader)
     pub = new_pub()
-    soup = calendar_page(client)
+    soup = calendar_page(client, date=tomorrow_at_ten().date().isoformat())
     assert item_of(soup, pub) is not None
     assert not soup.select("[data-move-url]") and not soup.select("a.cs-cal-add")
     # Wagtail's answer to a refused admin page: back to the dashboard, with a message.
@@ -208,7 +216,7 @@ def test_only_rows_that_may_move_are_draggable(client, marketer, new_pub):
         status: new_pub(campaign=campaign, status=status)
         for status in (S.DRAFT, S.SCHEDULED, S.PAUSED, S.QUEUED, S.PUBLISHED, S.FAILED)
     }
-    soup = calendar_page(client)
+    soup = calendar_page(client, date=tomorrow_at_ten().date().isoformat())
     movable = {s for s, pub in by_status.items() if item_of(soup, pub).get("data-move-url")}
     assert movable == {S.DRAFT, S.SCHEDULED, S.PAUSED}
 
@@ -360,3 +368,13 @@ def test_the_calendar_speaks_the_users_language(client, marketer):
         "星期一",
         "星期二",
     ]
+
+
+def test_a_bad_filter_is_shown_and_the_others_still_apply(client, marketer, new_pub):
+    client.force_login(marketer)
+    pub = new_pub(title_override="Still here")
+    soup = calendar_page(
+        client, view="week", campaign="999999", date=tomorrow_at_ten().date().isoformat()
+    )
+    assert "Select a valid choice" in soup.select_one(".cs-cal-filters").get_text()
+    assert soup.select(".cs-cal--week") and item_of(soup, pub) is not None
