@@ -3,7 +3,7 @@ which wraps every view in Wagtail's admin-access check)."""
 
 from django.urls import path
 
-from . import views
+from . import calendar_views, views
 
 app_name = "campaigns_admin"
 
@@ -24,6 +24,8 @@ urlpatterns = [
         views.publication_action,
         name="publication_action",
     ),
-    path("calendar/", views.schedule_calendar, name="calendar"),
+    path("calendar/", calendar_views.schedule_calendar, name="calendar"),
+    path("calendar/new/", calendar_views.calendar_new, name="calendar_new"),
+    path("calendar/move/<int:pk>/", calendar_views.calendar_move, name="calendar_move"),
     path("notifications/", views.notification_index, name="notifications"),
 ]

@@ -120,22 +120,3 @@ class BulkRescheduleForm(forms.Form):
         if has_shift == has_time:
             raise forms.ValidationError(_("Give either a number of hours or a new time."))
         return cleaned
-
-
-class CalendarFilterForm(forms.Form):
-    view = forms.ChoiceField(choices=[("month", _("Month")), ("week", _("Week"))], required=False)
-    date = forms.DateField(required=False, widget=AdminDateInput())
-    campaign = forms.ModelChoiceField(
-        queryset=Campaign.objects.all(), required=False, empty_label=_("All campaigns")
-    )
-    channel = forms.ChoiceField(required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        families = sorted(
-            {
-                kind.split("/", 1)[0]
-                for kind in ChannelAccount.objects.values_list("kind", flat=True)
-            }
-        )
-        self.fields["channel"].choices = [("", _("All channels"))] + [(f, f) for f in families]

@@ -2,7 +2,6 @@
 campaigns.services; every view checks a permission (on top of Wagtail's admin access,
 which register_admin_urls adds and which also activates the user's time zone)."""
 
-import calendar
 import datetime
 from functools import wraps
 
@@ -13,14 +12,13 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from channels.base import PublishError
 
 from . import notifications, recurrence, services
-from .forms import BulkRescheduleForm, CalendarFilterForm, CampaignForm, PublicationForm
+from .forms import BulkRescheduleForm, CampaignForm, PublicationForm
 from .models import Campaign, Notification, Publication
 
 S = Publication.Status
@@ -332,59 +330,6 @@ def publication_action(request, pk, action):
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)
     return redirect("campaigns_admin:detail", publication.campaign_id)
-
-
-# --- Calendar ----------------------------------------------------------------------------
-
-
-@permission_required("campaigns.view_publication")
-def schedule_calendar(request):
-    form = CalendarFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    view = data.get("view") or "month"
-    day = data.get("date") or timezone.localdate()
-    if view == "week":
-        start = day - datetime.timedelta(days=day.weekday())
-        weeks = [[start + datetime.timedelta(days=i) for i in range(7)]]
-        prev_day, next_day = start - datetime.timedelta(days=7), start + datetime.timedelta(days=7)
-    else:
-        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(day.year, day.month)
-        first = day.replace(day=1)
-        prev_day = (first - datetime.timedelta(days=1)).replace(day=1)
-        next_day = (first + datetime.timedelta(days=32)).replace(day=1)
-    tz = timezone.get_current_timezone()
-    range_start = datetime.datetime.combine(weeks[0][0], datetime.time.min, tzinfo=tz)
-    range_end = datetime.datetime.combine(
-        weeks[-1][-1] + datetime.timedelta(days=1), datetime.time.min, tzinfo=tz
-    )
-    pubs = Publication.objects.filter(
-        publish_at__gte=range_start, publish_at__lt=range_end
-    ).select_related("campaign", "page", "channel_account")
-    if data.get("campaign"):
-        pubs = pubs.filter(campaign=data["campaign"])
-    if data.get("channel"):
-        pubs = pubs.filter(channel_account__kind__startswith=data["channel"] + "/")
-    by_day: dict[datetime.date, list] = {}
-    for pub in pubs.order_by("publish_at")[:2000]:
-        by_day.setdefault(timezone.localtime(pub.publish_at, tz).date(), []).append(pub)
-    grid = [[(d, by_day.get(d, [])) for d in week] for week in weeks]
-    query = request.GET.copy()
-    query.pop("date", None)
-    return render(
-        request,
-        "campaigns/calendar.html",
-        {
-            "form": form,
-            "view": view,
-            "grid": grid,
-            "day": day,
-            "month": day.month,
-            "prev_day": prev_day,
-            "next_day": next_day,
-            "query": query.urlencode(),
-            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
-        },
-    )
 
 
 # --- Notifications -----------------------------------------------------------------------
