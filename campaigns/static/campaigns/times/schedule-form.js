@@ -1,7 +1,8 @@
 // The publication form's "when" part: the publish time's help text names the zone
 // picked; the recurrence builder shows only the inputs its choice uses; and the next
 // five occurrences are previewed by the server (the same code that schedules them).
-(function () {
+// Loaded in the page's head (Wagtail's extra_js block): wait for the form.
+document.addEventListener("DOMContentLoaded", () => {
   "use strict";
 
   const form = document.querySelector("[data-cs-schedule-form]");
@@ -96,4 +97,4 @@
   form.addEventListener("input", onChange);
   nameTheZone();
   showBuilderInputs();
-})();
+});
