@@ -260,6 +260,7 @@ class PublicationForm(ScheduleFieldsForm, forms.ModelForm):
             # Not the model's default (UTC): a new publication starts in the team's zone.
             self.initial["timezone"] = team_time_zone()
         self.fields["publish_at"].help_text = read_in_zone_text(self.zone_name())
+        self.fields["until"].help_text = read_in_zone_text(self.zone_name())
 
     def clean(self):
         cleaned = super().clean()

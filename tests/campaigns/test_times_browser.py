@@ -120,6 +120,7 @@ def test_marketer_schedules_in_the_team_zone_with_the_choosers(
     assert page.inner_text("#id_publish_at-helptext") == "In Asia/Shanghai."
     page.select_option("#id_timezone", "Europe/Berlin")
     assert page.inner_text("#id_publish_at-helptext") == "In Europe/Berlin."
+    assert page.inner_text("#id_until-helptext") == "In Europe/Berlin."
     page.select_option("#id_timezone", "Asia/Shanghai")
 
     # The date chooser opens; a Chinese spelling typed by hand is left as typed.

@@ -22,12 +22,15 @@ document.addEventListener("DOMContentLoaded", () => {
     return el && "value" in el ? el.value : "";
   };
 
+  // Both times of the form (the publish time and the repetition's last day) are read
+  // in the zone picked: their help texts say which.
   function nameTheZone() {
     const zone = byId("id_timezone");
-    const help = byId("id_publish_at-helptext");
-    if (zone && help && zone.dataset.readIn) {
-      help.textContent = zone.dataset.readIn.replace("__ZONE__", zone.value);
-    }
+    if (!zone || !zone.dataset.readIn) return;
+    ["id_publish_at-helptext", "id_until-helptext"].forEach((id) => {
+      const help = byId(id);
+      if (help) help.textContent = zone.dataset.readIn.replace("__ZONE__", zone.value);
+    });
   }
 
   function showBuilderInputs() {
