@@ -190,3 +190,19 @@ def test_preview_needs_a_publication_permission(client):
     # Wagtail answers a refused admin view with a redirect to the dashboard.
     assert response.status_code in (302, 403)
     assert response.get("Content-Type") != "application/json"
+
+
+def test_preview_names_the_weekdays_in_the_users_language(client, marketer):
+    from wagtail.users.models import UserProfile
+
+    profile = UserProfile.get_for_user(marketer)
+    profile.preferred_language = "zh-hans"
+    profile.save()
+    client.force_login(marketer)
+
+    data = client.get(
+        url("recurrence_preview"),
+        {"timezone": "Asia/Shanghai", "publish_at": "2030年12月31日 08:30", "repeat": "daily"},
+    ).json()
+
+    assert data["occurrences"][0] == "星期二 2030-12-31 08:30"
