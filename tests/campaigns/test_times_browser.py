@@ -108,6 +108,7 @@ def test_marketer_schedules_in_the_team_zone_with_the_choosers(
     modal.locator("input[name=q]").fill("Spring")
     modal.get_by_text("There is 1 match").wait_for()
     assert modal.get_by_text("Autumn outlook").count() == 0
+    page.screenshot(path=str(SCREENSHOT_DIR / "content_chooser.png"))
     modal.get_by_role("link", name="Spring sale guide").click()
     modal.wait_for(state="hidden")
     assert page.input_value("input[name=page]") == str(post.pk)
