@@ -18,6 +18,11 @@ urlpatterns = [
         "<int:campaign_pk>/publications/add/", views.publication_create, name="publication_create"
     ),
     path("publications/<int:pk>/", views.publication_edit, name="publication_edit"),
+    path(
+        "publications/recurrence-preview/",
+        views.recurrence_preview,
+        name="recurrence_preview",
+    ),
     path("publications/<int:pk>/log/", views.publication_log, name="publication_log"),
     path(
         "publications/<int:pk>/action/<slug:action>/",

@@ -8,5 +8,6 @@ class CampaignsConfig(AppConfig):
 
     def ready(self):
         # Importing connects the receivers: page approval (receivers) and the hand-off
-        # of claimed publications to Celery (tasks), so the services never import Celery.
-        from . import receivers, tasks  # noqa: F401
+        # of claimed publications to Celery (tasks), so the services never import Celery;
+        # new users get the team's time zone (team).
+        from . import receivers, tasks, team  # noqa: F401

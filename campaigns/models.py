@@ -7,6 +7,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from . import recurrence
+from .times import ZoneSelect
 
 
 class Campaign(models.Model):
@@ -277,3 +282,35 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+def default_team_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+@register_setting(icon="time")
+class TeamSettings(BaseGenericSetting):
+    """Settings shared by the whole team (Settings > Team settings). The time zone is
+    where times are read when nobody chose another: new users start with it, and new
+    publications are scheduled in it."""
+
+    time_zone = models.CharField(
+        _("team time zone"),
+        max_length=64,
+        default=default_team_time_zone,
+        help_text=_("New users and new publications start in this time zone, e.g. Asia/Shanghai."),
+    )
+
+    # The choices are set on the widget, not the field: ~600 zone names in a
+    # migration would change whenever the zone database does.
+    panels = [FieldPanel("time_zone", widget=ZoneSelect)]
+
+    class Meta:
+        verbose_name = _("Team settings")
+
+    def clean(self):
+        super().clean()
+        try:
+            recurrence.get_zone(self.time_zone)
+        except ValidationError as exc:
+            raise ValidationError({"time_zone": exc.messages}) from None

@@ -10,6 +10,7 @@ calendar programs do; an ambiguous autumn time takes its first (summer time) rea
 from __future__ import annotations
 
 import datetime
+import re
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -126,3 +127,81 @@ def upcoming_occurrences(
     for occurrence in rule.xafter(local_start, count=count, inc=True):
         out.append(localise(occurrence, zone))
     return out
+
+
+# --- The builder: the few rules people pick from, to and from RRULE text ---------------
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+BUILDER_FREQUENCIES = ("none", "daily", "weekly", "monthly", "custom")
+_BUILDER_KEYS = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "COUNT", "UNTIL"}
+
+
+def build_rule(
+    frequency: str,
+    *,
+    interval: int | None = None,
+    weekdays=(),
+    month_day: int | None = None,
+    count: int | None = None,
+    until: datetime.date | None = None,
+) -> str:
+    """The RRULE for a builder choice ("" for none). `until` is a day in the series'
+    zone, included whole. Custom rules are not built here: they are typed."""
+    if frequency == "none":
+        return ""
+    if frequency not in ("daily", "weekly", "monthly"):
+        raise ValueError(f"not a builder frequency: {frequency!r}")
+    parts = [f"FREQ={frequency.upper()}"]
+    if interval and interval > 1:
+        parts.append(f"INTERVAL={interval}")
+    if frequency == "weekly" and weekdays:
+        parts.append("BYDAY=" + ",".join(d for d in WEEKDAYS if d in set(weekdays)))
+    if frequency == "monthly" and month_day:
+        parts.append(f"BYMONTHDAY={month_day}")
+    if count:
+        parts.append(f"COUNT={count}")
+    elif until:
+        # Naive, like the rule's start (wall clock in the series' zone): the last second
+        # of that day, so an occurrence on the day itself still counts.
+        parts.append(f"UNTIL={until:%Y%m%d}T235959")
+    return ";".join(parts)
+
+
+def rule_to_builder(text: str) -> dict:
+    """The builder's values for a stored rule: {"frequency": "custom", "custom": text}
+    when the builder cannot show it exactly (so nothing is lost by loading it)."""
+    rule = normalise_rule(text)
+    if not rule:
+        return {"frequency": "none"}
+    custom = {"frequency": "custom", "custom": rule}
+    try:
+        parts = dict(part.split("=", 1) for part in rule.split(";"))
+    except ValueError:
+        return custom
+    frequency = parts.get("FREQ", "").lower()
+    if set(parts) - _BUILDER_KEYS or frequency not in ("daily", "weekly", "monthly"):
+        return custom
+    values: dict = {"frequency": frequency}
+    try:
+        values["interval"] = int(parts.get("INTERVAL", "1"))
+        if "BYDAY" in parts:
+            days = parts["BYDAY"].split(",")
+            if frequency != "weekly" or not set(days) <= set(WEEKDAYS):
+                return custom
+            values["weekdays"] = days
+        if "BYMONTHDAY" in parts:
+            values["month_day"] = int(parts["BYMONTHDAY"])
+            if frequency != "monthly" or not 1 <= values["month_day"] <= 31:
+                return custom
+        if "COUNT" in parts:
+            values["count"] = int(parts["COUNT"])
+        if "UNTIL" in parts:
+            until = parts["UNTIL"]
+            if not re.fullmatch(r"\d{8}(T235959)?", until):
+                return custom
+            values["until"] = datetime.datetime.strptime(until[:8], "%Y%m%d").date()
+    except ValueError:
+        return custom
+    if build_rule(**values) != rule:
+        return custom  # e.g. INTERVAL=1 spelled out, or days out of order: keep the text
+    return values

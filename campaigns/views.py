@@ -9,16 +9,22 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from channels.base import PublishError
 
 from . import notifications, recurrence, services
-from .forms import BulkRescheduleForm, CampaignForm, PublicationForm
+from .forms import (
+    BulkRescheduleForm,
+    CampaignForm,
+    PublicationForm,
+    RecurrencePreviewForm,
+)
 from .models import Campaign, Notification, Publication
 
 S = Publication.Status
@@ -35,6 +41,24 @@ def permission_required(*perms):
         return wrapped
 
     return decorator
+
+
+def permission_required_any(*perms):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not any(request.user.has_perm(perm) for perm in perms):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# Channel families whose publications are sent to an audience: their send panel
+# (channels/email) shows the audience, test send and progress.
+SEND_PANEL_KINDS = ("email/", "ezine/")
 
 
 def _error_messages(exc: ValidationError) -> list[str]:
@@ -199,6 +223,26 @@ def _save_publication(request, form):
         return None
 
 
+# A publication created from a calendar day starts at the start of a working morning.
+DEFAULT_START_OF_DAY = datetime.time(9, 0)
+
+
+def _initial_time(query) -> datetime.datetime | None:
+    """The wall-clock time a link asks the new publication to start at:
+    ?publish_at=YYYY-MM-DDTHH:MM, or ?date=YYYY-MM-DD (at 09:00). Read in the form's
+    zone, which for a new publication starts as the team's. Unreadable values are
+    ignored: the form then starts empty, as without the parameter."""
+    try:
+        if query.get("publish_at"):
+            return datetime.datetime.strptime(query["publish_at"][:16], "%Y-%m-%dT%H:%M")
+        if query.get("date"):
+            day = datetime.date.fromisoformat(query["date"])
+            return datetime.datetime.combine(day, DEFAULT_START_OF_DAY)
+    except ValueError:
+        return None
+    return None
+
+
 @permission_required("campaigns.add_publication")
 def publication_create(request, campaign_pk):
     campaign = get_object_or_404(Campaign, pk=campaign_pk)
@@ -206,6 +250,9 @@ def publication_create(request, campaign_pk):
     initial = {}
     if "page" in request.GET:
         initial["page"] = request.GET["page"]
+    when = _initial_time(request.GET)
+    if when is not None:
+        initial["publish_at"] = when
     form = PublicationForm(request.POST or None, instance=publication, initial=initial)
     if request.method == "POST" and form.is_valid():
         pub = _save_publication(request, form)
@@ -217,8 +264,47 @@ def publication_create(request, campaign_pk):
     return render(
         request,
         "campaigns/publication_form.html",
-        {"form": form, "campaign": campaign, "publication": None},
+        {
+            "form": form,
+            "campaign": campaign,
+            "publication": None,
+            "preview_url": reverse("campaigns_admin:recurrence_preview"),
+        },
     )
+
+
+def _occurrence_labels(rule: str, start: datetime.datetime, zone_name: str) -> list[str]:
+    """The next five occurrences as wall-clock times of the series' zone, with the
+    weekday (in the user's language): what the marketer checks the rule against."""
+    zone = recurrence.get_zone(zone_name)
+    return [
+        dateformat.format(when.astimezone(zone), "D Y-m-d H:i")
+        for when in recurrence.upcoming_occurrences(rule, start, zone_name)
+    ]
+
+
+@permission_required_any("campaigns.add_publication", "campaigns.change_publication")
+def recurrence_preview(request):
+    """JSON for the recurrence builder: the RRULE the choices make and its next five
+    occurrences in the chosen zone (from the publish time, or the next full hour)."""
+    form = RecurrencePreviewForm(request.GET)
+    if not form.is_valid():
+        # Answered with 200: a half-typed rule is the normal state of a preview, and
+        # the browser would log every 4xx as a console error.
+        errors = [m for messages_ in form.errors.values() for m in messages_]
+        return JsonResponse({"rule": "", "occurrences": [], "errors": errors})
+    rule = form.cleaned_data["recurrence"]
+    zone_name = form.cleaned_data["timezone"]
+    start = form.cleaned_data.get("publish_at")
+    if start is None:
+        start = (timezone.now() + datetime.timedelta(hours=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
+    try:
+        labels = _occurrence_labels(rule, start, zone_name) if rule else []
+    except ValidationError as exc:
+        return JsonResponse({"rule": rule, "occurrences": [], "errors": _error_messages(exc)})
+    return JsonResponse({"rule": rule, "zone": zone_name, "occurrences": labels, "errors": []})
 
 
 def render_preview(publication):
@@ -264,7 +350,7 @@ def publication_edit(request, pk):
     upcoming = []
     if publication.recurrence and publication.publish_at:
         try:
-            upcoming = recurrence.upcoming_occurrences(
+            upcoming = _occurrence_labels(
                 publication.recurrence, publication.publish_at, publication.timezone
             )
         except ValidationError:
@@ -280,6 +366,8 @@ def publication_edit(request, pk):
             "rendered": rendered,
             "preview_error": preview_error,
             "upcoming": upcoming,
+            "preview_url": reverse("campaigns_admin:recurrence_preview"),
+            "has_send_panel": publication.channel_account.kind.startswith(SEND_PANEL_KINDS),
             "events": publication.events.select_related("actor").order_by("-created_at", "-pk")[
                 :20
             ],

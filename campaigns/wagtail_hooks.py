@@ -10,6 +10,7 @@ from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.ui.components import Component
 
 from . import admin_urls, notifications
+from .chooser import content_chooser_viewset
 from .models import Notification
 
 
@@ -91,3 +92,9 @@ def add_notifications_panel(request, panels):
     )
     if notes:
         panels.append(NotificationsPanel(notes))
+
+
+@hooks.register("register_admin_viewset")
+def register_content_chooser():
+    # The publication form's content chooser (its modal and results URLs).
+    return content_chooser_viewset
