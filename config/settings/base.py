@@ -201,6 +201,11 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 WAGTAIL_MODERATION_ENABLED = True
 WAGTAIL_WORKFLOW_ENABLED = True
 WAGTAILEMBEDS_RESPONSIVE_HTML = True
+# Self-hosted: the admin calls no third party. Gravatar would send every user's address
+# hash out (and, offline, fills the browser console with errors); the release check
+# phones home from every admin page.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 # Wagtail's own background work (search index updates, reference index) runs through
 # Django's task framework. In-process and immediate by default so a save is never left
 # half-indexed; production can switch to a queue-backed backend with WAGTAIL_TASKS_BACKEND.
