@@ -9,8 +9,11 @@ by code) are kept as stored: the service merges, it never replaces.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from .base import AccountField, FieldType
@@ -27,6 +30,28 @@ class WriteOnlyTextarea(forms.Textarea):
 
     def get_context(self, name, value, attrs):
         return super().get_context(name, None, attrs)
+
+
+_MAILBOX_SPECIALS = re.compile(r'[\s<>()\[\]\\,;:"@]')
+
+
+def validate_international_email(value: str) -> None:
+    """Django's email check, but allowing a non-ASCII mailbox name (RFC 6531:
+    王芳@example.com), which Django refuses and SMTPUTF8 servers accept."""
+    local, at, domain = value.rpartition("@")
+    if at and local and not local.isascii() and not _MAILBOX_SPECIALS.search(local):
+        value = f"x@{domain}"  # the domain (IDN or not) is still checked by Django
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValidationError(_("Enter a valid email address."), code="invalid") from None
+
+
+class InternationalEmailField(forms.CharField):
+    # A text input, not type="email": browsers refuse (or rewrite to punycode) the
+    # internationalised addresses this field accepts.
+    widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"})
+    default_validators = [validate_international_email]
 
 
 def form_field(declared: AccountField) -> forms.Field:
@@ -66,7 +91,7 @@ def form_field(declared: AccountField) -> forms.Field:
     if declared.type == FieldType.URL:
         return forms.URLField(**common, **text, assume_scheme="https")
     if declared.type == FieldType.EMAIL:
-        return forms.EmailField(**common, **text)
+        return InternationalEmailField(**common, **text)
     validators = []
     if declared.pattern:
         validators.append(

@@ -78,7 +78,7 @@ def test_the_add_form_has_a_typed_input_per_declared_key_and_no_json(staff):
     assert re.search(r'<select name="setting__security"', html)
     assert '<option value="starttls" selected>' in html
     assert '<option value="news">News</option>' in html  # the lists, as a select
-    assert 'type="email" name="setting__from_email"' in html
+    assert re.search(r'<input type="text" name="setting__from_email"[^>]*inputmode="email"', html)
     assert '<textarea name="setting__postal_address"' in html
     assert 'type="password" name="secret__password"' in html
     assert '<textarea name="secret__dkim_private_key"' in html
@@ -195,6 +195,27 @@ def test_a_bad_choice_or_address_is_refused_on_its_field(staff):
     assert "Select a valid choice" in field_errors(html, "setting__security")
     assert field_errors(html, "setting__from_email") == "Enter a valid email address."
     assert "Select a valid choice" in field_errors(html, "setting__default_list")
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("新闻@例子.中国", True),
+        ("王芳@example.com", True),
+        ("news@例子.测试", True),
+        ("王 芳@example.com", False),
+        ("王芳@", False),
+        ("王芳@example", False),
+    ],
+)
+def test_an_internationalised_from_address_is_accepted(staff, address, valid):
+    response = staff.post(ADD_SMTP, smtp_post(setting__from_email=address))
+    if valid:
+        assert response.status_code == 302
+        assert ChannelAccount.objects.get().settings["from_email"] == address
+    else:
+        html = response.content.decode()
+        assert field_errors(html, "setting__from_email") == "Enter a valid email address."
 
 
 def test_a_required_secret_is_needed_on_create_only(staff):
