@@ -14,8 +14,9 @@ needless lookup costs one request, a wrong "nothing was created" costs a second 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from campaigns.models import Publication
@@ -91,11 +92,75 @@ class PublishResult:
     extra: dict = field(default_factory=dict)
 
 
+class FieldType:
+    """The kinds of value an account setting or secret can hold; each becomes its own
+    input in the account form (channels.forms)."""
+
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    URL = "url"
+    EMAIL = "email"
+    INTEGER = "integer"
+    NUMBER = "number"  # a decimal number, stored as a float
+    BOOLEAN = "boolean"
+    CHOICE = "choice"
+    PASSWORD = "password"  # a one-line secret
+    SECRET_TEXT = "secret_text"  # a multi-line secret, e.g. a PEM key
+
+    ALL = (TEXT, TEXTAREA, URL, EMAIL, INTEGER, NUMBER, BOOLEAN, CHOICE, PASSWORD, SECRET_TEXT)
+    SECRET = (PASSWORD, SECRET_TEXT)
+
+
+@dataclass(frozen=True)
+class AccountField:
+    """One key of a ChannelAccount's `settings` or `secrets`, as its adapter reads it.
+
+    The account form is built from these (typed inputs, selects for choices, checkboxes
+    for booleans, write-only inputs for secrets), so a marketer never types JSON.
+    `choices` is a sequence of (value, label) or a callable returning one, for choices
+    only known at run time (the mailing lists). `default` is what the adapter uses when
+    the key is absent: the form offers it on a new account.
+    """
+
+    name: str
+    label: Any  # a lazy translation
+    type: str = FieldType.TEXT
+    help_text: Any = ""
+    required: bool = False
+    choices: tuple | Callable[[], Any] = ()
+    default: Any = None
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int | None = None
+    pattern: str = ""  # a regular expression a text value must match in full
+
+    def __post_init__(self):
+        if self.type not in FieldType.ALL:
+            raise ValueError(f"{self.name}: unknown field type {self.type!r}")
+        if self.type == FieldType.CHOICE and not self.choices:
+            raise ValueError(f"{self.name}: a choice field needs choices")
+
+    @property
+    def is_secret(self) -> bool:
+        return self.type in FieldType.SECRET
+
+    def get_choices(self) -> list:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+
 class ChannelAdapter:
     """Base class of every adapter. One instance serves one ChannelAccount."""
 
     kind: str = ""  # registry key, e.g. "blog/wordpress"
     label: str = ""
+
+    # What the account form asks for: every key of `account.settings` and
+    # `account.secrets` the adapter reads, declared once (see AccountField).
+    account_settings: tuple[AccountField, ...] = ()
+    account_secrets: tuple[AccountField, ...] = ()
+    # Keys the adapter reads that no person types: written by code (an OAuth
+    # connection's tokens) or kept for tests and proxies. The form keeps them as stored.
+    managed_keys: frozenset[str] = frozenset()
 
     def __init__(self, account: ChannelAccount):
         self.account = account

@@ -1,16 +1,22 @@
-"""Admin forms for channel accounts: the fields depend on the account's kind.
+"""Admin forms for channel accounts, built from the adapter's declaration of its
+settings and secrets (channels.base.AccountField): a typed input per key, never JSON.
 
-Secret fields are write-only: they never render a stored value (PasswordInput with
-render_value=False), leaving one empty keeps what is stored, and a "clear" box removes it.
+Secret fields are write-only: they never render a value (not the stored one, not one
+typed into a form that came back with errors); leaving one empty keeps what is stored,
+and a "remove" box clears it. Keys the form does not know (older settings, keys written
+by code) are kept as stored: the service merges, it never replaces.
 """
 
 from __future__ import annotations
 
-import json
+import re
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
+from .base import AccountField, FieldType
 from .models import ChannelAccount
 from .registry import get_adapter_class
 
@@ -19,27 +25,95 @@ SECRET_PREFIX = "secret__"
 CLEAR_PREFIX = "clear__"
 
 
+class WriteOnlyTextarea(forms.Textarea):
+    """A textarea that, like PasswordInput(render_value=False), never renders a value."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, None, attrs)
+
+
+_MAILBOX_SPECIALS = re.compile(r'[\s<>()\[\]\\,;:"@]')
+
+
+def validate_international_email(value: str) -> None:
+    """Django's email check, but allowing a non-ASCII mailbox name (RFC 6531:
+    王芳@example.com), which Django refuses and SMTPUTF8 servers accept."""
+    local, at, domain = value.rpartition("@")
+    if at and local and not local.isascii() and not _MAILBOX_SPECIALS.search(local):
+        value = f"x@{domain}"  # the domain (IDN or not) is still checked by Django
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValidationError(_("Enter a valid email address."), code="invalid") from None
+
+
+class InternationalEmailField(forms.CharField):
+    # A text input, not type="email": browsers refuse (or rewrite to punycode) the
+    # internationalised addresses this field accepts.
+    widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "email"})
+    default_validators = [validate_international_email]
+
+
+def form_field(declared: AccountField) -> forms.Field:
+    """The Django form field for one declared key. Secrets are never required here:
+    the form decides, since a stored secret may be kept by leaving its field empty."""
+    common = {
+        "label": declared.label,
+        "help_text": declared.help_text,
+        "required": declared.required and not declared.is_secret,
+    }
+    if declared.type == FieldType.PASSWORD:
+        return forms.CharField(
+            **common,
+            widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        )
+    if declared.type == FieldType.SECRET_TEXT:
+        return forms.CharField(
+            **common, strip=False, widget=WriteOnlyTextarea(attrs={"autocomplete": "off"})
+        )
+    if declared.type == FieldType.BOOLEAN:
+        # Unticked is a value (False), not a missing one.
+        return forms.BooleanField(**{**common, "required": False})
+    if declared.type == FieldType.CHOICE:
+        choices = declared.get_choices()
+        if not declared.required:
+            choices = [("", "---------"), *choices]
+        return forms.ChoiceField(**common, choices=choices)
+    if declared.type == FieldType.INTEGER:
+        return forms.IntegerField(
+            **common, min_value=declared.min_value, max_value=declared.max_value
+        )
+    if declared.type == FieldType.NUMBER:
+        return forms.FloatField(
+            **common, min_value=declared.min_value, max_value=declared.max_value
+        )
+    text = {"max_length": declared.max_length}
+    if declared.type == FieldType.URL:
+        return forms.URLField(**common, **text, assume_scheme="https")
+    if declared.type == FieldType.EMAIL:
+        return InternationalEmailField(**common, **text)
+    validators = []
+    if declared.pattern:
+        validators.append(
+            RegexValidator(
+                f"^(?:{declared.pattern})$",
+                _("Enter a value in the expected form (see the help text)."),
+            )
+        )
+    widget = forms.Textarea(attrs={"rows": 3}) if declared.type == FieldType.TEXTAREA else None
+    return forms.CharField(**common, **text, validators=validators, widget=widget)
+
+
 def kind_fields(kind: str) -> tuple[dict, dict]:
-    """(settings fields, secret fields) the adapter of `kind` declares. An adapter that
-    declares none gets a JSON editor for settings and one for secrets."""
+    """(settings fields, secret fields) for the adapter of `kind`: name -> form field,
+    in the order the adapter declares them."""
     cls = get_adapter_class(kind)
-    settings_fields = cls.settings_fields() if hasattr(cls, "settings_fields") else None
-    secret_fields = cls.secret_fields() if hasattr(cls, "secret_fields") else None
-    if settings_fields is None:
-        settings_fields = {
-            "__json__": forms.JSONField(
-                label=_("Settings (JSON)"), required=False, widget=forms.Textarea
-            )
-        }
-    if secret_fields is None:
-        secret_fields = {
-            "__json__": forms.JSONField(
-                label=_("Secrets (JSON, write-only)"),
-                required=False,
-                widget=forms.Textarea(attrs={"autocomplete": "off"}),
-                help_text=_("Stored encrypted and never shown again. Leave empty to keep."),
-            )
-        }
+    settings_fields = {}
+    for declared in cls.account_settings:
+        field = form_field(declared)
+        field.initial = declared.default
+        settings_fields[declared.name] = field
+    secret_fields = {declared.name: form_field(declared) for declared in cls.account_secrets}
     return settings_fields, secret_fields
 
 
@@ -57,80 +131,64 @@ class ChannelAccountForm(forms.ModelForm):
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        adapter_class = get_adapter_class(kind)
+        required_secrets = {d.name for d in adapter_class.account_secrets if d.required}
         settings_fields, secret_fields = kind_fields(kind)
         stored_settings = self.instance.settings or {}
-        stored_secrets = self.instance.secrets if self.instance.pk else {}
-        self.settings_names, self.secret_names = [], []
+        stored_secrets = (self.instance.secrets or {}) if self.instance.pk else {}
+        self.settings_names = list(settings_fields)
+        self.secret_names = list(secret_fields)
+        self.required_secrets = required_secrets
         for name, field in settings_fields.items():
-            key = SETTINGS_PREFIX + name
-            if name == "__json__":
-                field.initial = stored_settings
-            elif name in stored_settings:
+            # A stored None (older forms saved empty fields so) means "the default",
+            # as it does to the adapter: the form shows the default, never "None".
+            if stored_settings.get(name) is not None:
                 field.initial = stored_settings[name]
-            self.fields[key] = field
-            self.settings_names.append(name)
+            self.fields[SETTINGS_PREFIX + name] = field
         for name, field in secret_fields.items():
-            key = SECRET_PREFIX + name
-            if name != "__json__":
-                field = forms.CharField(
-                    label=field.label,
-                    help_text=field.help_text,
-                    required=False,
-                    strip=True,
-                    widget=forms.PasswordInput(
-                        render_value=False, attrs={"autocomplete": "new-password"}
-                    ),
+            if stored_secrets.get(name):
+                field.help_text = _(
+                    "A value is stored (not shown). Leave empty to keep the current value."
                 )
-            is_set = bool(stored_secrets.get(name)) if name != "__json__" else bool(stored_secrets)
-            if is_set:
-                field.help_text = _("A value is stored (not shown). Leave empty to keep it.")
-            # Required secrets must be given when nothing is stored yet.
-            field.required_when_empty = secret_fields[name].required and name != "__json__"
-            field.initial = None
-            self.fields[key] = field
-            self.secret_names.append(name)
-            if is_set:
+            self.fields[SECRET_PREFIX + name] = field
+            if stored_secrets.get(name):
                 self.fields[CLEAR_PREFIX + name] = forms.BooleanField(
                     label=_("Remove the stored %(label)s") % {"label": field.label},
                     required=False,
                 )
         self._stored_secrets = stored_secrets
 
+    def account_fields(self) -> list:
+        return [self[name] for name in self._meta.fields]
+
+    def settings_fields(self) -> list:
+        return [self[SETTINGS_PREFIX + name] for name in self.settings_names]
+
+    def secret_fields(self) -> list:
+        """Each secret's input, followed by its "remove" box when one is stored."""
+        names = [(SECRET_PREFIX + n, CLEAR_PREFIX + n) for n in self.secret_names]
+        return [self[key] for pair in names for key in pair if key in self.fields]
+
     def clean(self):
         data = super().clean()
-        for name in self.secret_names:
+        for name in self.required_secrets:
             key = SECRET_PREFIX + name
-            field = self.fields[key]
-            if (
-                getattr(field, "required_when_empty", False)
-                and not data.get(key)
-                and (not self._stored_secrets.get(name) or data.get(CLEAR_PREFIX + name))
-            ):
+            kept = self._stored_secrets.get(name) and not data.get(CLEAR_PREFIX + name)
+            if not data.get(key) and not kept:
                 self.add_error(key, _("This secret is required."))
         return data
 
     def settings_value(self) -> dict:
-        if self.settings_names == ["__json__"]:
-            value = self.cleaned_data.get(SETTINGS_PREFIX + "__json__") or {}
-            if not isinstance(value, dict):
-                raise forms.ValidationError(_("Settings must be a JSON object."))
-            return value
-        return {
-            name: self.cleaned_data.get(SETTINGS_PREFIX + name)
-            for name in self.settings_names
-            if self.cleaned_data.get(SETTINGS_PREFIX + name) not in (None, "")
-            or name in (self.instance.settings or {})
-        }
+        """The declared settings as typed; None for a field left empty (the service
+        then removes the key, so the adapter's default applies)."""
+        values = {}
+        for name in self.settings_names:
+            value = self.cleaned_data.get(SETTINGS_PREFIX + name)
+            values[name] = None if value in (None, "") else value
+        return values
 
     def secrets_value(self) -> tuple[dict, set[str]]:
-        if self.secret_names == ["__json__"]:
-            value = self.cleaned_data.get(SECRET_PREFIX + "__json__") or {}
-            cleared = (
-                set(self._stored_secrets)
-                if self.cleaned_data.get(CLEAR_PREFIX + "__json__")
-                else set()
-            )
-            return (value if isinstance(value, dict) else {}), cleared
+        """(secrets typed, names to remove); an empty field keeps the stored value."""
         new = {n: self.cleaned_data.get(SECRET_PREFIX + n) or "" for n in self.secret_names}
         cleared = {n for n in self.secret_names if self.cleaned_data.get(CLEAR_PREFIX + n)}
         return new, cleared
@@ -142,7 +200,3 @@ class CompleteTaskForm(forms.Form):
 
 class SkipTaskForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
-
-
-def pretty_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -14,13 +14,21 @@ from .models import ChannelAccount
 def save_channel_account(
     account: ChannelAccount, *, settings: dict, new_secrets: dict, cleared: set[str]
 ) -> ChannelAccount:
-    """Save an account from the admin form. Secrets are write-only: an empty field keeps
-    the stored value, a value replaces it, and names in `cleared` are removed."""
+    """Save an account from the admin form. A setting given as None (or "") is removed,
+    so the adapter's default applies; keys not given are kept as stored (older keys,
+    keys written by code). Secrets are write-only: an empty value keeps the stored
+    one, a value replaces it, and names in `cleared` are removed."""
     secrets = dict(account.secrets or {}) if account.pk else {}
     for name in cleared:
         secrets.pop(name, None)
     secrets.update({k: v for k, v in new_secrets.items() if v})
-    account.settings = {**(account.settings or {}), **settings}
+    merged = dict(account.settings or {})
+    for name, value in settings.items():
+        if value is None or value == "":
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    account.settings = merged
     account.secrets = secrets
     account.save()
     return account

@@ -19,12 +19,10 @@ import re
 from urllib.parse import urlsplit
 
 import feedparser
-from django import forms
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from campaigns.notifications import notify_publication_problem
 from campaigns.signals import publication_published
@@ -37,29 +35,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_WINDOW_MINUTES = 30
 MAX_FEED_BYTES = 2 * 1024 * 1024
 VERIFIED_KINDS = ("blog/wordpress", "blog/metaweblog")
-
-
-def verification_settings_fields() -> dict:
-    """The optional account settings, shared by the blog adapters that support them."""
-    return {
-        "verify_feed_url": forms.URLField(
-            label=gettext_lazy("Feed URL for publish verification (optional)"),
-            help_text=gettext_lazy(
-                "The blog's RSS or Atom feed. When set, each published post is looked "
-                "for in it and the campaign owner is told if it does not appear."
-            ),
-            required=False,
-            max_length=1000,
-        ),
-        "verify_window_minutes": forms.IntegerField(
-            label=gettext_lazy("Verification window (minutes)"),
-            help_text=gettext_lazy("How long the post may take to appear in the feed."),
-            required=False,
-            min_value=1,
-            max_value=7 * 24 * 60,
-            initial=DEFAULT_WINDOW_MINUTES,
-        ),
-    }
 
 
 def feed_url_for(account) -> str:

@@ -61,16 +61,12 @@ def account_edit(request, pk: int):
 
 def _account_form(request, account: ChannelAccount):
     form = ChannelAccountForm(request.POST or None, instance=account, kind=account.kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            settings_value = form.settings_value()
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
+    if request.method == "POST":
+        if form.is_valid():
             new_secrets, cleared = form.secrets_value()
             account = form.save(commit=False)
             services.save_channel_account(
-                account, settings=settings_value, new_secrets=new_secrets, cleared=cleared
+                account, settings=form.settings_value(), new_secrets=new_secrets, cleared=cleared
             )
             messages.success(
                 request, _("Channel account “%(name)s” saved.") % {"name": account.name}
@@ -78,6 +74,7 @@ def _account_form(request, account: ChannelAccount):
             if "test" in request.POST:
                 return _run_test(request, account)
             return redirect("channels_admin:account_edit", pk=account.pk)
+        messages.error(request, _("The account could not be saved: correct the errors below."))
     return render(
         request,
         "channels/account_form.html",

@@ -22,12 +22,13 @@ import re
 import xmlrpc.client
 from xml.parsers.expat import ExpatError
 
-from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.base import (
+    AccountField,
     ChannelAdapter,
+    FieldType,
     OutcomeUnknown,
     PublishError,
     PublishResult,
@@ -36,10 +37,10 @@ from channels.base import (
     problems_from,
     publication_category,
 )
+from channels.blog import FEED_VERIFICATION_SETTINGS
 from channels.http import client_for_account, send
 from channels.render import render_html
 from channels.render.html import insert_after_disclosure
-from channels.verification import verification_settings_fields
 
 # XML-RPC methods that create a post: a lost or unreadable answer to one of them leaves
 # the outcome unknown. Every other call (reads, media uploads) creates no post.
@@ -62,34 +63,38 @@ class MetaWeblogAdapter(ChannelAdapter):
     kind = "blog/metaweblog"
     label = gettext_lazy("Blog: MetaWeblog (cnblogs…)")
 
-    @classmethod
-    def settings_fields(cls):
-        return {
-            "endpoint": forms.URLField(
-                label=gettext_lazy("XML-RPC endpoint"),
-                help_text=gettext_lazy(
-                    "e.g. https://blog.example.com/xmlrpc.php or "
-                    "https://rpc.cnblogs.com/metaweblog/<your blog>"
-                ),
+    account_settings = (
+        AccountField(
+            "endpoint",
+            gettext_lazy("XML-RPC endpoint"),
+            FieldType.URL,
+            help_text=gettext_lazy(
+                "e.g. https://blog.example.com/xmlrpc.php or "
+                "https://rpc.cnblogs.com/metaweblog/<your blog>"
             ),
-            "blog_id": forms.CharField(label=gettext_lazy("Blog id"), max_length=100, initial="1"),
-            "username": forms.CharField(label=gettext_lazy("User name"), max_length=100),
-            "category": forms.CharField(
-                label=gettext_lazy("Default category"), required=False, max_length=200
-            ),
-            **verification_settings_fields(),
-        }
-
-    @classmethod
-    def secret_fields(cls):
-        return {
-            "password": forms.CharField(
-                label=gettext_lazy("Password or access token"),
-                help_text=gettext_lazy(
-                    "cnblogs: the MetaWeblog access token from your blog settings."
-                ),
-            )
-        }
+            required=True,
+        ),
+        AccountField(
+            "blog_id", gettext_lazy("Blog id"), required=True, default="1", max_length=100
+        ),
+        AccountField("username", gettext_lazy("User name"), required=True, max_length=100),
+        AccountField(
+            "category",
+            gettext_lazy("Default category"),
+            help_text=gettext_lazy("Optional. Used when a publication names none."),
+            max_length=200,
+        ),
+        *FEED_VERIFICATION_SETTINGS,
+    )
+    account_secrets = (
+        AccountField(
+            "password",
+            gettext_lazy("Password or access token"),
+            FieldType.PASSWORD,
+            help_text=gettext_lazy("cnblogs: the MetaWeblog access token from your blog settings."),
+            required=True,
+        ),
+    )
 
     # --- XML-RPC over the guarded client -------------------------------------------
     def _credentials(self) -> tuple[str, str, str]:

@@ -23,22 +23,23 @@ import html as html_lib
 import mimetypes
 import re
 
-from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.base import (
+    AccountField,
     AlreadyPublished,
     ChannelAdapter,
+    FieldType,
     OutcomeUnknown,
     PublishError,
     PublishResult,
     Rendered,
 )
+from channels.blog import FEED_VERIFICATION_SETTINGS
 from channels.http import client_for_account, send
 from channels.render import render_html
-from channels.verification import verification_settings_fields
 
 # Every status a post of ours can be in; trashed posts are left out on purpose (a post
 # someone trashed is not "published", and WordPress renames their slugs anyway).
@@ -101,33 +102,47 @@ class WordPressAdapter(ChannelAdapter):
     kind = "blog/wordpress"
     label = gettext_lazy("Blog: WordPress")
 
-    @classmethod
-    def settings_fields(cls):
-        return {
-            "base_url": forms.URLField(
-                label=gettext_lazy("Site URL"),
-                help_text=gettext_lazy("The WordPress site root, e.g. https://blog.example.com"),
+    account_settings = (
+        AccountField(
+            "base_url",
+            gettext_lazy("Site URL"),
+            FieldType.URL,
+            help_text=gettext_lazy("The WordPress site root, e.g. https://blog.example.com"),
+            required=True,
+        ),
+        AccountField(
+            "username",
+            gettext_lazy("User name"),
+            help_text=gettext_lazy("The WordPress user the application password belongs to."),
+            required=True,
+            max_length=100,
+        ),
+        AccountField(
+            "category",
+            gettext_lazy("Default category"),
+            help_text=gettext_lazy("Optional. Used when a publication names none."),
+            max_length=200,
+        ),
+        AccountField(
+            "meta_key",
+            gettext_lazy("Post meta key for our idempotency key"),
+            help_text=gettext_lazy(
+                "Optional. A post meta key the site exposes in its REST API; lets a "
+                "lost answer be looked up by key instead of by slug."
             ),
-            "username": forms.CharField(label=gettext_lazy("User name"), max_length=100),
-            "category": forms.CharField(
-                label=gettext_lazy("Default category"), required=False, max_length=200
-            ),
-            "meta_key": forms.CharField(
-                label=gettext_lazy("Post meta key for our idempotency key (optional)"),
-                required=False,
-                max_length=100,
-            ),
-            **verification_settings_fields(),
-        }
-
-    @classmethod
-    def secret_fields(cls):
-        return {
-            "application_password": forms.CharField(
-                label=gettext_lazy("Application password"),
-                help_text=gettext_lazy("Users → Profile → Application Passwords in WordPress."),
-            )
-        }
+            max_length=100,
+        ),
+        *FEED_VERIFICATION_SETTINGS,
+    )
+    account_secrets = (
+        AccountField(
+            "application_password",
+            gettext_lazy("Application password"),
+            FieldType.PASSWORD,
+            help_text=gettext_lazy("Users → Profile → Application Passwords in WordPress."),
+            required=True,
+        ),
+    )
 
     # --- plumbing -------------------------------------------------------------------
     def _api(self, path: str) -> str:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from channels.base import ChannelAdapter, PublishError, PublishResult, Rendered
 
 from . import services
-from .config import SMTPConfig
+from .config import SMTP_SECRETS, SMTP_SETTINGS, SMTPConfig
 from .models import EmailSend
 from .rendering import render_issue
 
@@ -24,6 +24,8 @@ from .rendering import render_issue
 class EmailAdapter(ChannelAdapter):
     kind = "email/smtp"
     label = gettext_lazy("Email (SMTP)")
+    account_settings = SMTP_SETTINGS
+    account_secrets = SMTP_SECRETS
 
     @property
     def config(self) -> SMTPConfig:

@@ -1,11 +1,6 @@
-"""SMTP account settings, read from ChannelAccount.settings / .secrets with defaults.
-
-settings: host, port, security ("starttls" | "ssl" | "none"), username, from_name,
-from_email, reply_to, rate_limit_per_second (0 = unlimited), postal_address,
-message_id_domain, bounce_address, default_list (a MailingList slug), batch_size,
-concurrency (parallel batch tasks), dkim_selector, dkim_domain.
-secrets: password, dkim_private_key (PEM).
-"""
+"""SMTP account settings: declared once for the account form (SMTP_SETTINGS,
+SMTP_SECRETS) and read from ChannelAccount.settings / .secrets with the same defaults
+(SMTPConfig)."""
 
 from __future__ import annotations
 
@@ -13,6 +8,167 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
+from django.utils.translation import gettext_lazy as _
+
+from channels.base import AccountField, FieldType
+
+DEFAULT_PORT = 25
+DEFAULT_SECURITY = "starttls"
+DEFAULT_BATCH_SIZE = 200
+DEFAULT_CONCURRENCY = 2
+DEFAULT_TIMEOUT = 30
+
+
+def mailing_list_choices() -> list[tuple[str, str]]:
+    """The lists an account can send to by default, read when the form is built."""
+    from campaigns.audiences.models import MailingList
+
+    return list(MailingList.objects.order_by("name").values_list("slug", "name"))
+
+
+SMTP_SETTINGS = (
+    AccountField(
+        "host",
+        _("SMTP server"),
+        help_text=_("Host name of your mail server or provider, e.g. smtp.example.com"),
+        required=True,
+        max_length=255,
+    ),
+    AccountField(
+        "port",
+        _("Port"),
+        FieldType.INTEGER,
+        help_text=_("587 for STARTTLS, 465 for SSL, 25 for a plain relay."),
+        required=True,
+        default=DEFAULT_PORT,
+        min_value=1,
+        max_value=65535,
+    ),
+    AccountField(
+        "security",
+        _("Security"),
+        FieldType.CHOICE,
+        choices=(
+            ("starttls", _("STARTTLS (port 587)")),
+            ("ssl", _("SSL/TLS from the start (port 465)")),
+            ("none", _("None (only a trusted local relay)")),
+        ),
+        required=True,
+        default=DEFAULT_SECURITY,
+    ),
+    AccountField(
+        "username",
+        _("SMTP user name"),
+        help_text=_("Leave empty if the server needs no login."),
+        max_length=255,
+    ),
+    AccountField(
+        "from_name",
+        _("From name"),
+        help_text=_("The sender's name readers see, e.g. Acme News."),
+        max_length=200,
+    ),
+    AccountField(
+        "from_email",
+        _("From address"),
+        FieldType.EMAIL,
+        help_text=_(
+            "May be internationalised (e.g. 新闻@例子.中国) if the server supports SMTPUTF8."
+        ),
+        required=True,
+    ),
+    AccountField("reply_to", _("Reply-to address"), FieldType.EMAIL),
+    AccountField(
+        "postal_address",
+        _("Postal address"),
+        FieldType.TEXTAREA,
+        help_text=_("The sender's postal address; the law requires it in every footer."),
+        required=True,
+    ),
+    AccountField(
+        "default_list",
+        _("Default mailing list"),
+        FieldType.CHOICE,
+        choices=mailing_list_choices,
+        help_text=_("Who an email publication goes to unless its send panel says otherwise."),
+    ),
+    AccountField(
+        "rate_limit_per_second",
+        _("Messages per second"),
+        FieldType.NUMBER,
+        help_text=_("The most this account sends per second, all workers together; 0: no limit."),
+        default=0,
+        min_value=0,
+    ),
+    AccountField(
+        "batch_size",
+        _("Batch size"),
+        FieldType.INTEGER,
+        help_text=_("Messages sent over one connection before the next batch."),
+        default=DEFAULT_BATCH_SIZE,
+        min_value=1,
+        max_value=10000,
+    ),
+    AccountField(
+        "concurrency",
+        _("Parallel connections"),
+        FieldType.INTEGER,
+        help_text=_("Batches sent at the same time; many providers allow only a few."),
+        default=DEFAULT_CONCURRENCY,
+        min_value=1,
+        max_value=50,
+    ),
+    AccountField(
+        "timeout",
+        _("Timeout (seconds)"),
+        FieldType.NUMBER,
+        help_text=_("How long to wait for the server before trying again later."),
+        default=DEFAULT_TIMEOUT,
+        min_value=1,
+        max_value=600,
+    ),
+    AccountField(
+        "bounce_address",
+        _("Bounce address"),
+        FieldType.EMAIL,
+        help_text=_(
+            "Optional. Where refusals go (the envelope sender); default: the from address."
+        ),
+    ),
+    AccountField(
+        "message_id_domain",
+        _("Message-ID domain"),
+        help_text=_("Optional. Default: the from address's domain."),
+        max_length=255,
+    ),
+    AccountField(
+        "dkim_selector",
+        _("DKIM selector"),
+        help_text=_("Optional. Set it with a DKIM key to sign every message."),
+        max_length=63,
+    ),
+    AccountField(
+        "dkim_domain",
+        _("DKIM domain"),
+        help_text=_("Optional. Default: the from address's domain."),
+        max_length=255,
+    ),
+)
+
+SMTP_SECRETS = (
+    AccountField(
+        "password",
+        _("SMTP password"),
+        FieldType.PASSWORD,
+        help_text=_("The password (or app password) of the SMTP user."),
+    ),
+    AccountField(
+        "dkim_private_key",
+        _("DKIM private key"),
+        FieldType.SECRET_TEXT,
+        help_text=_("Optional. The PEM private key for the DKIM selector."),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +202,8 @@ class SMTPConfig:
         domain = s.get("message_id_domain") or (from_email.rpartition("@")[2] or site_host)
         return cls(
             host=s.get("host", "localhost"),
-            port=int(s.get("port") or 25),
-            security=s.get("security", "starttls"),
+            port=int(s.get("port") or DEFAULT_PORT),
+            security=s.get("security") or DEFAULT_SECURITY,
             username=s.get("username", ""),
             password=secrets.get("password", ""),
             from_name=s.get("from_name", ""),
@@ -58,10 +214,10 @@ class SMTPConfig:
             message_id_domain=domain,
             bounce_address=s.get("bounce_address") or from_email,
             default_list=s.get("default_list", ""),
-            batch_size=max(1, int(s.get("batch_size") or 200)),
-            concurrency=max(1, int(s.get("concurrency") or 2)),
+            batch_size=max(1, int(s.get("batch_size") or DEFAULT_BATCH_SIZE)),
+            concurrency=max(1, int(s.get("concurrency") or DEFAULT_CONCURRENCY)),
             dkim_selector=s.get("dkim_selector", ""),
             dkim_domain=s.get("dkim_domain", ""),
             dkim_private_key=secrets.get("dkim_private_key", ""),
-            timeout=float(s.get("timeout") or 30),
+            timeout=float(s.get("timeout") or DEFAULT_TIMEOUT),
         )

@@ -223,7 +223,14 @@ class _SendLoop:
             self.refuse_the_send(f"{exc.smtp_code} {_text(exc.smtp_error)}".strip())
             return None
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as exc:
-            self.refused(delivery, *refusal(exc))
+            if isinstance(exc, smtp.UnsupportedAddress):
+                # Refused by our client, not the server (no SMTPUTF8 for a non-ASCII
+                # mailbox): about this address alone, so failed now, never counted
+                # towards the server refusing the send.
+                code, reason = refusal(exc)
+                self.judge(delivery, code, _text(reason))
+            else:
+                self.refused(delivery, *refusal(exc))
             if upcoming is None or self.server_refusing:
                 return None
             stream.start(upcoming.email)

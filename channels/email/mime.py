@@ -16,6 +16,7 @@ from email.utils import formataddr, formatdate
 
 from .config import SMTPConfig
 from .rendering import CompiledMerge
+from .smtp import ascii_domain
 
 
 def _header(value: str) -> str:
@@ -35,6 +36,21 @@ def _qp(text: str) -> bytes:
         # no line ending to copy it uses a bare LF: the message must be CRLF throughout.
         encoded = encoded.replace(b"\n", b"\r\n")
     return encoded
+
+
+_PLACEHOLDER = "<x@x.invalid>"
+
+
+def mailbox(name: str, address: str) -> str:
+    """A From or To header value. email.utils.formataddr raises on a non-ASCII address,
+    so only the name goes through it (RFC 2047 where needed); the address has its IDN
+    domain as punycode, and a non-ASCII mailbox name stays UTF-8 (RFC 6532), which is
+    only ever sent over SMTPUTF8 (channels.email.smtp refuses it otherwise)."""
+    address = ascii_domain(address)
+    if not name:
+        return address if address.isascii() else f"<{address}>"
+    quoted_name = formataddr((name, _PLACEHOLDER[1:-1]), charset="utf-8")[: -len(_PLACEHOLDER)]
+    return f"{quoted_name}<{address}>"
 
 
 SOFT_BREAK = b"=\r\n"
@@ -107,7 +123,7 @@ class MessageFrame:
 
     def __init__(self, config: SMTPConfig, *, subject: str, html: str, text: str, list_id: str):
         self.config = config
-        self.from_header = formataddr((config.from_name, config.from_email), charset="utf-8")
+        self.from_header = mailbox(config.from_name, config.from_email)
         self.subject = _header(subject)
         self.html = QuotedPrintableMerge(html, escape=True)
         self.text = QuotedPrintableMerge(text, escape=False)
@@ -143,7 +159,7 @@ class MessageFrame:
         mailto_token = unsub.rstrip("/").rpartition("/")[2]
         headers = [
             f"From: {self.from_header}",
-            f"To: {formataddr((to_name, to_email), charset='utf-8')}",
+            f"To: {mailbox(to_name, to_email)}",
             f"Subject: {self.subject}",
             f"Date: {self.date}",
             f"Message-ID: {message_id}",

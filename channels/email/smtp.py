@@ -9,7 +9,8 @@ over every message.
   as handed over in between (see channels.email.sentmarks).
 - Dot-stuffing uses `bytes.replace` on messages that already have CRLF line endings
   throughout (ours always do: see channels.email.mime), not smtplib's two regex passes.
-- Non-ASCII addresses use SMTPUTF8 where offered, else IDNA for the domain (smtplib on
+- Internationalised domains go as punycode (IDNA); a non-ASCII mailbox name uses
+  SMTPUTF8 where offered and is refused for that one recipient where not (smtplib on
   its own would raise UnicodeEncodeError).
 Errors raise exactly what smtplib's `sendmail` raises, so callers cannot tell the two
 paths apart. Anything else goes through smtplib unchanged.
@@ -50,23 +51,46 @@ def _quote(address: str) -> str:
     return smtplib.quoteaddr(address)
 
 
+def ascii_domain(address: str) -> str:
+    """`address` with its internationalised domain as punycode (IDNA), where the mailbox
+    name is ASCII: such an address then needs nothing of the server. A non-ASCII
+    mailbox name is left as it is: it needs SMTPUTF8 anyway, which allows either form."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii() or not local.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a valid IDN: the server will refuse it, and say why
+        return address
+
+
+NO_SMTPUTF8 = (
+    "the mail server does not offer SMTPUTF8, so it cannot take an address with a "
+    "non-ASCII mailbox name"
+)
+
+
+class UnsupportedAddress(smtplib.SMTPRecipientsRefused):
+    """A recipient refused by this client, not by the server: a non-ASCII mailbox name
+    for a server without SMTPUTF8. It says nothing about the server or the address's
+    existence, so the fan-out fails that one row and goes on."""
+
+
 def international(conn: smtplib.SMTP, from_addr: str, to_addrs: list[str]):
-    """Addresses with non-ASCII characters: SMTPUTF8 (RFC 6531) where the server
-    offers it; otherwise IDNA domains, and a refusal for a non-ASCII mailbox name
-    (a 5xx the caller records as failed, never as a bounce to suppress).
-    Returns (from_addr, to_addrs, mail_options)."""
+    """Addresses with non-ASCII characters: IDN domains as punycode; a non-ASCII
+    mailbox name with SMTPUTF8 (RFC 6531) where the server offers it, otherwise refused
+    (a 501: UnsupportedAddress for a recipient, SMTPSenderRefused for our sender, as
+    smtplib would raise them). Returns (from_addr, to_addrs, mail_options)."""
+    from_addr, to_addrs = ascii_domain(from_addr), [ascii_domain(a) for a in to_addrs]
+    if from_addr.isascii() and all(a.isascii() for a in to_addrs):
+        return from_addr, to_addrs, ()
     conn.ehlo_or_helo_if_needed()
     if conn.has_extn("smtputf8"):
         return from_addr, to_addrs, ("SMTPUTF8",)
-    converted = []
-    for address in (from_addr, *to_addrs):
-        local, _, domain = address.rpartition("@")
-        if not local.isascii():
-            raise smtplib.SMTPRecipientsRefused(
-                {address: (501, b"non-ASCII mailbox name and no SMTPUTF8 on the server")}
-            )
-        converted.append(f"{local}@{domain.encode('idna').decode('ascii')}")
-    return converted[0], converted[1:], ()
+    reason = NO_SMTPUTF8.encode()
+    if not from_addr.isascii():
+        raise smtplib.SMTPSenderRefused(501, reason, from_addr)
+    raise UnsupportedAddress({a: (501, reason) for a in to_addrs if not a.isascii()})
 
 
 class MessageStream:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import uuid
 
-from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.base import (
+    AccountField,
     AlreadyPublished,
     ChannelAdapter,
+    FieldType,
     OutcomeUnknown,
     PublishError,
     PublishResult,
@@ -50,25 +51,37 @@ class DiscourseAdapter(ChannelAdapter):
     kind = "forum/discourse"
     label = gettext_lazy("Forum: Discourse")
 
-    @classmethod
-    def settings_fields(cls):
-        return {
-            "base_url": forms.URLField(
-                label=gettext_lazy("Forum URL"),
-                help_text=gettext_lazy("e.g. https://forum.example.com"),
-            ),
-            "api_username": forms.CharField(label=gettext_lazy("API user name"), max_length=100),
-            "category": forms.CharField(
-                label=gettext_lazy("Default category"),
-                required=False,
-                max_length=200,
-                help_text=gettext_lazy("Category name, slug or numeric id."),
-            ),
-        }
-
-    @classmethod
-    def secret_fields(cls):
-        return {"api_key": forms.CharField(label=gettext_lazy("API key"))}
+    account_settings = (
+        AccountField(
+            "base_url",
+            gettext_lazy("Forum URL"),
+            FieldType.URL,
+            help_text=gettext_lazy("e.g. https://forum.example.com"),
+            required=True,
+        ),
+        AccountField(
+            "api_username",
+            gettext_lazy("API user name"),
+            help_text=gettext_lazy("The forum user topics are posted as, e.g. system."),
+            required=True,
+            max_length=100,
+        ),
+        AccountField(
+            "category",
+            gettext_lazy("Default category"),
+            help_text=gettext_lazy("Optional. Category name, slug or numeric id."),
+            max_length=200,
+        ),
+    )
+    account_secrets = (
+        AccountField(
+            "api_key",
+            gettext_lazy("API key"),
+            FieldType.PASSWORD,
+            help_text=gettext_lazy("Admin → API → New API key in Discourse."),
+            required=True,
+        ),
+    )
 
     def _url(self, path: str) -> str:
         base = (self.account.settings.get("base_url") or "").rstrip("/")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import time
 
-from django import forms
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
@@ -27,7 +26,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.base import (
+    AccountField,
     ChannelAdapter,
+    FieldType,
     OutcomeUnknown,
     PublishError,
     PublishResult,
@@ -164,28 +165,59 @@ class RedditAdapter(ChannelAdapter):
     kind = "forum/reddit"
     label = gettext_lazy("Forum: Reddit")
 
-    @classmethod
-    def settings_fields(cls):
-        return {
-            "subreddit": forms.RegexField(
-                label=gettext_lazy("Subreddit"),
-                regex=r"^[A-Za-z0-9_]{2,21}$",
-                help_text=gettext_lazy("Without the r/, e.g. smallbusiness"),
+    account_settings = (
+        AccountField(
+            "subreddit",
+            gettext_lazy("Subreddit"),
+            help_text=gettext_lazy("Without the r/, e.g. smallbusiness"),
+            required=True,
+            pattern=r"[A-Za-z0-9_]{2,21}",
+        ),
+        AccountField(
+            "post_kind",
+            gettext_lazy("Post as"),
+            FieldType.CHOICE,
+            choices=(
+                ("self", gettext_lazy("Text post")),
+                ("link", gettext_lazy("Link to the hub article")),
             ),
-            "post_kind": forms.ChoiceField(
-                label=gettext_lazy("Post as"),
-                choices=[
-                    ("self", gettext_lazy("Text post")),
-                    ("link", gettext_lazy("Link to the hub article")),
-                ],
-                initial="self",
-            ),
-            "flair_id": forms.CharField(label=gettext_lazy("Flair id (optional)"), required=False),
+            default="self",
+            required=True,
+        ),
+        AccountField(
+            "flair_id",
+            gettext_lazy("Flair id"),
+            help_text=gettext_lazy("Optional; required by subreddits that insist on a flair."),
+            max_length=100,
+        ),
+    )
+    account_secrets = (
+        AccountField(
+            "client_id",
+            gettext_lazy("Reddit app client id"),
+            FieldType.PASSWORD,
+            help_text=gettext_lazy("Optional: leave empty to use the site's Reddit app."),
+        ),
+        AccountField(
+            "client_secret",
+            gettext_lazy("Reddit app secret"),
+            FieldType.PASSWORD,
+            help_text=gettext_lazy("Optional: leave empty to use the site's Reddit app."),
+        ),
+    )
+    # Written by "Connect Reddit" (the tokens, the user they belong to); api_base and
+    # token_url point the adapter at another Reddit-compatible API (tests, proxies).
+    managed_keys = frozenset(
+        {
+            "username",
+            "access_token",
+            "refresh_token",
+            "expires_at",
+            "scope",
+            "api_base",
+            "token_url",
         }
-
-    @classmethod
-    def secret_fields(cls):
-        return {}
+    )
 
     # --- plumbing -------------------------------------------------------------------
     def api_url(self, path: str) -> str:

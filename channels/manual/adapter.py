@@ -4,46 +4,49 @@ marketer as a task; they post it by hand and report the public URL."""
 
 from __future__ import annotations
 
-from django import forms
 from django.utils.translation import gettext_lazy
 
-from channels.base import ChannelAdapter, PublishResult, Rendered
+from channels.base import AccountField, ChannelAdapter, FieldType, PublishResult, Rendered
 from channels.render import render_markdown
 
 from . import placement
+from .placement import DEFAULT_OVERDUE_HOURS
 
 
 class ManualPlacementAdapter(ChannelAdapter):
     kind = "manual/placement"
     label = gettext_lazy("Manual placement")
 
-    @classmethod
-    def settings_fields(cls):
-        return {
-            "site_name": forms.CharField(
-                label=gettext_lazy("Where"),
-                max_length=200,
-                help_text=gettext_lazy("e.g. Zhihu, WeChat, Quora"),
-            ),
-            "expected_domain": forms.CharField(
-                label=gettext_lazy("Expected domain of the public URL (optional)"),
-                required=False,
-                max_length=200,
-                help_text=gettext_lazy("e.g. zhihu.com: a done task's URL must be on it."),
-            ),
-            "instructions": forms.CharField(
-                label=gettext_lazy("Instructions for the marketer"),
-                required=False,
-                widget=forms.Textarea,
-            ),
-            "overdue_after_hours": forms.IntegerField(
-                label=gettext_lazy("Overdue after (hours)"), min_value=1, initial=24
-            ),
-        }
-
-    @classmethod
-    def secret_fields(cls):
-        return {}
+    account_settings = (
+        AccountField(
+            "site_name",
+            gettext_lazy("Where"),
+            help_text=gettext_lazy("e.g. Zhihu, WeChat, Quora"),
+            required=True,
+            max_length=200,
+        ),
+        AccountField(
+            "expected_domain",
+            gettext_lazy("Expected domain of the public URL"),
+            help_text=gettext_lazy("Optional. e.g. zhihu.com: a done task's URL must be on it."),
+            max_length=200,
+        ),
+        AccountField(
+            "instructions",
+            gettext_lazy("Instructions for the marketer"),
+            FieldType.TEXTAREA,
+            help_text=gettext_lazy("Optional. Shown on every task of this account."),
+        ),
+        AccountField(
+            "overdue_after_hours",
+            gettext_lazy("Overdue after (hours)"),
+            FieldType.INTEGER,
+            help_text=gettext_lazy("A task still open this long after it is due is overdue."),
+            required=True,
+            default=DEFAULT_OVERDUE_HOURS,
+            min_value=1,
+        ),
+    )
 
     def render(self, publication) -> Rendered:
         return render_markdown(publication.page, publication)
