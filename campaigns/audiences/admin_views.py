@@ -115,7 +115,8 @@ def import_status(request, job_id):
             "working": job.status
             in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING, ImportJob.Status.RUNNING),
             "bars": [(n, kind, round(100 * n / total, 1)) for n, kind in bars if n],
-            "more_problems": max(0, job.rejected_rows + job.skipped_rows - len(job.errors)),
+            "problems": job.errors[: importing.MAX_REPORTED],
+            "more_problems": max(0, len(job.errors) - importing.MAX_REPORTED),
             "import_label": ngettext(
                 "Import the %(n)s valid row", "Import the %(n)s valid rows", job.valid_rows
             )

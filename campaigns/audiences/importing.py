@@ -150,23 +150,31 @@ def _zones() -> frozenset[str]:
 
 
 def validate_import(
-    data: bytes, encoding: str, mapping: dict, mailing_list: MailingList, progress=None
+    data: bytes,
+    encoding: str,
+    mapping: dict,
+    mailing_list: MailingList,
+    progress=None,
+    recheck: bool = False,
 ) -> tuple[list[str], list[dict], list[dict]]:
     """Check every row, writing nothing. Returns (header, clean rows, problems): the
     problems in the file's order, each {"row", "kind", "problem", "email", "values"},
     kind "rejected" (cannot be imported) or "skipped" (a duplicate in the file, a
-    suppressed address, someone who left the list: never (re)subscribed)."""
+    suppressed address, someone who left the list: never (re)subscribed; someone
+    already on the list). `recheck` is the check an import runs just before writing:
+    people already on the list are then the ones a re-run of the same import added,
+    and stay valid (applying them again changes nothing)."""
     if "email" not in mapping:
         raise ImportFileError(_("Choose which column holds the email address."))
     header, rows = read_rows(data, encoding)
     if not header:
         raise ImportFileError(_("The file is empty or not CSV."))
     suppressed = {e.lower() for e in Suppression.objects.values_list("email", flat=True)}
-    unsubscribed = {
-        e.lower()
-        for e in Subscription.objects.filter(
-            mailing_list=mailing_list, status=Subscription.Status.UNSUBSCRIBED
-        ).values_list("subscriber__email", flat=True)
+    on_list: dict[str, str] = {
+        email.lower(): status
+        for email, status in Subscription.objects.filter(mailing_list=mailing_list).values_list(
+            "subscriber__email", "status"
+        )
     }
     seen: dict[str, int] = {}
     clean, problems = [], []
@@ -190,11 +198,16 @@ def validate_import(
             problems.append(_problem(row, cells, SKIPPED, message, email))
         elif key in suppressed:
             problems.append(_problem(row, cells, SKIPPED, _("suppressed address"), email))
-        elif key in unsubscribed:
+        elif on_list.get(key) == Subscription.Status.UNSUBSCRIBED:
             message = _("unsubscribed from this list")
+            problems.append(_problem(row, cells, SKIPPED, message, email))
+        elif key in on_list and not recheck:
+            # Counted apart, so "Import the N valid rows" promises only new people.
+            message = _("already on this list")
             problems.append(_problem(row, cells, SKIPPED, message, email))
         else:
             seen[key] = row
+            values["row"] = row
             values["language"] = LANGUAGES[values.get("language", "").strip().lower()] or "en"
             clean.append(values)
     return header, clean, problems
@@ -217,11 +230,12 @@ def _progress(job: ImportJob):
     return progress
 
 
-def _check(job: ImportJob, progress) -> tuple[list[dict], list[dict]] | None:
-    """Validate the job's file; None (and the job marked failed) when it is unreadable."""
+def _check(job: ImportJob, progress, recheck: bool = False):
+    """Validate the job's file: (clean rows, problems), or None (and the job marked
+    failed) when it is unreadable."""
     try:
         header, clean, problems = validate_import(
-            bytes(job.file), job.encoding, job.mapping, job.mailing_list, progress
+            bytes(job.file), job.encoding, job.mapping, job.mailing_list, progress, recheck
         )
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
@@ -230,15 +244,18 @@ def _check(job: ImportJob, progress) -> tuple[list[dict], list[dict]] | None:
             finished_at=timezone.now(),
         )
         return None
-    rejected = sum(1 for p in problems if p["kind"] == REJECTED)
-    ImportJob.objects.filter(pk=job.pk).update(
-        header=[h[:200] for h in header[:30]],
-        total_rows=len(clean) + len(problems),
-        valid_rows=len(clean),
-        rejected_rows=rejected,
-        skipped_rows=len(problems) - rejected,
-        errors=problems[:MAX_REPORTED],
-    )
+    if not recheck:
+        rejected = sum(1 for p in problems if p["kind"] == REJECTED)
+        ImportJob.objects.filter(pk=job.pk).update(
+            header=[h[:200] for h in header[:30]],
+            total_rows=len(clean) + len(problems),
+            valid_rows=len(clean),
+            rejected_rows=rejected,
+            skipped_rows=len(problems) - rejected,
+            # Every problem row is kept (the error CSV lists them all); only the first
+            # ones keep their values, which the report shows.
+            errors=[p if i < MAX_REPORTED else {**p, "values": []} for i, p in enumerate(problems)],
+        )
     return clean, problems
 
 
@@ -276,11 +293,14 @@ def run_import(job_id: int) -> ImportJob:
     if job.status != ImportJob.Status.RUNNING:
         return job
     progress = _progress(job)
-    checked = _check(job, progress)
+    checked = _check(job, progress, recheck=True)
     if checked is None:
         job.refresh_from_db()
         return job
-    clean, _problems = checked
+    # Only rows the report called valid: the person chose those, not rows that would
+    # pass now for a reason the report did not show.
+    reported = {p["row"] for p in job.errors}
+    clean = [values for values in checked[0] if values["row"] not in reported]
     with transaction.atomic():
         imported = _apply(job, clean, progress)
     ImportJob.objects.filter(pk=job.pk).update(
@@ -296,15 +316,14 @@ def run_import(job_id: int) -> ImportJob:
 
 def error_rows(job: ImportJob) -> Iterator[list[str]]:
     """The rows not imported, for the error CSV: header (row, reason, the file's own
-    columns), then each problem row with its full original values, in the file's order.
-    Read from the file again, so nothing is cut to the report's bounds."""
-    header, _clean, problems = validate_import(
-        bytes(job.file), job.encoding, job.mapping, job.mailing_list
-    )
-    cells_by_row = dict(read_rows(bytes(job.file), job.encoding)[1])
+    columns), then each reported row with its full original values, in the file's
+    order. The cells are read from the file again: the report keeps them bounded."""
+    header, rows = read_rows(bytes(job.file), job.encoding)
+    reasons = {p["row"]: p["problem"] for p in job.errors}
     yield [_("row"), _("reason"), *header]
-    for p in problems:
-        yield [str(p["row"]), p["problem"], *(_cell(c) for c in cells_by_row.get(p["row"], []))]
+    for row, cells in rows:
+        if row in reasons:
+            yield [str(row), reasons[row], *(_cell(c) for c in cells)]
 
 
 def _apply(job: ImportJob, rows: list[dict], progress) -> int:

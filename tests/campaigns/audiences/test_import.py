@@ -146,3 +146,28 @@ def test_100k_rows(news):
     assert job.imported_rows == 100_000
     assert Subscription.objects.filter(mailing_list=news).count() == 100_000
     assert elapsed < 240
+
+
+@pytest.mark.django_db
+def test_people_already_on_the_list_are_not_promised_as_new(news):
+    services.subscribe("old@example.org", news, method="api", consent_basis="t")
+    job = importing.check_import(make_job(news, b"email\nold@example.org\nnew@example.org\n").pk)
+    assert job.valid_rows == 1 and job.skipped_rows == 1
+    assert job.errors[0]["row"] == 2 and job.errors[0]["problem"] == "already on this list"
+
+
+@pytest.mark.django_db
+def test_only_the_rows_the_report_called_valid_are_imported(news):
+    """A row skipped in the report (here: the person had left the list) stays out even
+    if it would pass by the time the import runs; one suppressed since is left out too."""
+    left = services.subscribe("left@example.org", news, method="api", consent_basis="t")
+    services.unsubscribe(left.subscriber, news)
+    data = b"email\nleft@example.org\nlate@example.org\nok@example.org\n"
+    job = importing.check_import(make_job(news, data).pk)
+    assert job.valid_rows == 2
+    Subscription.objects.filter(pk=left.pk).delete()  # would now pass
+    services.suppress_address("late@example.org", "complaint")
+    assert importing.confirm_import(job)
+    job = importing.run_import(job.pk)
+    emails = set(Subscription.objects.values_list("subscriber__email", flat=True))
+    assert emails == {"ok@example.org"} and job.imported_rows == 1
