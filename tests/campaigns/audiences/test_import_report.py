@@ -152,7 +152,7 @@ def test_report_then_import_the_valid_rows(
 def test_a_file_with_no_valid_row_offers_no_import(client, news, flow):
     job = flow(news, b"email\nnope\n")
     page = client.get(reverse("audiences_import_status", args=[job.pk])).content.decode()
-    assert "No row can be imported" in page and "Import the" not in page
+    assert "no row to import" in page and "Import the" not in page
     assert "import-report__bar-part--valid" not in page
     assert not importing.confirm_import(job)
 

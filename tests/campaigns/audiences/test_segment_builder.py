@@ -229,3 +229,24 @@ def test_live_count_needs_permission(client, world):
     client.logout()
     response = client.post(url, {"mailing_list": world["news"].pk, "filters-match": "all"})
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_editing_a_segment_saved_before_the_builder_keeps_its_old_conditions(
+    client, world, marketer
+):
+    old = Segment.objects.create(
+        name="Old", mailing_list=world["news"], filters={"tags_all": ["vip"], "days": 30}
+    )
+    client.force_login(marketer)
+    url = reverse("segment:edit", args=[old.pk])
+    page = client.get(url).content.decode()
+    assert "saved before the builder" in page
+    legacy = page.split('name="filters-legacy" value="')[1].split('"')[0]
+    data = builder_post(world, filters_0_field="language", filters_0_op="is")
+    data.update(
+        {"name": "Old", "filters-0-language": "en", "filters-legacy": legacy.replace("&quot;", '"')}
+    )
+    assert client.post(url, data).status_code == 302
+    old.refresh_from_db()
+    assert old.filters["tags_all"] == ["vip"] and old.filters["rules"][0]["value"] == "en"
+    assert {s.email for s in services.segment_audience(old)} == {"bob@example.org"}
