@@ -1,33 +1,27 @@
-"""Admin views for CSV import (upload, preview + column mapping, progress) and export.
-Thin: the work is in campaigns.audiences.importing."""
+"""Admin views for CSV import (upload, column mapping, the report and the choice to
+import the valid rows, the error CSV), export, and the segment builder's live count.
+Thin: the work is in campaigns.audiences.importing and services."""
 
 import csv
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from wagtail.admin import messages
 
-from . import importing
+from . import importing, services
+from .admin_forms import MappingForm, SegmentBuilderWidget, UploadForm
 from .models import ImportJob, MailingList
+from .tasks import check_subscriber_import, import_subscribers
 
-MAX_UPLOAD = 50 * 1024 * 1024
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"))
-    encoding = forms.ChoiceField(
-        label=_("Encoding"),
-        choices=[("auto", _("Detect (UTF-8 or GBK)")), ("utf-8", "UTF-8"), ("gbk", "GBK")],
-    )
-    consent_basis = forms.CharField(
-        label=_("Consent basis"),
-        max_length=300,
-        help_text=_("Where and how these people agreed to receive email. Required."),
-    )
+# Excel reads a CSV as the system's ANSI code page (GBK on Chinese Windows) unless the
+# file starts with a UTF-8 byte order mark.
+BOM = "\ufeff"
 
 
 def _require(request, perm):
@@ -35,62 +29,99 @@ def _require(request, perm):
         raise PermissionDenied
 
 
-def import_upload(request, list_id):
+def import_upload(request, list_id=None):
+    """Step 1: the file, its list and consent basis; then which column is which."""
     _require(request, "audiences.add_subscriber")
-    mailing_list = get_object_or_404(MailingList, pk=list_id)
-    if request.method == "POST" and request.POST.get("step") == "confirm":
+    if request.method == "POST" and request.POST.get("step") == "map":
         job = get_object_or_404(
             ImportJob, pk=request.POST.get("job"), status=ImportJob.Status.PENDING
         )
-        mapping = {}
-        for field in importing.FIELDS:
-            value = request.POST.get(f"map_{field}", "")
-            if value.isdigit():
-                mapping[field] = int(value)
-        job.mapping = mapping
-        job.save(update_fields=["mapping"])
-        from .tasks import import_subscribers
-
-        transaction.on_commit(lambda: import_subscribers.delay(job.pk))
-        return redirect("audiences_import_status", job_id=job.pk)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    context = {"form": form, "mailing_list": mailing_list, "preview": None, "error": ""}
+        header = importing.preview_csv(bytes(job.file), job.encoding)["header"]
+        mapping_form = MappingForm(request.POST, header=header)
+        if mapping_form.is_valid():
+            job.mapping = mapping_form.mapping()
+            job.save(update_fields=["mapping"])
+            transaction.on_commit(lambda: check_subscriber_import.delay(job.pk))
+            return redirect("audiences_import_status", job_id=job.pk)
+        return _mapping_page(request, job, mapping_form)
+    initial = {}
+    if list_id is not None:
+        initial["mailing_list"] = get_object_or_404(MailingList, pk=list_id)
+    form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+    error = ""
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD:
-            context["error"] = _("The file is larger than 50 MB.")
+        data = form.cleaned_data["file"].read()
+        try:
+            preview = importing.preview_csv(data, form.cleaned_data["encoding"])
+        except importing.ImportFileError as exc:
+            error = str(exc)
         else:
-            data = upload.read()
-            try:
-                preview = importing.preview_csv(data, form.cleaned_data["encoding"])
-            except importing.ImportFileError as exc:
-                context["error"] = str(exc)
-            else:
-                job = ImportJob.objects.create(
-                    mailing_list=mailing_list,
-                    file=data,
-                    encoding=preview["encoding"],
-                    mapping=preview["mapping"],
-                    consent_basis=form.cleaned_data["consent_basis"],
-                    created_by=request.user,
-                )
-                context.update(
-                    preview=preview,
-                    job=job,
-                    fields=importing.FIELDS,
-                    columns=list(enumerate(preview["header"])),
-                )
-    return TemplateResponse(request, "audiences/admin/import.html", context)
+            job = ImportJob.objects.create(
+                mailing_list=form.cleaned_data["mailing_list"],
+                file=data,
+                encoding=preview["encoding"],
+                mapping=preview["mapping"],
+                consent_basis=form.cleaned_data["consent_basis"],
+                created_by=request.user,
+            )
+            initial = {f"map_{k}": str(v) for k, v in preview["mapping"].items()}
+            return _mapping_page(
+                request, job, MappingForm(initial=initial, header=preview["header"]), preview
+            )
+    return TemplateResponse(
+        request,
+        "audiences/admin/import.html",
+        {"form": form, "error": error, "mailing_list": initial.get("mailing_list")},
+    )
+
+
+def _mapping_page(request, job, mapping_form, preview=None):
+    preview = preview or importing.preview_csv(bytes(job.file), job.encoding)
+    return TemplateResponse(
+        request,
+        "audiences/admin/import_mapping.html",
+        {"job": job, "mailing_list": job.mailing_list, "form": mapping_form, "preview": preview},
+    )
 
 
 def import_status(request, job_id):
+    """Step 2: the report (or the progress while checking or importing), and the button
+    that imports the valid rows."""
     _require(request, "audiences.add_subscriber")
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = get_object_or_404(ImportJob.objects.select_related("mailing_list"), pk=job_id)
+    if request.method == "POST":
+        if importing.confirm_import(job):
+            transaction.on_commit(lambda: import_subscribers.delay(job.pk))
+        else:
+            messages.warning(
+                request, _("This import has already started or has nothing to import.")
+            )
+        return redirect("audiences_import_status", job_id=job.pk)
     progress = importing.import_progress(job)
     if request.GET.get("format") == "json":
         return JsonResponse(progress)
+    total = job.total_rows or 1
+    bars = [
+        (job.valid_rows if job.status != ImportJob.Status.DONE else job.imported_rows, "valid"),
+        (job.skipped_rows, "skipped"),
+        (job.rejected_rows, "rejected"),
+    ]
     return TemplateResponse(
-        request, "audiences/admin/import_status.html", {"job": job, "progress": progress}
+        request,
+        "audiences/admin/import_status.html",
+        {
+            "job": job,
+            "progress": progress,
+            "working": job.status
+            in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING, ImportJob.Status.RUNNING),
+            "bars": [(n, kind, round(100 * n / total, 1)) for n, kind in bars if n],
+            "problems": job.errors[: importing.MAX_REPORTED],
+            "more_problems": max(0, len(job.errors) - importing.MAX_REPORTED),
+            "import_label": ngettext(
+                "Import the %(n)s valid row", "Import the %(n)s valid rows", job.valid_rows
+            )
+            % {"n": job.valid_rows},
+        },
     )
 
 
@@ -99,13 +130,53 @@ class _Echo:
         return value
 
 
-def export_list(request, list_id):
-    _require(request, "audiences.view_subscriber")
-    mailing_list = get_object_or_404(MailingList, pk=list_id)
+def _csv_response(rows, filename: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in importing.export_rows(mailing_list)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{mailing_list.slug}.csv"'
+
+    def lines():
+        yield BOM
+        for row in rows:
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def import_errors(request, job_id):
+    """The rows not imported, with row number and reason, as a CSV Excel opens."""
+    _require(request, "audiences.add_subscriber")
+    job = get_object_or_404(ImportJob.objects.select_related("mailing_list"), pk=job_id)
+    if job.status in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING):
+        raise Http404
+    try:
+        rows = list(importing.error_rows(job))
+    except importing.ImportFileError:
+        rows = [[_("row"), _("reason")], *[[e["row"], e["problem"]] for e in job.errors]]
+    return _csv_response(rows, f"import-{job.pk}-errors.csv")
+
+
+def export_list(request, list_id=None):
+    """One list's subscriptions, or every list's when no list is named."""
+    _require(request, "audiences.view_subscriber")
+    mailing_list = get_object_or_404(MailingList, pk=list_id) if list_id is not None else None
+    name = mailing_list.slug if mailing_list else "subscribers"
+    return _csv_response(importing.export_rows(mailing_list), f"{name}.csv")
+
+
+@require_POST
+def segment_count(request):
+    """How many subscribers the segment builder's unsaved rows match, as JSON."""
+    _require(request, "audiences.view_subscriber")
+    list_id = request.POST.get("mailing_list") or ""
+    mailing_list = MailingList.objects.filter(pk=list_id).first() if list_id.isdigit() else None
+    # Answers are 200 with a message: a 4xx would log a console error while typing.
+    if mailing_list is None:
+        return JsonResponse({"error": _("Choose a mailing list to count its subscribers.")})
+    filters = SegmentBuilderWidget().value_from_datadict(request.POST, None, "filters")
+    try:
+        count = services.audience_count(mailing_list=mailing_list, filters=filters)
+    except services.AudienceError as exc:
+        return JsonResponse({"error": str(exc)})
+    text = ngettext("%(n)s subscriber matches.", "%(n)s subscribers match.", count) % {"n": count}
+    return JsonResponse({"count": count, "text": text})

@@ -1,25 +1,30 @@
 """CSV import and export of subscribers.
 
-An import is all-or-nothing: every row is validated first and any error (bad address,
-missing column) rejects the whole file with a report naming each bad line; only a clean
-file is applied, in one transaction. Duplicates within the file, suppressed addresses and
-people who unsubscribed from the list are skipped and listed, never (re)subscribed.
+An import takes two steps and writes nothing before the second. Checking reads every
+row and stores a report: rows that cannot be imported (a bad address, an unknown
+language or time zone, more columns than the header) are rejected with their row number
+and reason; duplicates within the file, suppressed addresses and people who left the
+list are skipped, never (re)subscribed. Then the person chooses to import the valid
+rows, which happens in one transaction; the rest can be downloaded as an error CSV.
 Files may be UTF-8 (with or without BOM) or GBK, the usual export of Chinese Excel.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import zoneinfo
 from collections.abc import Iterator
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from .addresses import validate_address
 from .models import ImportJob, MailingList, Subscriber, Subscription, Suppression, normalise_tags
 from .services import normalise_email
 
@@ -33,6 +38,7 @@ HEADER_GUESSES = {
 }
 LANGUAGES = {"en": "en", "zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-hans", "": ""}
 MAX_REPORTED = 1000
+REJECTED, SKIPPED = "rejected", "skipped"
 CHUNK = 2000
 
 
@@ -85,77 +91,126 @@ def preview_csv(data: bytes, encoding: str = "auto", rows: int = 5) -> dict:
     return {"header": header, "rows": sample, "encoding": used, "mapping": guess_mapping(header)}
 
 
-def iter_rows(data: bytes, encoding: str, mapping: dict) -> Iterator[tuple[int, dict]]:
-    """(line number in the file, mapped values) for every data row."""
+def read_rows(data: bytes, encoding: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """(header, iterator of (row number, cells)) with rows numbered as a spreadsheet
+    shows them: the header is row 1, and a cell holding a line break is still one row."""
     text, _used = decode_csv(data, encoding)
     reader = _reader(text)
     try:
-        next(reader)
-    except StopIteration:
-        return
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        values = {}
-        for field, index in mapping.items():
-            index = int(index)
-            values[field] = row[index].strip() if 0 <= index < len(row) else ""
-        yield line, values
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return [], iter(())
+    return header, enumerate(reader, start=2)
+
+
+def _problem(row: int, cells: list[str], kind: str, problem: str, email: str = "") -> dict:
+    # The report keeps the row as it was read (bounded, so a hostile file cannot bloat
+    # the job row); the error CSV reads the file again for the full values.
+    return {
+        "row": row,
+        "kind": kind,
+        "problem": problem,
+        "email": email[:254],
+        "values": [c[:200] for c in cells[:30]],
+    }
+
+
+def _row_problem(values: dict, cells: list[str], width: int) -> str | None:
+    """Why a row cannot be imported at all, or None."""
+    extra = [c for c in cells[width:] if c.strip()]
+    if extra:
+        # An unquoted comma in a name shifts every later column: refusing the row is
+        # safer than importing an address from the wrong column.
+        return ngettext(
+            "%(n)s more column than the header (an unquoted comma?)",
+            "%(n)s more columns than the header (an unquoted comma?)",
+            len(extra),
+        ) % {"n": len(extra)}
+    if any("\x00" in v for v in values.values()):
+        return _("contains a NUL character")
+    try:
+        validate_address(values["email"])
+    except ValidationError:
+        return _("not a valid email address")
+    if values.get("language", "").strip().lower() not in LANGUAGES:
+        return _("unknown language %(lang)s") % {"lang": values["language"][:50]}
+    zone = values.get("timezone", "")
+    if zone and zone not in _zones():
+        return _("unknown time zone %(zone)s") % {"zone": zone[:64]}
+    if len(values.get("name", "")) > 200:
+        return _("name longer than 200 characters")
+    if len(normalise_tags(values.get("tags", ""))) > 1000:
+        return _("tags longer than 1000 characters")
+    return None
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def validate_import(
-    data: bytes, encoding: str, mapping: dict, mailing_list: MailingList, progress=None
-):
-    """Check every row. Returns (clean rows, errors, skipped); errors and skipped are
-    lists of {"line", "email", "problem"}."""
+    data: bytes,
+    encoding: str,
+    mapping: dict,
+    mailing_list: MailingList,
+    progress=None,
+    recheck: bool = False,
+) -> tuple[list[str], list[dict], list[dict]]:
+    """Check every row, writing nothing. Returns (header, clean rows, problems): the
+    problems in the file's order, each {"row", "kind", "problem", "email", "values"},
+    kind "rejected" (cannot be imported) or "skipped" (a duplicate in the file, a
+    suppressed address, someone who left the list: never (re)subscribed; someone
+    already on the list). `recheck` is the check an import runs just before writing:
+    people already on the list are then the ones a re-run of the same import added,
+    and stay valid (applying them again changes nothing)."""
     if "email" not in mapping:
         raise ImportFileError(_("Choose which column holds the email address."))
+    header, rows = read_rows(data, encoding)
+    if not header:
+        raise ImportFileError(_("The file is empty or not CSV."))
     suppressed = {e.lower() for e in Suppression.objects.values_list("email", flat=True)}
-    unsubscribed = {
-        e.lower()
-        for e in Subscription.objects.filter(
-            mailing_list=mailing_list, status=Subscription.Status.UNSUBSCRIBED
-        ).values_list("subscriber__email", flat=True)
+    on_list: dict[str, str] = {
+        email.lower(): status
+        for email, status in Subscription.objects.filter(mailing_list=mailing_list).values_list(
+            "subscriber__email", "status"
+        )
     }
     seen: dict[str, int] = {}
-    clean, errors, skipped = [], [], []
-    for count, (line, values) in enumerate(iter_rows(data, encoding, mapping), start=1):
-        email = normalise_email(values.get("email", ""))
-        problem = None
-        try:
-            validate_email(email)
-        except ValidationError:
-            problem = _("not a valid email address")
-        language = values.get("language", "").strip().lower()
-        if not problem and language not in LANGUAGES:
-            problem = _("unknown language %(lang)s") % {"lang": language}
-        if problem:
-            errors.append(
-                {"line": line, "email": values.get("email", "")[:254], "problem": problem}
-            )
-        elif email.lower() in seen:
-            skipped.append(
-                {
-                    "line": line,
-                    "email": email,
-                    "problem": _("duplicate of line %(line)s") % {"line": seen[email.lower()]},
-                }
-            )
-        elif email.lower() in suppressed:
-            skipped.append({"line": line, "email": email, "problem": _("suppressed address")})
-        elif email.lower() in unsubscribed:
-            skipped.append(
-                {"line": line, "email": email, "problem": _("unsubscribed from this list")}
-            )
-        else:
-            seen[email.lower()] = line
-            values["email"] = email
-            values["language"] = LANGUAGES[language] or "en"
-            clean.append(values)
+    clean, problems = [], []
+    for count, (row, cells) in enumerate(rows, start=1):
         if progress and count % 1000 == 0:
             progress(count)
-    return clean, errors, skipped
+        if not any(cell.strip() for cell in cells):
+            continue  # an empty row holds nothing to lose
+        values = {
+            field: (cells[int(index)].strip() if 0 <= int(index) < len(cells) else "")
+            for field, index in mapping.items()
+        }
+        email = normalise_email(values.get("email", ""))
+        values["email"] = email
+        problem = _row_problem(values, cells, len(header))
+        key = email.lower()
+        if problem:
+            problems.append(_problem(row, cells, REJECTED, problem, email))
+        elif key in seen:
+            message = _("duplicate of row %(row)s") % {"row": seen[key]}
+            problems.append(_problem(row, cells, SKIPPED, message, email))
+        elif key in suppressed:
+            problems.append(_problem(row, cells, SKIPPED, _("suppressed address"), email))
+        elif on_list.get(key) == Subscription.Status.UNSUBSCRIBED:
+            message = _("unsubscribed from this list")
+            problems.append(_problem(row, cells, SKIPPED, message, email))
+        elif key in on_list and not recheck:
+            # Counted apart, so "Import the N valid rows" promises only new people.
+            message = _("already on this list")
+            problems.append(_problem(row, cells, SKIPPED, message, email))
+        else:
+            seen[key] = row
+            values["row"] = row
+            values["language"] = LANGUAGES[values.get("language", "").strip().lower()] or "en"
+            clean.append(values)
+    return header, clean, problems
 
 
 def progress_key(job_id: int) -> str:
@@ -168,48 +223,107 @@ def import_progress(job: ImportJob) -> dict:
     return {"status": job.status, "processed": processed, "total": job.total_rows}
 
 
-def run_import(job_id: int) -> ImportJob:
-    """Validate and apply an ImportJob. All or nothing. Safe to re-run: a finished job
-    returns at once, and applying twice creates nothing new."""
-    job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
-    if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
-        return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
-    data = bytes(job.file)
-
+def _progress(job: ImportJob):
     def progress(n):  # the cache, not the row: the apply transaction hides row updates
         cache.set(progress_key(job.pk), n, 3600)
 
+    return progress
+
+
+def _check(job: ImportJob, progress, recheck: bool = False):
+    """Validate the job's file: (clean rows, problems), or None (and the job marked
+    failed) when it is unreadable."""
     try:
-        clean, errors, skipped = validate_import(
-            data, job.encoding, job.mapping, job.mailing_list, progress
+        header, clean, problems = validate_import(
+            bytes(job.file), job.encoding, job.mapping, job.mailing_list, progress, recheck
         )
     except ImportFileError as exc:
-        errors, clean, skipped = [{"line": 0, "email": "", "problem": str(exc)}], [], []
-    total = len(clean) + len(errors) + len(skipped)
-    if errors:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
-            total_rows=total,
-            processed_rows=total,
-            errors=(errors + skipped)[:MAX_REPORTED],
+            errors=[_problem(0, [], REJECTED, str(exc))],
             finished_at=timezone.now(),
         )
+        return None
+    if not recheck:
+        rejected = sum(1 for p in problems if p["kind"] == REJECTED)
+        ImportJob.objects.filter(pk=job.pk).update(
+            header=[h[:200] for h in header[:30]],
+            total_rows=len(clean) + len(problems),
+            valid_rows=len(clean),
+            rejected_rows=rejected,
+            skipped_rows=len(problems) - rejected,
+            # Every problem row is kept (the error CSV lists them all); only the first
+            # ones keep their values, which the report shows.
+            errors=[p if i < MAX_REPORTED else {**p, "values": []} for i, p in enumerate(problems)],
+        )
+    return clean, problems
+
+
+def check_import(job_id: int) -> ImportJob:
+    """Step one: read and check every row and store the report; nothing is imported.
+    The job then waits (CHECKED) for the person to choose to import the valid rows."""
+    job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
+    if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING):
+        return job
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING)
+    if _check(job, _progress(job)) is not None:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.CHECKED, processed_rows=0
+        )
+    cache.delete(progress_key(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def confirm_import(job: ImportJob) -> bool:
+    """Step two, the person's choice: a checked job with valid rows may now import them.
+    False when it was already confirmed (a double click) or has nothing to import."""
+    return bool(
+        ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.CHECKED, valid_rows__gt=0
+        ).update(status=ImportJob.Status.RUNNING)
+    )
+
+
+def run_import(job_id: int) -> ImportJob:
+    """Import the valid rows of a confirmed job (checked again: an address suppressed
+    since the report is still skipped), in one transaction. Does nothing unless the job
+    was confirmed; safe to re-run, as applying twice creates nothing new."""
+    job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
+    if job.status != ImportJob.Status.RUNNING:
+        return job
+    progress = _progress(job)
+    checked = _check(job, progress, recheck=True)
+    if checked is None:
         job.refresh_from_db()
         return job
+    # Only rows the report called valid: the person chose those, not rows that would
+    # pass now for a reason the report did not show.
+    reported = {p["row"] for p in job.errors}
+    clean = [values for values in checked[0] if values["row"] not in reported]
     with transaction.atomic():
         imported = _apply(job, clean, progress)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE,
-        total_rows=total,
-        processed_rows=total,
+        processed_rows=len(clean),
         imported_rows=imported,
-        errors=skipped[:MAX_REPORTED],
         finished_at=timezone.now(),
     )
     cache.delete(progress_key(job.pk))
     job.refresh_from_db()
     return job
+
+
+def error_rows(job: ImportJob) -> Iterator[list[str]]:
+    """The rows not imported, for the error CSV: header (row, reason, the file's own
+    columns), then each reported row with its full original values, in the file's
+    order. The cells are read from the file again: the report keeps them bounded."""
+    header, rows = read_rows(bytes(job.file), job.encoding)
+    reasons = {p["row"]: p["problem"] for p in job.errors}
+    yield [_("row"), _("reason"), *header]
+    for row, cells in rows:
+        if row in reasons:
+            yield [str(row), reasons[row], *(_cell(c) for c in cells)]
 
 
 def _apply(job: ImportJob, rows: list[dict], progress) -> int:
@@ -262,9 +376,10 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def export_rows(mailing_list: MailingList) -> Iterator[list[str]]:
-    """Header then one row per subscription of the list, consent record included."""
-    yield [
+def export_rows(mailing_list: MailingList | None = None) -> Iterator[list[str]]:
+    """Header then one row per subscription of the list (of every list, with a "list"
+    column, when `mailing_list` is None), consent record included."""
+    header = [
         "email",
         "name",
         "language",
@@ -276,25 +391,24 @@ def export_rows(mailing_list: MailingList) -> Iterator[list[str]]:
         "consent_basis",
         "confirmed_at",
     ]
-    qs = (
-        Subscription.objects.filter(mailing_list=mailing_list)
-        .select_related("subscriber")
-        .order_by("pk")
-    )
+    yield header if mailing_list else [*header, "list"]
+    qs = Subscription.objects.select_related("subscriber", "mailing_list").order_by("pk")
+    if mailing_list is not None:
+        qs = qs.filter(mailing_list=mailing_list)
     for sub in qs.iterator(chunk_size=2000):
         s = sub.subscriber
-        yield [
-            _cell(v)
-            for v in (
-                s.email,
-                s.name,
-                s.language,
-                s.timezone,
-                ",".join(s.tag_list),
-                sub.status,
-                sub.consent_at.isoformat(),
-                sub.consent_method,
-                sub.consent_basis,
-                sub.confirmed_at.isoformat() if sub.confirmed_at else "",
-            )
+        row = [
+            s.email,
+            s.name,
+            s.language,
+            s.timezone,
+            ",".join(s.tag_list),
+            sub.status,
+            sub.consent_at.isoformat(),
+            sub.consent_method,
+            sub.consent_basis,
+            sub.confirmed_at.isoformat() if sub.confirmed_at else "",
         ]
+        if mailing_list is None:
+            row.append(sub.mailing_list.slug)
+        yield [_cell(v) for v in row]

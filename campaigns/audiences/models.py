@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from .addresses import validate_address
+
 LANGUAGE_CHOICES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 
 
@@ -23,7 +25,10 @@ def normalise_tags(tags) -> str:
 
 
 class Subscriber(models.Model):
-    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    # Not EmailField: its validator refuses internationalised addresses (王芳@example.com).
+    email = models.CharField(
+        _("email address"), max_length=254, unique=True, validators=[validate_address]
+    )
     name = models.CharField(_("name"), max_length=200, blank=True)
     language = models.CharField(
         _("language"), max_length=10, choices=LANGUAGE_CHOICES, default="en"
@@ -131,9 +136,10 @@ class Subscription(models.Model):
 
 
 class Segment(models.Model):
-    """A saved filter. `filters` keys (all optional, combined with AND):
-    lists: [list ids]; tags_any / tags_all: [tags]; attributes: {key: value};
-    engagement: "engaged" | "never" | "lapsed" with `days` (default 30)."""
+    """A saved filter: the segment builder's rows, combined with AND or OR (see
+    segments.py). Segments saved before the builder hold these keys instead, still
+    read and combined with AND: lists: [list ids]; tags_any / tags_all: [tags];
+    attributes: {key: value}; engagement: "engaged" | "never" | "lapsed" with `days`."""
 
     name = models.CharField(_("name"), max_length=200)
     mailing_list = models.ForeignKey(
@@ -163,7 +169,9 @@ class Suppression(models.Model):
         UNSUBSCRIBE = "unsubscribe", _("Unsubscribed from everything")
         MANUAL = "manual", _("Added by staff")
 
-    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    email = models.CharField(
+        _("email address"), max_length=254, unique=True, validators=[validate_address]
+    )
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     detail = models.TextField(_("detail"), blank=True)
     created_at = models.DateTimeField(_("suppressed at"), auto_now_add=True)
@@ -181,13 +189,16 @@ class Suppression(models.Model):
 
 
 class ImportJob(models.Model):
-    """A CSV import: validated in full first, then applied in one transaction."""
+    """A CSV import: checked in full first (the report), then, on the person's choice,
+    its valid rows applied in one transaction."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
+        CHECKING = "checking", _("Checking the rows")
+        CHECKED = "checked", _("Checked: waiting for your choice")
         RUNNING = "running", _("Importing")
         DONE = "done", _("Imported")
-        FAILED = "failed", _("Rejected")
+        FAILED = "failed", _("Could not be read")
 
     mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="+")
     file = models.BinaryField(editable=False)
@@ -198,6 +209,11 @@ class ImportJob(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     imported_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    rejected_rows = models.PositiveIntegerField(default=0)
+    skipped_rows = models.PositiveIntegerField(default=0)
+    # The file's own column titles, for the report; errors holds the first problem rows.
+    header = models.JSONField(default=list, blank=True)
     errors = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -10,6 +10,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import unicodedata
 from urllib.parse import quote
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import MailingList, Segment, Subscriber, Subscription, Suppression, normalise_tags
+from .segments import SegmentError, rules_condition
 
 TOKEN_SALT = "audiences.subscriber-link"
 CONFIRM_SALT = "audiences.confirm"
@@ -45,7 +47,8 @@ def hash_ip(ip: str | None) -> str:
 
 
 def normalise_email(email: str) -> str:
-    email = (email or "").strip()
+    # NFC: the same internationalised address typed on two systems is one subscriber.
+    email = unicodedata.normalize("NFC", (email or "").strip())
     if "@" not in email:
         return email
     local, _sep, domain = email.rpartition("@")
@@ -375,8 +378,34 @@ def segment_audience(segment: Segment, now: datetime.datetime | None = None) -> 
     return apply_filters(qs, segment.filters or {}, now=now)
 
 
+def audience_count(
+    mailing_list: MailingList | None = None,
+    segment: Segment | None = None,
+    filters: dict | None = None,
+) -> int:
+    """How many people a send to `segment` (or to `mailing_list`) would reach right
+    now: confirmed, not suppressed, matching the segment's conditions. `filters`
+    counts unsaved conditions of the segment builder on `mailing_list` instead."""
+    if segment is not None:
+        return segment_audience(segment).count()
+    if mailing_list is None:
+        raise AudienceError(_("Choose a mailing list or a segment."))
+    qs = list_audience(mailing_list)
+    if filters:
+        qs = apply_filters(qs, filters)
+    return qs.count()
+
+
 def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = None) -> QuerySet:
+    """Narrow `qs` (subscribers) to `filters`: the segment builder's rows (see
+    segments.py), ANDed with the keys segments were saved with before the builder."""
     now = now or timezone.now()
+    try:
+        condition = rules_condition(filters, now)
+    except SegmentError as exc:
+        raise AudienceError(str(exc)) from None
+    if condition is not None:
+        qs = qs.filter(condition)
     for list_id in filters.get("lists") or []:
         qs = qs.filter(
             subscriptions__mailing_list_id=list_id,

@@ -1,12 +1,66 @@
-"""All admin registration for audiences: model viewsets, CSV import/export views."""
+"""All admin registration for audiences: model viewsets (with their Import CSV and
+Export CSV buttons), the segment builder's form, CSV import/export views."""
 
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.widgets.button import Button, HeaderButton
 
 from . import admin_views
+from .admin_forms import SegmentForm, SubscriberForm
 from .models import MailingList, Segment, Subscriber, Suppression
+
+
+def import_url(mailing_list=None) -> str:
+    if mailing_list is None:
+        return reverse("audiences_import_any")
+    return reverse("audiences_import", args=[mailing_list.pk])
+
+
+def export_url(mailing_list=None) -> str:
+    if mailing_list is None:
+        return reverse("audiences_export_all")
+    return reverse("audiences_export", args=[mailing_list.pk])
+
+
+def _csv_buttons(user, mailing_list=None, button_class=Button) -> list:
+    """Import and export buttons for whoever may use them (the views check again)."""
+    buttons = []
+    if user.has_perm("audiences.add_subscriber"):
+        buttons.append(
+            button_class(
+                _("Import CSV"), url=import_url(mailing_list), icon_name="upload", priority=40
+            )
+        )
+    if user.has_perm("audiences.view_subscriber"):
+        buttons.append(
+            button_class(
+                _("Export CSV"), url=export_url(mailing_list), icon_name="download", priority=50
+            )
+        )
+    return buttons
+
+
+class MailingListIndexView(generic.IndexView):
+    def get_list_more_buttons(self, instance):
+        return super().get_list_more_buttons(instance) + _csv_buttons(self.request.user, instance)
+
+
+class MailingListEditView(generic.EditView):
+    @cached_property
+    def header_buttons(self):
+        return super().header_buttons + _csv_buttons(
+            self.request.user, self.object, button_class=HeaderButton
+        )
+
+
+class SubscriberIndexView(generic.IndexView):
+    @cached_property
+    def header_buttons(self):
+        return super().header_buttons + _csv_buttons(self.request.user, button_class=HeaderButton)
 
 
 class MailingListViewSet(ModelViewSet):
@@ -16,22 +70,29 @@ class MailingListViewSet(ModelViewSet):
     list_display = ["name", "slug", "is_public", "double_opt_in"]
     search_fields = ["name", "slug"]
     add_to_admin_menu = False
+    index_view_class = MailingListIndexView
+    edit_view_class = MailingListEditView
 
 
 class SubscriberViewSet(ModelViewSet):
     model = Subscriber
     icon = "user"
-    form_fields = ["email", "name", "language", "timezone", "attributes"]
     list_display = ["email", "name", "language", "created_at"]
     list_filter = ["language"]
     search_fields = ["email", "name"]
+    index_view_class = SubscriberIndexView
+
+    def get_form_class(self, for_update=False):
+        return SubscriberForm
 
 
 class SegmentViewSet(ModelViewSet):
     model = Segment
     icon = "filter"
-    form_fields = ["name", "mailing_list", "filters"]
     list_display = ["name", "mailing_list"]
+
+    def get_form_class(self, for_update=False):
+        return SegmentForm
 
 
 class SuppressionViewSet(ModelViewSet):
@@ -58,6 +119,7 @@ def register_audiences():
 @hooks.register("register_admin_urls")
 def register_audience_urls():
     return [
+        path("audiences/import/", admin_views.import_upload, name="audiences_import_any"),
         path(
             "audiences/import/<int:list_id>/",
             admin_views.import_upload,
@@ -69,12 +131,19 @@ def register_audience_urls():
             name="audiences_import_status",
         ),
         path(
+            "audiences/import/job/<int:job_id>/errors.csv",
+            admin_views.import_errors,
+            name="audiences_import_errors",
+        ),
+        path("audiences/export/", admin_views.export_list, name="audiences_export_all"),
+        path(
             "audiences/export/<int:list_id>/",
             admin_views.export_list,
             name="audiences_export",
         ),
+        path(
+            "audiences/segments/count/",
+            admin_views.segment_count,
+            name="audiences_segment_count",
+        ),
     ]
-
-
-def import_url(mailing_list) -> str:
-    return reverse("audiences_import", args=[mailing_list.pk])

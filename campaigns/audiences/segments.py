@@ -1,0 +1,211 @@
+"""Segment conditions: the rows the segment builder saves, checked and turned into one
+query condition on Subscriber.
+
+A segment's `filters` holds `{"match": "all" | "any", "rules": [row, ...]}`; each row
+is `{"field", "op", "value", "key", "days"}` (only the parts its field uses):
+
+- list: member (`is`) or not (`is_not`) of the mailing list whose id is `value`
+- tag: has (`is`) or lacks (`is_not`) the tag `value`
+- attribute: the attribute `key` `equals` or `contains` `value`
+- engagement: `opened`, `clicked` or `engaged` (either) in the last `days` days, or
+  `never` opened or clicked anything
+- language, timezone: `is` / `is_not` `value`
+
+Segments saved before the builder hold the older keys (lists, tags_any, tags_all,
+attributes, engagement with days); `services.apply_filters` still reads them and ANDs
+them with the rows, so nothing stored changes meaning.
+
+Below the services: imports models only, so `services.py` can build on it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from analytics.models import Event
+
+from .models import LANGUAGE_CHOICES, MailingList, Subscription, normalise_tags
+
+FIELD_CHOICES = [
+    ("list", gettext_lazy("Mailing list")),
+    ("tag", gettext_lazy("Tag")),
+    ("attribute", gettext_lazy("Attribute")),
+    ("engagement", gettext_lazy("Engagement")),
+    ("language", gettext_lazy("Language")),
+    ("timezone", gettext_lazy("Time zone")),
+]
+OP_CHOICES = {
+    "list": [("is", gettext_lazy("is a member of")), ("is_not", gettext_lazy("is not in"))],
+    "tag": [("is", gettext_lazy("has")), ("is_not", gettext_lazy("does not have"))],
+    "attribute": [("equals", gettext_lazy("equals")), ("contains", gettext_lazy("contains"))],
+    "engagement": [
+        ("opened", gettext_lazy("opened an email in the last N days")),
+        ("clicked", gettext_lazy("clicked a link in the last N days")),
+        ("engaged", gettext_lazy("opened or clicked in the last N days")),
+        ("never", gettext_lazy("never opened or clicked")),
+    ],
+    "language": [("is", gettext_lazy("is")), ("is_not", gettext_lazy("is not"))],
+    "timezone": [("is", gettext_lazy("is")), ("is_not", gettext_lazy("is not"))],
+}
+MATCH_CHOICES = [
+    ("all", gettext_lazy("all of these conditions (AND)")),
+    ("any", gettext_lazy("any of these conditions (OR)")),
+]
+LEGACY_KEYS = ("lists", "tags_any", "tags_all", "attributes", "engagement", "days")
+MAX_DAYS = 3650
+MAX_RULES = 50
+
+
+class SegmentError(ValueError):
+    """A condition that cannot be evaluated; the message names its row and is safe to
+    show."""
+
+
+def _row_error(number: int, message: str) -> SegmentError:
+    return SegmentError(_("Condition %(n)s: %(problem)s") % {"n": number, "problem": message})
+
+
+def _clean_rule(number: int, row: dict) -> dict:
+    field = str(row.get("field") or "")
+    if field not in OP_CHOICES:
+        raise _row_error(number, _("choose what to test."))
+    op = str(row.get("op") or "")
+    if op not in dict(OP_CHOICES[field]):
+        raise _row_error(number, _("choose how to compare."))
+    value = str(row.get("value") or "").strip()
+    rule = {"field": field, "op": op}
+    if field == "list":
+        if not value.isdigit() or not MailingList.objects.filter(pk=int(value)).exists():
+            raise _row_error(number, _("choose a mailing list."))
+        rule["value"] = int(value)
+    elif field == "tag":
+        tag = normalise_tags([value]).strip(",")
+        if not tag or "," in tag:
+            raise _row_error(number, _("type one tag."))
+        rule["value"] = tag
+    elif field == "attribute":
+        key = str(row.get("key") or "").strip()
+        # The key becomes an ORM lookup: refuse anything that could chain another one.
+        if not key.isidentifier() or "__" in key:
+            raise _row_error(number, _("an attribute name is letters, digits and _."))
+        if op == "contains" and not value:
+            raise _row_error(number, _("type the text to look for."))
+        rule.update(key=key, value=value)
+    elif field == "engagement":
+        if op != "never":
+            days = str(row.get("days") or "").strip()
+            if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+                message = _("the number of days is a whole number from 1 to %(max)s.")
+                raise _row_error(number, message % {"max": MAX_DAYS})
+            rule["days"] = int(days)
+    elif field == "language":
+        if value not in dict(LANGUAGE_CHOICES):
+            raise _row_error(number, _("choose a language."))
+        rule["value"] = value
+    elif field == "timezone":
+        if value not in zoneinfo.available_timezones():
+            raise _row_error(number, _("choose a time zone, such as Asia/Shanghai."))
+        rule["value"] = value
+    return rule
+
+
+def clean_filters(filters: dict | None) -> dict:
+    """Check the builder's rows and return the filters to store: rows with no field
+    chosen are dropped, keys from before the builder are kept as they were. Raises
+    SegmentError naming the first bad row."""
+    filters = dict(filters or {})
+    match = filters.get("match") or "all"
+    if match not in dict(MATCH_CHOICES):
+        raise SegmentError(_("Choose whether all or any of the conditions must hold."))
+    rows = [r for r in filters.get("rules") or [] if isinstance(r, dict) and r.get("field")]
+    if len(rows) > MAX_RULES:
+        raise SegmentError(_("A segment holds at most %(n)s conditions.") % {"n": MAX_RULES})
+    cleaned = {k: v for k, v in filters.items() if k in LEGACY_KEYS and v not in (None, "", [])}
+    cleaned["match"] = match
+    cleaned["rules"] = [_clean_rule(n, row) for n, row in enumerate(rows, start=1)]
+    return cleaned
+
+
+def _engaged(kinds: list[str], since: datetime.datetime | None) -> Exists:
+    """Whether the subscriber has a human open or click event, since `since`. Events
+    name a recipient by message key "<publication id>:s<subscriber id>"."""
+    events = Event.objects.filter(
+        kind__in=kinds,
+        is_bot=False,
+        message_key__endswith=Concat(
+            Value(":s"), Cast(OuterRef("pk"), output_field=CharField()), output_field=CharField()
+        ),
+    )
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    return Exists(events)
+
+
+def _rule_condition(rule: dict, now: datetime.datetime) -> Q:
+    field, op = rule["field"], rule["op"]
+    if field == "list":
+        cond = Q(
+            Exists(
+                Subscription.objects.filter(
+                    subscriber=OuterRef("pk"),
+                    mailing_list_id=rule["value"],
+                    status=Subscription.Status.SUBSCRIBED,
+                )
+            )
+        )
+    elif field == "tag":
+        cond = Q(tags__contains=f",{rule['value']},")
+    elif field == "attribute":
+        key, value = rule["key"], rule["value"]
+        if op == "contains":
+            return Q(**{f"attributes__{key}__icontains": value})
+        # A typed "42" or "true" also matches an attribute stored as a number or a bool.
+        cond = Q(**{f"attributes__{key}": value})
+        for typed in _typed(value):
+            cond |= Q(**{f"attributes__{key}": typed})
+        return cond
+    elif field == "engagement":
+        if op == "never":
+            return Q(last_engaged_at__isnull=True) & ~Q(_engaged(["open", "click"], None))
+        since = now - datetime.timedelta(days=rule["days"])
+        kinds = {"opened": ["open"], "clicked": ["click"], "engaged": ["open", "click"]}[op]
+        cond = Q(_engaged(kinds, since))
+        if op == "engaged":  # what the older engagement filter counted
+            cond |= Q(last_engaged_at__gte=since)
+        return cond
+    else:  # language, timezone
+        cond = Q(**{field: rule["value"]})
+    return ~cond if op == "is_not" else cond
+
+
+def _typed(value: str) -> list:
+    if value in ("true", "false"):
+        return [value == "true"]
+    try:
+        return [int(value)]
+    except ValueError:
+        pass
+    try:
+        return [float(value)]
+    except ValueError:
+        return []
+
+
+def rules_condition(filters: dict, now: datetime.datetime) -> Q | None:
+    """The builder's rows of `filters` as one condition, or None when there are none.
+    The rows are checked again first, so a stored segment whose list has since been
+    deleted raises SegmentError instead of silently matching everyone."""
+    cleaned = clean_filters(filters)
+    conditions = [_rule_condition(rule, now) for rule in cleaned["rules"]]
+    if not conditions:
+        return None
+    combined = conditions[0]
+    for cond in conditions[1:]:
+        combined = (combined | cond) if cleaned["match"] == "any" else (combined & cond)
+    return combined
