@@ -21,7 +21,7 @@ from channels.base import PublishError
 
 from . import notifications, recurrence, services
 from .forms import BulkRescheduleForm, CalendarFilterForm, CampaignForm, PublicationForm
-from .models import Campaign, Notification, Publication
+from .models import Campaign, Publication
 
 S = Publication.Status
 
@@ -391,9 +391,7 @@ def schedule_calendar(request):
 
 
 def notification_index(request):
-    notes = Notification.objects.filter(user=request.user).select_related(
-        "campaign", "publication"
-    )[:100]
+    notes = notifications.notifications_for(request.user)
     if request.method == "POST":
         notifications.mark_notifications_read(request.user)
         return redirect("campaigns_admin:notifications")
