@@ -77,6 +77,7 @@ def test_marketer_sees_the_next_days_failures_and_waiting_campaigns(client, blog
 
     for panel in (*MARKETER_PANELS, APPROVAL_PANEL):
         assert panel in html
+    assert "Going out in the next 7 days" in html
     assert "Soon post" in html and "Far post" not in html
     assert reverse("campaigns_admin:publication_edit", args=[soon.pk]) in html
     assert "Broken post" in html and "401 bad credentials" in html
