@@ -130,7 +130,8 @@ class RunningCampaignsPanel(Component):
 
     name = "running_campaigns"
     template_name = "analytics/home/running_campaigns.html"
-    order = 40
+    # After a marketer's own panels (marketers see results too, below what they act on).
+    order = 70
 
     def get_context_data(self, parent_context):
         campaigns = list(
