@@ -196,3 +196,16 @@ def test_marketer_home_queries_do_not_grow_with_rows(client, blog, account):
     few = queries()
     add_rows(6, "b")
     assert queries() == few
+
+
+def test_moderator_sees_the_pages_waiting_for_their_review(client, blog):
+    editor = UserFactory(username="ed", groups=["Editors"])
+    moderator = UserFactory(username="mo", groups=["Moderators"])
+    page = make_post(blog, title="Needs a look", slug="look", publish=False)
+    page.get_workflow().start(page, editor)
+
+    html = home_as(client, moderator)
+
+    assert "Needs a look" in section(html, "awaiting-review")
+    for panel in (*MARKETER_PANELS, APPROVAL_PANEL, LEADERSHIP_PANEL):
+        assert panel not in html
