@@ -8,7 +8,10 @@ dies mid-task hands the message back. Redelivery is harmless because the service
 acts on a row that is still "queued".
 """
 
+import logging
+
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .signals import publications_due
@@ -45,3 +48,58 @@ def enqueue_publish_tasks(sender, publication_ids, **kwargs) -> None:
 
 # Connected at import; CampaignsConfig.ready imports this module.
 publications_due.connect(enqueue_publish_tasks, dispatch_uid="campaigns_enqueue_publish_tasks")
+
+
+# --- A quiet console ---------------------------------------------------------------------
+# Celery logs three INFO lines per run of every task: beat's "Sending due task", the
+# worker's "received" and "succeeded". For ticks that run every few seconds (the
+# dispatcher every second) that buried everything else (issue 16: 5,006 of 11,433 lines
+# in 28 minutes). The ticks log themselves when they do something; failures are
+# WARNING and above and always pass.
+
+CELERY_ROUTINE_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+# A task on the beat schedule more often than this is a tick, not an event.
+TICK_SECONDS = 60
+
+
+def frequent_task_names(schedule=None) -> frozenset[str]:
+    """Task names the beat schedule runs more often than once a minute."""
+    schedule = settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule
+    names = set()
+    for entry in schedule.values():
+        every = entry.get("schedule")
+        seconds = every.total_seconds() if hasattr(every, "total_seconds") else every
+        if isinstance(seconds, int | float) and seconds < TICK_SECONDS:
+            names.add(entry["task"])
+    return frozenset(names)
+
+
+class QuietTicks(logging.Filter):
+    """Drops Celery's routine INFO/DEBUG lines about the frequent ticks."""
+
+    def __init__(self, task_names):
+        super().__init__()
+        self.task_names = frozenset(task_names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        args = record.args
+        if isinstance(args, dict):  # the worker's received / succeeded lines
+            named = {args.get("name")}
+        else:  # beat: (entry name, task name)
+            named = {a for a in args or () if isinstance(a, str)}
+        return not (named & self.task_names)
+
+
+def quiet_celery_ticks() -> None:
+    """Install QuietTicks on Celery's loggers once (this module is imported by
+    CampaignsConfig.ready in every process: web, worker and beat)."""
+    names = frequent_task_names()
+    for name in CELERY_ROUTINE_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, QuietTicks) for f in log.filters):
+            log.addFilter(QuietTicks(names))
+
+
+quiet_celery_ticks()

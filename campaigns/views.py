@@ -25,7 +25,7 @@ from .forms import (
     PublicationForm,
     RecurrencePreviewForm,
 )
-from .models import Campaign, Notification, Publication
+from .models import Campaign, Publication
 
 S = Publication.Status
 
@@ -424,9 +424,7 @@ def publication_action(request, pk, action):
 
 
 def notification_index(request):
-    notes = Notification.objects.filter(user=request.user).select_related(
-        "campaign", "publication"
-    )[:100]
+    notes = notifications.notifications_for(request.user)
     if request.method == "POST":
         notifications.mark_notifications_read(request.user)
         return redirect("campaigns_admin:notifications")

@@ -1,15 +1,18 @@
-"""All admin registration for campaigns: URLs, the menu, and owner notifications
-(shown once as an admin message on the next admin page, listed on the dashboard)."""
+"""All admin registration for campaigns: URLs, the menu, notifications (shown once as
+an admin message on the next admin page, listed on the home page) and the campaign
+panels of the home page (campaigns.home_panels)."""
 
 from django.contrib import messages
 from django.template.loader import render_to_string
 from django.urls import include, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 from wagtail.admin.ui.components import Component
 
-from . import admin_urls, notifications
+from . import admin_urls, home_panels, notifications
 from .chooser import content_chooser_viewset
 from .models import Notification
 
@@ -66,7 +69,8 @@ def show_new_notifications(request, menu_items):
         Notification.Level.INFO: messages.INFO,
     }
     for note in notifications.pop_unshown_notifications(request.user):
-        messages.add_message(request, levels.get(note.level, messages.INFO), note.message)
+        text = format_html('{} <a href="{}">{}</a>', note.message, note.url, gettext("Open"))
+        messages.add_message(request, levels.get(note.level, messages.INFO), text)
 
 
 class NotificationsPanel(Component):
@@ -85,11 +89,7 @@ class NotificationsPanel(Component):
 
 @hooks.register("construct_homepage_panels")
 def add_notifications_panel(request, panels):
-    notes = list(
-        Notification.objects.filter(user=request.user, read_at__isnull=True).select_related(
-            "campaign"
-        )[:10]
-    )
+    notes = notifications.notifications_for(request.user, unread_only=True, limit=10)
     if notes:
         panels.append(NotificationsPanel(notes))
 
@@ -98,3 +98,8 @@ def add_notifications_panel(request, panels):
 def register_content_chooser():
     # The publication form's content chooser (its modal and results URLs).
     return content_chooser_viewset
+
+
+@hooks.register("construct_homepage_panels")
+def add_campaign_panels(request, panels):
+    panels.extend(home_panels.panels_for(request.user))

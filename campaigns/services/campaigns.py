@@ -10,8 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import signals
-from ..models import Campaign, Notification, Publication
-from ..notifications import notify_user
+from ..models import Campaign, Publication
+from ..notifications import (
+    notify_campaign_approved,
+    notify_campaign_rejected,
+    notify_campaign_submitted,
+)
 from .publications import cancel_publication, pause_publication, resume_publication
 from .state import ACTIVE_STATUSES, CS, InvalidTransition, S
 
@@ -72,6 +76,8 @@ def update_campaign(campaign: Campaign, actor=None, **fields) -> Campaign:
 
 
 def submit_campaign_for_approval(campaign: Campaign, actor=None) -> Campaign:
+    """Submit a draft and ask everyone who may approve it (notice now, email after
+    commit, each in the reader's language)."""
     with transaction.atomic():
         locked = _lock_campaign(campaign.pk)
         if locked.status != CS.DRAFT:
@@ -79,6 +85,7 @@ def submit_campaign_for_approval(campaign: Campaign, actor=None) -> Campaign:
                 _("Only a draft campaign can be submitted for approval."), code="not_draft"
             )
         _set_campaign_status(campaign, locked, CS.AWAITING_APPROVAL)
+    notify_campaign_submitted(campaign, actor)
     return campaign
 
 
@@ -96,6 +103,7 @@ def approve_campaign(campaign: Campaign, actor) -> Campaign:
         _set_campaign_status(
             campaign, locked, CS.APPROVED, approved_by=actor, approved_at=timezone.now()
         )
+    notify_campaign_approved(campaign, actor)
     return campaign
 
 
@@ -107,13 +115,7 @@ def reject_campaign(campaign: Campaign, actor, reason: str = "") -> Campaign:
         if locked.status != CS.AWAITING_APPROVAL:
             raise InvalidTransition(_("Only a submitted campaign can be rejected."))
         _set_campaign_status(campaign, locked, CS.DRAFT)
-    notify_user(
-        campaign.owner,
-        _("Campaign “%(name)s” was sent back: %(reason)s")
-        % {"name": campaign.name, "reason": reason or "-"},
-        level=Notification.Level.WARNING,
-        campaign=campaign,
-    )
+    notify_campaign_rejected(campaign, actor, reason)
     return campaign
 
 

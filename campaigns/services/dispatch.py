@@ -140,7 +140,14 @@ def dispatch_due_publications(max_seconds: float = 0.9, now_fn=timezone.now) -> 
         ids = claim_due_publications(batch, now=now_fn())
         total += len(ids)
         if len(ids) < batch or datetime.datetime.now(datetime.UTC) >= deadline:
-            return total
+            break
+    # The tick runs every second: an idle one says nothing above DEBUG, so the console
+    # shows the ticks that did something (campaigns.tasks quiets Celery's own lines).
+    if total:
+        logger.info("dispatcher claimed %d due publication(s)", total)
+    else:
+        logger.debug("dispatcher: nothing due")
+    return total
 
 
 # --- Sweeper ---------------------------------------------------------------------------
@@ -162,6 +169,12 @@ def sweep_stuck_publications(now=None, enqueue: Enqueue | None = None) -> dict[s
     recovered = _recover_lost_attempts(now)
     if requeued:
         transaction.on_commit(lambda: enqueue(requeued))
+    if requeued or recovered:
+        logger.info(
+            "sweeper re-queued %d and recovered %d stuck publication(s)", len(requeued), recovered
+        )
+    else:
+        logger.debug("sweeper: nothing stuck")
     return {"requeued": len(requeued), "recovered": recovered}
 
 
@@ -205,12 +218,17 @@ def _recover_lost_attempts(now) -> int:
                 transition(pub, to, None, reason, due_at=None, needs_lookup=True, pending_action="")
             elif pub.attempt_count >= max_attempts():
                 transition(pub, S.UNKNOWN, None, reason, due_at=None, needs_lookup=True)
-                notice = _("“%(pub)s” may or may not have been published; check the channel.") % {
-                    "pub": pub
-                }
+                notice = _unknown_notice(pub)
             else:
                 transition(pub, S.UNKNOWN, None, reason, due_at=now, needs_lookup=True)
             recovered += 1
         if notice:
             notify_publication_problem(pub, notice)
     return recovered
+
+
+def _unknown_notice(pub: Publication):
+    # Built when each reader is notified, in their language (campaigns.notifications).
+    return lambda: (
+        _("“%(pub)s” may or may not have been published; check the channel.") % {"pub": pub}
+    )

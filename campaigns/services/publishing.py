@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -255,10 +256,11 @@ def _ignore_late_result(pub: Publication, attempt: int, outcome: AttemptOutcome)
 
 def _record_failure(
     pub: Publication, attempt: int, outcome: AttemptOutcome, now
-) -> tuple[str, str | None]:
+) -> tuple[str, Callable[[], str] | None]:
     """No post came of this attempt (or we cannot tell). A requested cancel wins, then:
     fail, give up as unknown, or retry later (paused instead when a pause was asked
-    for). Returns (result, notice for the owner or None)."""
+    for). Returns (result, notice for the owner or None); the notice is built later,
+    in the owner's language (campaigns.notifications)."""
     needs_lookup = outcome.kind in ("unknown", "unverifiable") or pub.needs_lookup
     details = {"error": outcome.error, "attempt": attempt}
     common = dict(
@@ -273,14 +275,24 @@ def _record_failure(
         transition(
             pub, S.FAILED, None, _("Failed: %(e)s") % {"e": outcome.error}, due_at=None, **common
         )
-        return "failed", _("Publishing “%(pub)s” failed: %(e)s") % {"pub": pub, "e": outcome.error}
+        return "failed", _failed_notice(pub, outcome.error)
     if outcome.kind == "unverifiable" or (outcome.kind == "unknown" and exhausted):
         reason = _("Outcome unknown: %(e)s") % {"e": outcome.error}
         transition(pub, S.UNKNOWN, None, reason, due_at=None, **common)
-        return "unknown", _(
-            "“%(pub)s” may or may not have been published; check the channel: %(e)s"
-        ) % {"pub": pub, "e": outcome.error}
+        return "unknown", _unknown_notice(pub, outcome.error)
     return _retry_later(pub, attempt, outcome, now, common), None
+
+
+# The owner's notices, built when the owner is notified, in their language.
+def _failed_notice(pub: Publication, error: str) -> Callable[[], str]:
+    return lambda: _("Publishing “%(pub)s” failed: %(e)s") % {"pub": pub, "e": error}
+
+
+def _unknown_notice(pub: Publication, error: str) -> Callable[[], str]:
+    return lambda: (
+        _("“%(pub)s” may or may not have been published; check the channel: %(e)s")
+        % {"pub": pub, "e": error}
+    )
 
 
 def _retry_later(pub: Publication, attempt: int, outcome: AttemptOutcome, now, common) -> str:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from analytics.events import record_events
 from campaigns.audiences import services as audience_services
 from campaigns.models import Campaign, Notification
-from campaigns.notifications import notify_user
+from campaigns.notifications import notify_send_finished, notify_user
 
 from . import smtp
 from .claims import (
@@ -34,7 +34,7 @@ from .claims import (
     still_sending,
 )
 from .config import SMTPConfig
-from .control import cancel_email_send, pause_email_send, skip_unsent_rows
+from .control import cancel_email_send, pause_email_send, send_counts, skip_unsent_rows
 from .models import Delivery, EmailSend
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks, fast_commits
@@ -89,7 +89,7 @@ def send_next_batch(
     token, rows = claim_deliveries(send, batch_size or config.batch_size)
     result.claimed = len(rows)
     if not rows:
-        finish_if_done(send)
+        finish_and_announce(send)
         return result
     allowed = skip_unsubscribed(send, rows, token)
     result.skipped = len(rows) - len(allowed)
@@ -115,8 +115,25 @@ def send_next_batch(
         pause_for_refusals(send, loop.server_refusing)
     result.more = has_pending(send)
     if not result.more:
-        finish_if_done(send)
+        finish_and_announce(send)
     return result
+
+
+def finish_and_announce(send: EmailSend) -> bool:
+    """Mark the send finished when nothing is left, and tell the campaign's owner with
+    its figures. finish_if_done is a conditional update, so of all the batches racing to
+    the end exactly one sees True and the owner hears once."""
+    if not finish_if_done(send):
+        return False
+    counts = send_counts(send)
+    notify_send_finished(
+        send.publication,
+        send.subject,
+        sent=counts[Delivery.Status.SENT],
+        failed=counts[Delivery.Status.FAILED],
+        skipped=counts[Delivery.Status.SKIPPED],
+    )
+    return True
 
 
 def campaign_lets_it_run(send: EmailSend) -> bool:
@@ -314,12 +331,14 @@ def pause_for_refusals(send: EmailSend, last_refusal: str) -> None:
     if owner is not None:
         notify_user(
             owner,
-            _(
-                "The email “%(subject)s” was paused: the mail server refused %(count)d "
-                "messages in a row or asked us to stop (last answer: %(answer)s). "
-                "Check the account, then resume the send."
-            )
-            % {"subject": send.subject, "count": REFUSALS_BEFORE_PAUSE, "answer": last_refusal},
+            lambda: (
+                _(
+                    "The email “%(subject)s” was paused: the mail server refused %(count)d "
+                    "messages in a row or asked us to stop (last answer: %(answer)s). "
+                    "Check the account, then resume the send."
+                )
+                % {"subject": send.subject, "count": REFUSALS_BEFORE_PAUSE, "answer": last_refusal}
+            ),
             level=Notification.Level.ERROR,
             publication=send.publication,
         )

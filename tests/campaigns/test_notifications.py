@@ -1,6 +1,7 @@
 """Owner notifications: the admin notice, the email after commit, shown once, read."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 
 from campaigns import notifications
@@ -20,7 +21,11 @@ def test_notice_and_email_sent_after_commit(django_capture_on_commit_callbacks):
         callback()
     (message,) = mail.outbox
     assert message.to == [campaign.owner.email]
-    assert message.subject == "[Campaign Hub] Spring" and message.body == "Look at this"
+    assert message.subject == "[Campaign Hub] Spring"
+    # The text, then the way to the screen where the reader acts (the campaign).
+    assert message.body == (
+        f"Look at this\n\nOpen: {settings.WAGTAILADMIN_BASE_URL}/admin/campaigns/{campaign.pk}/"
+    )
 
 
 def test_no_email_without_an_address_or_when_not_wanted(django_capture_on_commit_callbacks):
