@@ -7,6 +7,7 @@ and the page logs no JavaScript error."""
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,6 +26,8 @@ from tests.channels.email.conftest import (  # noqa: F401 - fixtures
     smtp_server,
 )
 from tests.conftest import missing_service
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def chromium_path() -> str:
@@ -104,6 +107,8 @@ def test_progress_refreshes_itself_until_the_send_finishes(
         )
         page.goto(url)
         assert page.locator("[data-figure=sent]").inner_text() == "10"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "send-panel.png"), full_page=True)
 
         off_the_loop(lambda: services.send_next_batch(send.pk))  # 20 of 25, page open
         page.wait_for_function(
