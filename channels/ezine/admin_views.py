@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import (
@@ -35,7 +36,7 @@ class EZineForm(WagtailAdminModelForm):
     """The time zone as a list of IANA names instead of free text."""
 
     time_zone = forms.ChoiceField(
-        label=_("time zone"),
+        label=capfirst(EZine._meta.get_field("time_zone").verbose_name),
         choices=[(z, z) for z in sorted(available_timezones())],
         help_text=_("The cadence's hours are read in this zone, summer time included."),
     )
@@ -113,7 +114,10 @@ class EZineViewSet(ModelViewSet):
             heading=_("When"),
         ),
         MultiFieldPanel(
-            [FieldPanel("section_tags"), FieldPanel("section_campaigns")],
+            [
+                FieldPanel("section_tags"),
+                FieldPanel("section_campaigns", widget=forms.CheckboxSelectMultiple),
+            ],
             heading=_("Sections"),
         ),
         InlinePanel("partner_feeds", heading=_("Partner feeds"), label=_("partner feed")),
