@@ -120,20 +120,23 @@ def _audience_item(send: EmailSend | None, config: SMTPConfig) -> CheckItem:
 def _from_item(publication: Publication, config: SMTPConfig) -> CheckItem:
     label = _("From")
     account = publication.channel_account.name
-    missing = []
-    if "@" not in config.from_email:
-        missing.append(_("no from address"))
-    if not config.postal_address.strip():
-        missing.append(_("no postal address (the law requires one in every footer)"))
-    if missing:
-        return CheckItem(
-            "from",
-            label,
-            False,
-            _("The sending account “%(account)s” has %(missing)s: complete the account.")
-            % {"account": account, "missing": _(" and ").join(missing)},
-            "account",
+    no_from = "@" not in config.from_email
+    no_postal = not config.postal_address.strip()
+    # Whole sentences per case: fragments joined in code do not translate.
+    if no_from and no_postal:
+        text = _(
+            "The sending account “%(account)s” has no from address and no postal address "
+            "(the law requires one in every footer): complete the account."
         )
+    elif no_from:
+        text = _("The sending account “%(account)s” has no from address: complete the account.")
+    else:
+        text = _(
+            "The sending account “%(account)s” has no postal address (the law requires one "
+            "in every footer): complete the account."
+        )
+    if no_from or no_postal:
+        return CheckItem("from", label, False, text % {"account": account}, "account")
     sender = f"{config.from_name} <{config.from_email}>" if config.from_name else config.from_email
     return CheckItem(
         "from",
