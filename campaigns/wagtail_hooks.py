@@ -39,6 +39,8 @@ class CampaignsSubmenu(SubmenuMenuItem):
 @hooks.register("register_admin_menu_item")
 def register_campaigns_menu():
     menu = Menu(
+        # Other apps add their items to this menu through this hook.
+        register_hook_name="register_campaigns_menu_item",
         items=[
             PermissionMenuItem(
                 _("Campaigns"), reverse("campaigns_admin:index"), name="campaign-list",

@@ -32,6 +32,8 @@ class PermissionMenuItem(MenuItem):
 @hooks.register("register_admin_menu_item")
 def register_channels_menu():
     menu = Menu(
+        # Other apps add their items to this menu through this hook.
+        register_hook_name="register_channels_menu_item",
         items=[
             PermissionMenuItem(
                 _("Accounts"),

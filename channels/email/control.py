@@ -8,6 +8,8 @@ import datetime
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .claims import finish_if_done, release_stale_claims
 from .models import Delivery, EmailSend
@@ -40,6 +42,56 @@ def cancel_email_send(send: EmailSend) -> int:
             pk=send.pk, status__in=[EmailSend.Status.SENDING, EmailSend.Status.PAUSED]
         ).update(status=EmailSend.Status.CANCELLED, finished_at=timezone.now())
         return skip_unsent_rows(send)
+
+
+def control_email_send(send: EmailSend, action: str) -> tuple[bool, str]:
+    """A person's pause, resume or cancel, answered in words: (whether anything changed,
+    what happened and what waits). Raises ValueError for any other action."""
+    if action == "pause":
+        if pause_email_send(send):
+            n = _open_rows(send)
+            return True, ngettext(
+                "Sending paused: %(n)s message waits. Resume to continue.",
+                "Sending paused: %(n)s messages wait. Resume to continue.",
+                n,
+            ) % {"n": n}
+        return False, _("Nothing to pause: the send is %(status)s.") % {"status": _status(send)}
+    if action == "resume":
+        if resume_email_send(send):
+            n = _open_rows(send)
+            return True, ngettext(
+                "Sending resumed: %(n)s message to go.",
+                "Sending resumed: %(n)s messages to go.",
+                n,
+            ) % {"n": n}
+        return False, _("Nothing to resume: the send is %(status)s.") % {"status": _status(send)}
+    if action == "cancel":
+        was_open = EmailSend.objects.filter(
+            pk=send.pk, status__in=[EmailSend.Status.SENDING, EmailSend.Status.PAUSED]
+        ).exists()
+        if not was_open:
+            return False, _("Nothing to cancel: the send is %(status)s.") % {
+                "status": _status(send)
+            }
+        n = cancel_email_send(send)
+        return True, ngettext(
+            "Sending cancelled: %(n)s message will not be sent.",
+            "Sending cancelled: %(n)s messages will not be sent.",
+            n,
+        ) % {"n": n}
+    raise ValueError(_("Unknown action “%(action)s”.") % {"action": action})
+
+
+def _open_rows(send: EmailSend) -> int:
+    return Delivery.objects.filter(
+        publication_id=send.publication_id,
+        status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING],
+    ).count()
+
+
+def _status(send: EmailSend) -> str:
+    send.refresh_from_db(fields=["status"])
+    return send.get_status_display().lower()
 
 
 def skip_unsent_rows(send: EmailSend) -> int:

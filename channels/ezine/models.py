@@ -1,15 +1,28 @@
-"""E-zines: a cadence (RRULE), sections, partner feeds, and the log of each run."""
+"""E-zines: a cadence (RRULE), sections, partner feeds, and the log of each run.
+
+An e-zine is a ClusterableModel and its partner feeds hang on a ParentalKey, so the
+setup screen edits the e-zine and its feeds in one form (Wagtail's InlinePanel)."""
+
+import datetime
+import ipaddress
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+
+from campaigns import recurrence
 
 
 def default_time_zone() -> str:
     return settings.TIME_ZONE
 
 
-class EZine(models.Model):
+class EZine(ClusterableModel):
     page = models.OneToOneField(
         "content.EZinePage",
         verbose_name=_("e-zine page"),
@@ -70,13 +83,31 @@ class EZine(models.Model):
     def __str__(self):
         return str(self.page)
 
+    def clean(self):
+        """A cadence and a zone that mean something, each refused in words."""
+        errors = {}
+        try:
+            zone = recurrence.get_zone(self.time_zone)
+        except ValidationError as exc:
+            errors["time_zone"] = exc.messages
+            zone = datetime.UTC
+        try:
+            start = timezone.now().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+            rule = recurrence.parse_rule(self.cadence, start)
+            if rule.after(start) is None:
+                errors["cadence"] = [_("This cadence has no run after today.")]
+        except ValidationError as exc:
+            errors["cadence"] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def tag_list(self):
         return [t.strip().lower() for t in self.section_tags.split(",") if t.strip()]
 
 
 class PartnerFeed(models.Model):
-    ezine = models.ForeignKey(EZine, on_delete=models.CASCADE, related_name="partner_feeds")
+    ezine = ParentalKey(EZine, on_delete=models.CASCADE, related_name="partner_feeds")
     name = models.CharField(_("name"), max_length=200)
     url = models.URLField(_("feed URL"), max_length=1000)
     is_internal = models.BooleanField(
@@ -93,6 +124,34 @@ class PartnerFeed(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        """An http(s) feed address; a private or loopback one only when marked internal
+        (the fetch refuses it anyway: better said here than at the next run)."""
+        parts = urlsplit(self.url or "")
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValidationError(
+                {"url": _("Enter the feed's full address, starting with http:// or https://.")}
+            )
+        if self.is_internal:
+            return
+        host = parts.hostname.lower()
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            private = host == "localhost" or host.endswith(".localhost")
+        else:
+            private = not address.is_global
+        if private:
+            raise ValidationError(
+                {
+                    "url": _(
+                        "“%(host)s” is a private or loopback address: tick “internal "
+                        "network” if the feed really lives on your network."
+                    )
+                    % {"host": host}
+                }
+            )
 
 
 class EZineRun(models.Model):
