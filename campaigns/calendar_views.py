@@ -40,7 +40,6 @@ S = Publication.Status
 MOVABLE_STATUSES = (S.DRAFT, S.SCHEDULED, S.PAUSED)
 # The form reschedules a row that is scheduled or paused; a draft only keeps a new plan.
 SCHEDULED_STATUSES = (S.SCHEDULED, S.PAUSED)
-SEND_PANEL_FAMILIES = ("email", "ezine")
 # A new publication from a month-view day starts at this hour (the form can change it).
 DEFAULT_NEW_HOUR = 9
 MAX_ITEMS = 2000
@@ -73,7 +72,7 @@ class CalendarItem:
 
     @property
     def has_send_panel(self) -> bool:
-        return self.family in SEND_PANEL_FAMILIES
+        return self.publication.has_send_panel
 
     @property
     def is_problem(self) -> bool:

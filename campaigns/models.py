@@ -212,6 +212,11 @@ class Publication(models.Model):
         return bool(self.recurrence)
 
     @property
+    def has_send_panel(self) -> bool:
+        """Email and e-zine publications fan out to an audience: they have a send panel."""
+        return self.channel_account.kind.split("/", 1)[0] in ("email", "ezine")
+
+    @property
     def effective_title(self) -> str:
         return self.title_override or self.page.title
 

@@ -58,7 +58,6 @@ def permission_required_any(*perms):
 
 # Channel families whose publications are sent to an audience: their send panel
 # (channels/email) shows the audience, test send and progress.
-SEND_PANEL_KINDS = ("email/", "ezine/")
 
 
 def _error_messages(exc: ValidationError) -> list[str]:
@@ -367,7 +366,7 @@ def publication_edit(request, pk):
             "preview_error": preview_error,
             "upcoming": upcoming,
             "preview_url": reverse("campaigns_admin:recurrence_preview"),
-            "has_send_panel": publication.channel_account.kind.startswith(SEND_PANEL_KINDS),
+            "has_send_panel": publication.has_send_panel,
             "events": publication.events.select_related("actor").order_by("-created_at", "-pk")[
                 :20
             ],

@@ -36,12 +36,8 @@ class CheckItem:
 
 
 def audience_size(mailing_list, segment=None) -> int:
-    """How many would receive it right now: subscribed, not suppressed, in the segment.
-    The one place the panel counts an audience (switch to the audiences app's own count
-    when it offers one)."""
-    if segment is not None:
-        return audience_services.segment_audience(segment).count()
-    return audience_services.list_audience(mailing_list).count()
+    """How many would receive it right now (the audiences app's one definition)."""
+    return audience_services.audience_count(mailing_list=mailing_list, segment=segment)
 
 
 def send_checklist(

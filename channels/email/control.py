@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from campaigns.notifications import notify_send_finished
+
 from .claims import finish_if_done, release_stale_claims
 from .models import Delivery, EmailSend
 from .signals import email_send_started
@@ -111,7 +113,7 @@ def active_send_ids_needing_workers(idle_for=datetime.timedelta(seconds=60)) -> 
         release_stale_claims(send.pk, now=now)
         rows = Delivery.objects.filter(publication_id=send.publication_id)
         if not rows.filter(status=Delivery.Status.PENDING).exists():
-            finish_if_done(send)
+            finish_and_announce(send)
             continue
         busy = rows.filter(status=Delivery.Status.SENDING).exists()
         recent = rows.filter(sent_at__gte=now - idle_for).exists()
@@ -160,3 +162,20 @@ def cancel_campaign_sends(campaign) -> int:
     for send in sends:
         cancel_email_send(send)
     return len(sends)
+
+
+def finish_and_announce(send: EmailSend) -> bool:
+    """Mark the send finished when nothing is left, and tell the campaign's owner with
+    its figures. finish_if_done is a conditional update, so of all the batches racing to
+    the end exactly one sees True and the owner hears once."""
+    if not finish_if_done(send):
+        return False
+    counts = send_counts(send)
+    notify_send_finished(
+        send.publication,
+        send.subject,
+        sent=counts[Delivery.Status.SENT],
+        failed=counts[Delivery.Status.FAILED],
+        skipped=counts[Delivery.Status.SKIPPED],
+    )
+    return True

@@ -21,20 +21,24 @@ from django.utils.translation import gettext as _
 from analytics.events import record_events
 from campaigns.audiences import services as audience_services
 from campaigns.models import Campaign, Notification
-from campaigns.notifications import notify_send_finished, notify_user
+from campaigns.notifications import notify_user
 
 from . import smtp
 from .claims import (
     claim_deliveries,
     fail_claimed,
-    finish_if_done,
     has_pending,
     release_claims,
     skip_unsubscribed,
     still_sending,
 )
 from .config import SMTPConfig
-from .control import cancel_email_send, pause_email_send, send_counts, skip_unsent_rows
+from .control import (
+    cancel_email_send,
+    finish_and_announce,
+    pause_email_send,
+    skip_unsent_rows,
+)
 from .models import Delivery, EmailSend
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks, fast_commits
@@ -117,23 +121,6 @@ def send_next_batch(
     if not result.more:
         finish_and_announce(send)
     return result
-
-
-def finish_and_announce(send: EmailSend) -> bool:
-    """Mark the send finished when nothing is left, and tell the campaign's owner with
-    its figures. finish_if_done is a conditional update, so of all the batches racing to
-    the end exactly one sees True and the owner hears once."""
-    if not finish_if_done(send):
-        return False
-    counts = send_counts(send)
-    notify_send_finished(
-        send.publication,
-        send.subject,
-        sent=counts[Delivery.Status.SENT],
-        failed=counts[Delivery.Status.FAILED],
-        skipped=counts[Delivery.Status.SKIPPED],
-    )
-    return True
 
 
 def campaign_lets_it_run(send: EmailSend) -> bool:

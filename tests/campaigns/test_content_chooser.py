@@ -139,6 +139,9 @@ def test_send_panel_button_on_email_publications(client, marketer, campaign, pag
     client.force_login(marketer)
 
     page = client.get(reverse("campaigns_admin:publication_edit", args=[pub.pk])).content.decode()
+    # The campaign page links it too, before any audience is chosen (no send yet).
+    listing = client.get(reverse("campaigns_admin:detail", args=[campaign.pk])).content.decode()
 
     assert (reverse("email_overview", args=[pub.pk]) in page) is shown
     assert ("Send panel" in page) is shown
+    assert (reverse("email_overview", args=[pub.pk]) in listing) is shown

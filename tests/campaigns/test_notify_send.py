@@ -57,3 +57,27 @@ def test_running_send_shows_its_progress_then_its_owner_hears_the_figures(
     (email,) = [m for m in mail.outbox if m.to == [owner.email]]
     assert overview in email.body  # the send panel, where its figures are
     assert 'id="email-sends-section"' not in client.get("/admin/").content.decode()
+
+
+def test_a_send_finished_by_the_pump_also_tells_its_owner_once(
+    request, django_capture_on_commit_callbacks
+):
+    """A worker that died after marking its last rows leaves the send "sending" with
+    nothing pending; the periodic pump closes it, and the owner hears it as from a batch."""
+    from channels.email.control import active_send_ids_needing_workers
+    from channels.email.models import Delivery, EmailSend
+
+    request.getfixturevalue("no_celery")
+    publication = request.getfixturevalue("email_publication")
+    make_subscribers(request.getfixturevalue("mailing_list"), 3)
+    send = publish(publication)
+    Delivery.objects.filter(publication=publication).update(status=Delivery.Status.SENT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert active_send_ids_needing_workers() == []
+        assert active_send_ids_needing_workers() == []  # a second tick: nothing more
+
+    send.refresh_from_db()
+    assert send.status == EmailSend.Status.FINISHED
+    (note,) = Notification.objects.filter(user=publication.campaign.owner)
+    assert "3 sent, 0 failed, 0 skipped" in note.message
