@@ -148,10 +148,16 @@ def open_journey(browser, journey_server):
 
     yield open_
     errors = [f"[{j.role}-{j.lang}] {e}" for _c, j in opened for e in j.console_errors]
+    defects = [f"[{j.role}-{j.lang}] {d}" for _c, j in opened for d in j.defects]
     for context, _journey in opened:
         context.close()
+    report = []
     if errors:
-        pytest.fail("browser errors during the journey:\n" + "\n".join(errors), pytrace=False)
+        report.append("browser errors during the journey:\n" + "\n".join(errors))
+    if defects:
+        report.append("steps that did not do what they should:\n" + "\n".join(defects))
+    if report:
+        pytest.fail("\n".join(report), pytrace=False)
 
 
 @pytest.fixture

@@ -64,6 +64,7 @@ class Journey:
         self.role = role
         self.lang = lang
         self.console_errors: list[str] = []
+        self.defects: list[str] = []
         self._step = 0
         self._logged_in = False
         self.shots = SCREENSHOT_ROOT / f"{role}-{lang}"
@@ -82,6 +83,16 @@ class Journey:
             self.console_errors.append(
                 f"console.error: {message.text} ({where.get('url', '?')}:{where.get('lineNumber', '?')})"
             )
+
+    def check(self, ok: bool, defect: str):
+        """A soft assertion: the journey goes on, and the test fails at its end listing
+        every `defect` seen (so one missing screen does not hide the next)."""
+        if not ok:
+            self.defects.append(f"step {self._step + 1}: {defect}")
+
+    def reload(self):
+        """The browser's reload (F5): the same page again, not a typed URL."""
+        self.page.reload()
 
     # -- language ---------------------------------------------------------------------
 
@@ -168,9 +179,13 @@ class Journey:
 
     def field(self, label: str, exact=True) -> Locator:
         """The input, textarea or select labelled `label` (not a panel that a Wagtail
-        heading labels with the same words)."""
+        heading labels with the same words). `exact` still allows Django's label suffix
+        and a required-field asterisk around the label."""
         inputs = self.page.locator("input, textarea, select, [contenteditable=true]")
-        return self.page.get_by_label(label, exact=exact).and_(inputs).first
+        name = label
+        if exact:
+            name = re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*\*?\s*$")
+        return self.page.get_by_label(name).and_(inputs).first
 
     def fill_field(self, label: str, value: str, exact=True):
         """Type `value` and leave the field (Tab), as a person does: Wagtail acts on
