@@ -134,7 +134,7 @@ def test_marketer_watches_the_send_reach_100_percent_and_pauses_it(
     assert send.status == EmailSend.Status.PAUSED
     answer = j.page.locator(".messages").inner_text()
     j.check(answer.strip() != j.t("Done."), f"Pause answers {answer.strip()!r}, not in words")
-    expect(j.page.get_by_role("heading", name=EmailSend.Status.PAUSED.label)).to_be_visible()
+    expect(j.page.get_by_role("heading", name=j.t("Paused"))).to_be_visible()
     j.step("paused")
     time.sleep(1.5)  # an in-flight batch may finish; after it nothing more may go out
     sent_while_paused = len(handler.messages)
@@ -149,7 +149,7 @@ def test_marketer_watches_the_send_reach_100_percent_and_pauses_it(
     # does, the person reloads.
     progress = j.page.get_by_role("progressbar")
     j.check(progress.count() > 0, "the send panel shows no progress bar")
-    finished = j.page.get_by_role("heading", name=EmailSend.Status.FINISHED.label)
+    finished = j.page.get_by_role("heading", name=j.t("Finished"))
     for _ in range(60):
         if finished.count():
             break
