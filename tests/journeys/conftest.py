@@ -132,17 +132,17 @@ def browser(transactional_db):
 
 @pytest.fixture
 def open_journey(browser, journey_server):
-    """`open_journey(role, lang)` -> a Journey on a fresh browser context. At teardown
+    """`open_journey(role, lang, part="")` -> a Journey on a fresh browser context. At teardown
     the test fails on any console error or uncaught page error, listing them."""
     opened: list[tuple[object, Journey]] = []
 
-    def open_(role: str, lang: str) -> Journey:
+    def open_(role: str, lang: str, part: str = "") -> Journey:
         context = browser.new_context(
             viewport={"width": 1400, "height": 1000},
             locale="zh-CN" if lang.startswith("zh") else "en-US",
             timezone_id="Asia/Shanghai",
         )
-        journey = Journey(context.new_page(), journey_server.url, role, lang)
+        journey = Journey(context.new_page(), journey_server.url, role, lang, part)
         opened.append((context, journey))
         return journey
 

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from django.utils import translation
+from django.utils.text import capfirst
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import missing_service
@@ -58,7 +59,7 @@ class NavigationRefused(AssertionError):
 class Journey:
     """One person's session in the admin. Steps reach everything by clicking."""
 
-    def __init__(self, page: Page, base_url: str, role: str, lang: str):
+    def __init__(self, page: Page, base_url: str, role: str, lang: str, part: str = ""):
         self.page = page
         self.base_url = base_url
         self.role = role
@@ -67,9 +68,12 @@ class Journey:
         self.defects: list[str] = []
         self._step = 0
         self._logged_in = False
+        # A role's day may be cut into parts (one test each): their shots share the
+        # folder, each named after its part, and a run replaces only its own.
         self.shots = SCREENSHOT_ROOT / f"{role}-{lang}"
+        self.prefix = f"{part}-" if part else ""
         if self.shots.is_dir():
-            for old in self.shots.glob("*.png"):
+            for old in self.shots.glob(f"{self.prefix}[0-9][0-9]-*.png"):
                 old.unlink()
         self.shots.mkdir(parents=True, exist_ok=True)
         page.set_default_timeout(STEP_TIMEOUT_MS)
@@ -115,6 +119,10 @@ class Journey:
             assert CJK.search(text), f"no {self.lang} translation for {msgid!r} (got {text!r})"
         return text
 
+    def label(self, verbose_name: str, **kwargs) -> str:
+        """A form field's label as Django makes it from a model's verbose name."""
+        return capfirst(self.t(verbose_name, **kwargs))
+
     # -- navigation -------------------------------------------------------------------
 
     def goto(self, path: str):
@@ -147,7 +155,9 @@ class Journey:
         self._step += 1
         self.page.wait_for_load_state("load")
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        self.page.screenshot(path=str(self.shots / f"{self._step:02d}-{slug}.png"), full_page=True)
+        self.page.screenshot(
+            path=str(self.shots / f"{self.prefix}{self._step:02d}-{slug}.png"), full_page=True
+        )
 
     # -- clicks -----------------------------------------------------------------------
 
