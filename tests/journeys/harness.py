@@ -197,6 +197,11 @@ class Journey:
             name = re.compile(rf"^\s*{re.escape(label)}\s*[:：]?\s*\*?\s*$")
         return self.page.get_by_label(name).and_(inputs).first
 
+    def field_help(self, label: str) -> str:
+        """The help text of the field labelled `label` (what its aria-describedby names)."""
+        ids = (self.field(label).get_attribute("aria-describedby") or "").split()
+        return " ".join(self.page.locator(f"[id='{i}']").inner_text() for i in ids)
+
     def fill_field(self, label: str, value: str, exact=True):
         """Type `value` and leave the field (Tab), as a person does: Wagtail acts on
         "change" (the slug follows the title then), which only leaving the field fires."""
@@ -205,8 +210,13 @@ class Journey:
         field.press("Tab")
 
     def choose(self, label: str, option: str, exact=True):
-        """Pick `option` (its visible text) in the select labelled `label`."""
-        self.field(label, exact).select_option(label=option)
+        """Pick `option` in the select labelled `label`: the option whose visible text is
+        `option`, else the one text that contains it (e.g. "Name (kind)")."""
+        select = self.field(label, exact)
+        texts = [t.strip() for t in select.locator("option").all_inner_texts()]
+        matches = [t for t in texts if t == option] or [t for t in texts if option in t]
+        assert len(matches) == 1, f"{label!r} offers no single {option!r}: {texts}"
+        select.select_option(label=matches[0])
 
     def expect_text(self, text: str | re.Pattern, within: Locator | None = None):
         expect((within or self.page.locator("body")).get_by_text(text).first).to_be_visible()

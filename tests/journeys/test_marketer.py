@@ -307,3 +307,126 @@ def test_marketer_builds_a_segment(open_journey, make_user, lang, news_list):
     j.expect_message("Chinese readers")
     j.step("segment saved")
     assert Segment.objects.filter(name="Chinese readers", mailing_list=news_list).exists()
+
+
+# -- a campaign with an email and a blog publication, submitted for approval --------------
+
+TEAM_ZONE = "Asia/Shanghai"
+
+
+@pytest.fixture
+def accounts_and_content(demo_content, smtp_account):
+    from content.models import HomePage
+
+    make_email_issue(HomePage.objects.get(), slug="summer-news", title="Summer news")
+    ChannelAccountFactory(kind="blog/wagtail_site", name="Campaign Hub blog")
+    return smtp_account
+
+
+def choose_content(j, title: str):
+    """Pick `title` as the publication's content: in Wagtail's page chooser (issue 16,
+    point 4: searchable, publishable types only), or today's flat dropdown."""
+    chooser = j.page.get_by_role("button", name=j.t("Choose a page"))
+    if chooser.count():
+        chooser.first.click()
+        modal = j.page.get_by_role("dialog")
+        modal.get_by_role("textbox").first.fill(title)
+        modal.get_by_role("link", name=title).first.click()
+        expect(j.page.get_by_text(title).first).to_be_visible()
+        return
+    j.check(False, "the content picker is one flat dropdown of every page, no search")
+    j.field(j.label("content")).select_option(label=title)
+
+
+def type_time(j, label: str, day: datetime.date, hh_mm: str):
+    """A time as people here type it: 2026/12/31 08:30 in Chinese, ISO in English."""
+    text = f"{day:%Y/%m/%d} {hh_mm}" if j.lang.startswith("zh") else f"{day:%Y-%m-%d} {hh_mm}"
+    field = j.field(label)
+    field.click()
+    j.check(
+        j.page.locator(".xdsoft_datetimepicker:visible, [role=dialog]:visible").count() > 0,
+        f"no calendar opens on {label!r}",
+    )
+    field.fill(text)
+    field.press("Tab")
+
+
+def test_marketer_creates_a_campaign_with_email_and_blog_and_submits_it(
+    open_journey, make_user, lang, accounts_and_content
+):
+    import zoneinfo
+
+    from campaigns.models import Publication
+
+    marketer = make_user("marketer", lang)
+    j = open_journey("marketer", lang, "campaign")
+    j.login(f"marketer-{lang}")
+    today = timezone.localdate()
+    slot_day = today + datetime.timedelta(days=2)
+
+    j.click_menu(j.t("Campaigns"), j.t("Campaigns"))
+    j.click_link(j.t("Add campaign"))
+    j.fill_field(j.label("name"), "Summer sale 2026")
+    j.fill_field(j.label("slug"), "summer-sale-2026")
+    j.fill_field(j.label("goal"), "Sell the summer range")
+    for label, day in (("start date", today), ("end date", today + datetime.timedelta(days=30))):
+        field = j.field(j.label(label))
+        field.click()
+        j.check(
+            j.page.locator(".xdsoft_datetimepicker:visible, [role=dialog]:visible").count() > 0,
+            f"no calendar opens on {label!r}",
+        )
+        field.fill(f"{day:%Y-%m-%d}")
+        field.press("Tab")
+    j.step("new campaign")
+    j.click_button(j.t("Save"))
+    j.expect_message(j.t("Campaign “%(name)s” created.", name="Summer sale 2026"))
+    campaign = Campaign.objects.get(slug="summer-sale-2026")
+    assert campaign.owner == marketer
+    j.step("campaign created")
+
+    # The email: the issue, the SMTP account, 08:30 in the team's zone.
+    j.click_link(j.t("Add publication"))
+    choose_content(j, "Summer news")
+    j.choose(j.label("channel account"), "Newsletter SMTP")
+    type_time(j, j.label("publish at"), slot_day, "08:30")
+    j.check(
+        TEAM_ZONE in j.field_help(j.label("publish at")),
+        f"the time field does not name the zone it is read in ({TEAM_ZONE})",
+    )
+    j.fill_field(j.label("email subject"), "Summer news")
+    # A campaign is scheduled once approved: until then its publications are drafts
+    # that keep their time.
+    j.field(j.t("Schedule it")).uncheck()
+    j.step("email publication")
+    j.click_button(j.t("Save"))
+    j.expect_message(j.t("Publication saved (%(status)s).", status=j.t("Draft")))
+    j.step("email publication saved")
+    email_pub = Publication.objects.get(campaign=campaign, channel_account=accounts_and_content)
+    team_time = datetime.datetime.combine(
+        slot_day, datetime.time(8, 30), tzinfo=zoneinfo.ZoneInfo(TEAM_ZONE)
+    )
+    j.check(
+        email_pub.publish_at == team_time,
+        f"08:30 typed in the team zone was read as {email_pub.publish_at.isoformat()}, "
+        f"not {team_time.astimezone(datetime.UTC).isoformat()}",
+    )
+
+    # The blog post on this hub's blog, later the same day.
+    j.click_link(f"← {campaign.name}")
+    j.click_link(j.t("Add publication"))
+    choose_content(j, "The spring sale checklist")
+    j.choose(j.label("channel account"), "Campaign Hub blog")
+    type_time(j, j.label("publish at"), slot_day, "10:00")
+    j.field(j.t("Schedule it")).uncheck()
+    j.click_button(j.t("Save"))
+    j.expect_message(j.t("Publication saved (%(status)s).", status=j.t("Draft")))
+    j.step("blog publication saved")
+
+    j.click_link(f"← {campaign.name}")
+    j.click_button(j.t("Submit for approval"))
+    j.expect_message(j.t("Submitted for approval."))
+    j.step("submitted")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.AWAITING_APPROVAL
+    assert campaign.publications.exclude(publish_at=None).count() == 2
