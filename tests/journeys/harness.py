@@ -78,6 +78,11 @@ class Journey:
         self.shots.mkdir(parents=True, exist_ok=True)
         page.set_default_timeout(STEP_TIMEOUT_MS)
         expect.set_options(timeout=STEP_TIMEOUT_MS)
+        # Every tab of this person's browser: the main one and any it opens (a preview).
+        self.watch(page)
+        page.context.on("page", self.watch)
+
+    def watch(self, page: Page):
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
 

@@ -402,6 +402,12 @@ def test_marketer_creates_a_campaign_with_email_and_blog_and_submits_it(
     j.click_button(j.t("Save"))
     j.expect_message(j.t("Publication saved (%(status)s).", status=j.t("Draft")))
     j.step("email publication saved")
+    # Issue 16, point 1: the send panel (audience, preview, test send) from the
+    # publication, before anything is sent.
+    j.check(
+        j.page.get_by_role("link", name=j.t("Send panel")).count() > 0,
+        "no way from the email publication to its send panel before the send",
+    )
     email_pub = Publication.objects.get(campaign=campaign, channel_account=accounts_and_content)
     team_time = datetime.datetime.combine(
         slot_day, datetime.time(8, 30), tzinfo=zoneinfo.ZoneInfo(TEAM_ZONE)
