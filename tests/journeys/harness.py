@@ -118,11 +118,11 @@ class Journey:
         must be translated (contain Chinese characters), unless `same_in_chinese` (a brand
         or a code, e.g. "SMTP"). `js`: a string of Wagtail's client-side catalogue."""
         text = translate(msgid, self.lang, context, js=js)
-        if params:
-            text = text % params
+        # Checked before the parameters go in: a Chinese title must not hide a missing
+        # translation of the sentence around it.
         if self.lang != "en" and not same_in_chinese:
             assert CJK.search(text), f"no {self.lang} translation for {msgid!r} (got {text!r})"
-        return text
+        return text % params if params else text
 
     def label(self, verbose_name: str, **kwargs) -> str:
         """A form field's label as Django makes it from a model's verbose name."""
@@ -166,16 +166,12 @@ class Journey:
 
     # -- clicks -----------------------------------------------------------------------
 
-    @property
-    def sidebar(self) -> Locator:
-        return self.page.locator("[data-side-panel], aside.sidebar, #wagtail-sidebar").first
-
     def click_menu(self, *labels: str):
         """Open the sidebar path `labels` (already translated): submenus, then the item."""
-        nav = self.page.get_by_role("navigation", name=re.compile(".")).first
+        sidebar = self.page.locator("#wagtail-sidebar")
         for label in labels[:-1]:
-            nav.get_by_role("button", name=label, exact=True).click()
-        nav.get_by_role("link", name=labels[-1], exact=True).click()
+            sidebar.get_by_role("button", name=label, exact=True).click()
+        sidebar.get_by_role("link", name=labels[-1], exact=True).click()
         self.page.wait_for_load_state("load")
 
     def click_link(self, name: str | re.Pattern, *, within: Locator | None = None, exact=True):

@@ -6,10 +6,12 @@ issue 16) then fails its own part and does not hide the others.
 """
 
 import datetime
+import json
 import time
+import zoneinfo
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from playwright.sync_api import expect
 
 from campaigns import services as campaign_services
@@ -202,9 +204,7 @@ def test_marketer_creates_an_smtp_account_with_the_form(
     j.fill_field(j.label("name"), "Newsletter SMTP")
     j.field(j.label("internal network")).check()  # the loopback server is on this host
     values = {**SMTP_SETTINGS, "host": "127.0.0.1", "port": controller.port}
-    with_lang = {}
-    from django.utils import translation
-
+    # The labels the form shows come from the adapter's own declaration of its settings.
     with translation.override(lang):
         declared, _secrets = kind_fields("email/smtp")
         with_lang = {name: (str(field.label), field) for name, field in declared.items()}
@@ -212,8 +212,6 @@ def test_marketer_creates_an_smtp_account_with_the_form(
         # Today: one JSON box and no list of keys (issue 16, point 2). Typed anyway, so
         # the rest of the journey runs.
         j.check(False, "the SMTP account's settings are a raw JSON box, not a guided form")
-        import json
-
         j.fill_field(with_lang["__json__"][0], json.dumps(values))
     else:
         for name, value in values.items():
@@ -354,8 +352,6 @@ def type_time(j, label: str, day: datetime.date, hh_mm: str):
 def test_marketer_creates_a_campaign_with_email_and_blog_and_submits_it(
     open_journey, make_user, lang, accounts_and_content
 ):
-    import zoneinfo
-
     from campaigns.models import Publication
 
     marketer = make_user("marketer", lang)
