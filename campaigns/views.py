@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from channels.base import PublishError
@@ -140,21 +141,38 @@ def campaign_detail(request, pk):
     )
 
 
+# Lazy: built at import, read in the language of each request.
 CAMPAIGN_ACTIONS = {
     "submit": (
         "campaigns.change_campaign",
         services.submit_campaign_for_approval,
-        _("Submitted for approval."),
+        gettext_lazy("Submitted for approval."),
     ),
-    "approve": ("campaigns.approve_campaign", services.approve_campaign, _("Campaign approved.")),
+    "approve": (
+        "campaigns.approve_campaign",
+        services.approve_campaign,
+        gettext_lazy("Campaign approved."),
+    ),
     "reject": (
         "campaigns.approve_campaign",
         services.reject_campaign,
-        _("Campaign sent back to draft."),
+        gettext_lazy("Campaign sent back to draft."),
     ),
-    "pause": ("campaigns.change_campaign", services.pause_campaign, _("Campaign paused.")),
-    "resume": ("campaigns.change_campaign", services.resume_campaign, _("Campaign resumed.")),
-    "cancel": ("campaigns.change_campaign", services.cancel_campaign, _("Campaign cancelled.")),
+    "pause": (
+        "campaigns.change_campaign",
+        services.pause_campaign,
+        gettext_lazy("Campaign paused."),
+    ),
+    "resume": (
+        "campaigns.change_campaign",
+        services.resume_campaign,
+        gettext_lazy("Campaign resumed."),
+    ),
+    "cancel": (
+        "campaigns.change_campaign",
+        services.cancel_campaign,
+        gettext_lazy("Campaign cancelled."),
+    ),
 }
 
 
@@ -172,7 +190,7 @@ def campaign_action(request, pk, action):
         for message in _error_messages(exc):
             messages.error(request, message)
     else:
-        messages.success(request, done)
+        messages.success(request, str(done))  # now, in the admin's language for this user
     return redirect("campaigns_admin:detail", pk)
 
 
@@ -383,12 +401,13 @@ def publication_log(request, pk):
     )
 
 
+# Lazy: built at import, read in the language of each request.
 PUBLICATION_ACTIONS = {
-    "pause": (services.pause_publication, _("Publication paused.")),
-    "resume": (services.resume_publication, _("Publication resumed.")),
-    "cancel": (services.cancel_publication, _("Publication cancelled.")),
-    "retry": (services.retry_publication, _("Publication will be retried.")),
-    "mark_published": (services.mark_publication_published, _("Marked as published.")),
+    "pause": (services.pause_publication, gettext_lazy("Publication paused.")),
+    "resume": (services.resume_publication, gettext_lazy("Publication resumed.")),
+    "cancel": (services.cancel_publication, gettext_lazy("Publication cancelled.")),
+    "retry": (services.retry_publication, gettext_lazy("Publication will be retried.")),
+    "mark_published": (services.mark_publication_published, gettext_lazy("Marked as published.")),
 }
 
 
@@ -412,7 +431,7 @@ def publication_action(request, pk, action):
         for message in _error_messages(exc):
             messages.error(request, message)
     else:
-        messages.success(request, done)
+        messages.success(request, str(done))  # now, in the admin's language for this user
     target = request.POST.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("sso/", include("social_django.urls", namespace="social")),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("robots.txt", content_views.robots_txt, name="robots_txt"),
+    path("favicon.ico", content_views.favicon, name="favicon"),
     path("", include("campaigns.urls")),
     path("", include("campaigns.audiences.urls")),
     path("", include("channels.email.urls")),

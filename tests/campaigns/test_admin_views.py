@@ -275,3 +275,26 @@ def test_unticking_schedule_unschedules_and_logs_the_editor(client, marketer, ma
     assert (event.from_status, event.to_status, event.actor, event.reason) == (
         S.SCHEDULED, S.DRAFT, marketer, "Unscheduled.",
     )  # fmt: skip
+
+
+
+def test_action_messages_follow_the_readers_language(client, campaign):
+    """The action table is built at import; its messages must still be read per request,
+    in the reader's language (a Chinese approver saw "Campaign sent back to draft.")."""
+    from django.contrib.auth.models import Permission
+    from wagtail.users.models import UserProfile
+
+    approver = UserFactory(username="li", groups=["Marketers"])
+    approver.user_permissions.add(Permission.objects.get(codename="approve_campaign"))
+    profile = UserProfile.get_for_user(approver)
+    profile.preferred_language = "zh-hans"
+    profile.save()
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.AWAITING_APPROVAL)
+    client.force_login(approver)
+
+    response = client.post(
+        reverse("campaigns_admin:action", args=[campaign.pk, "reject"]), follow=True
+    )
+
+    texts = [str(m) for m in response.context["messages"]]
+    assert texts and not any("Campaign" in t for t in texts), texts

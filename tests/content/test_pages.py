@@ -147,3 +147,10 @@ def test_ezine_lists_its_issues(client, home_page):
     )
     html = client.get(ezine.url).content.decode()
     assert html.index("Issue two") < html.index("Issue one")  # newest first
+
+
+def test_the_favicon_is_served_so_no_tab_logs_a_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg")
