@@ -24,6 +24,7 @@ from wagtail.search import index
 
 from .blocks import ArticleStreamBlock, EmailStreamBlock
 from .disclosure import DISCLOSURE_CHOICES, approved_disclosure
+from .moderation import SlotApprovalTask  # noqa: F401 - registers the workflow task model
 from .seo import SeoAnalysisPanel
 
 
