@@ -18,7 +18,7 @@ from wagtail.signals import page_published, page_unpublished
 from content.approval import hub_slot_requested
 
 from .models import Publication
-from .services.approval import hub_slot, reconcile_page_approval
+from .services.approval import HUB_KIND, follow_page_hub_slot, hub_slot, reconcile_page_approval
 
 
 def _reconcile_later(page_id):
@@ -56,3 +56,12 @@ def page_state_changed(sender, instance, **kwargs):
 @receiver(hub_slot_requested, dispatch_uid="campaigns_hub_slot")
 def answer_hub_slot(sender, page, **kwargs):
     return hub_slot(page.pk)
+
+
+@receiver(post_save, sender=Publication, dispatch_uid="campaigns_hub_publication_saved")
+def hub_publication_saved(sender, instance, raw=False, **kwargs):
+    """A hub publication moved or ended: content approved for its slot follows it."""
+    if raw or instance.channel_account.kind != HUB_KIND:
+        return
+    page_id = instance.page_id
+    transaction.on_commit(lambda: follow_page_hub_slot(page_id))

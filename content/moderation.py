@@ -37,6 +37,27 @@ def hold_until_hub_slot(page):
     return slot
 
 
+def follow_hub_slot(page):
+    """Keep an approved, waiting revision's go-live on the page's hub slot after the
+    campaign moves it, so Wagtail's "Scheduled" shows the time the hub publication
+    will make it live. Nothing changes when no revision waits, or no slot is left
+    (the hub publication was cancelled: the approval stands, as Wagtail scheduled it)."""
+    waiting = page.revisions.filter(approved_go_live_at__isnull=False).first()
+    slot = hub_slot_for(page) if waiting is not None else None
+    if slot is None or slot == waiting.approved_go_live_at:
+        return None
+    approved = waiting.as_object()
+    approved.go_live_at = slot
+    # update(), not save(): a revision save reads as an edit to the approval
+    # receivers, and this is the same approval at a new time.
+    type(waiting).objects.filter(pk=waiting.pk).update(
+        approved_go_live_at=slot, content=approved.serializable_data()
+    )
+    if not page.live:
+        type(page).objects.filter(pk=page.pk).update(go_live_at=slot)
+    return slot
+
+
 class SlotApprovalTask(AbstractGroupApprovalTask):
     """Members of the chosen groups approve; the page goes live at its campaign's hub
     slot, or at once when no campaign puts it on the hub."""

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import Page
 
 from content.approval import is_content_approved
+from content.moderation import follow_hub_slot
 
 from ..models import Campaign, Notification, Publication
 from ..notifications import notify_user
@@ -44,6 +45,14 @@ def hub_slot(page_id: int, now=None):
         .values_list("publish_at", flat=True)
         .first()
     )
+
+
+def follow_page_hub_slot(page_id: int) -> None:
+    """After a hub publication of the page changed: content approved for the old slot
+    goes live at the new one (content.moderation.follow_hub_slot)."""
+    page = Page.objects.filter(pk=page_id).first()
+    if page is not None:
+        follow_hub_slot(page)
 
 
 def reconcile_page_approval(page_id: int) -> None:

@@ -248,3 +248,28 @@ def test_the_moderators_dashboard_lists_the_slot_label(
     client.force_login(moderator)
     html = client.get(reverse("wagtailadmin_home")).content.decode()
     assert "Approve for its campaign slot" in html
+
+
+def test_moving_the_hub_slot_moves_the_approved_go_live_with_it(
+    client, blog, editor, moderator, campaign, hub, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    first = (now + datetime.timedelta(hours=2)).replace(microsecond=0)
+    later = (now + datetime.timedelta(hours=4)).replace(microsecond=0)
+    page = make_post(blog, publish=False, title="Moved", slug="moved")
+    on_hub = PublicationFactory(campaign=campaign, page=page, channel_account=hub, publish_at=first)
+    submit(client, editor, page)
+    approve(client, moderator, page)
+    services.schedule_publication(on_hub, first)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reschedule_publication(on_hub, later)
+
+    page.refresh_from_db()
+    revision = page.get_latest_revision()
+    assert revision.approved_go_live_at == later
+    assert revision.as_object().go_live_at == later
+    assert page.go_live_at == later and not page.live
+    assert is_content_approved(page)  # the same approval, at the new time
+    on_hub.refresh_from_db()
+    assert on_hub.status == S.SCHEDULED
