@@ -186,3 +186,22 @@ def test_a_lost_logins_file_gets_new_working_passwords(demo, client, var_dir):
     load_campaigns_demo()
     password = read_demo_logins()["marketer"]
     assert client.login(username="marketer", password=password)
+
+
+def test_marketer_reaches_the_send_panel_from_the_campaign(demo, client):
+    """The email publication's send panel is one click from the campaign, and shows the
+    segment the demo chose with its live count."""
+    campaign = Campaign.objects.get(slug="demo-double-twelve")
+    email = campaign.publications.get(channel_account__kind="email/smtp")
+    client.post(
+        "/admin/login/", {"username": "marketer", "password": read_demo_logins()["marketer"]}
+    )
+    campaign_page = client.get(f"/admin/campaigns/{campaign.pk}/").content.decode()
+    panel_url = f"/admin/email/{email.pk}/"
+    assert f'href="{panel_url}"' in campaign_page
+    panel = client.get(panel_url)
+    assert panel.status_code == 200
+    send = EmailSend.objects.get(publication=email)
+    text = panel.content.decode()
+    assert send.segment.name in text
+    assert str(audience_count(segment=send.segment)) in text
