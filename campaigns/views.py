@@ -131,7 +131,11 @@ def campaign_detail(request, pk):
             "campaign": campaign,
             "publications": publications,
             "problems": services.failed_publications(campaign),
-            "summary": services.campaign_summary(campaign),
+            "summary": [
+                (S(status).label, n)
+                for status, n in services.campaign_summary(campaign).items()
+                if n
+            ],
             "bulk_form": BulkRescheduleForm(campaign=campaign),
             "can_approve": request.user.has_perm("campaigns.approve_campaign"),
             "can_change": request.user.has_perm("campaigns.change_campaign"),

@@ -297,3 +297,19 @@ def test_action_messages_follow_the_readers_language(client, campaign):
 
     texts = [str(m) for m in response.context["messages"]]
     assert texts and not any("Campaign" in t for t in texts), texts
+
+
+def test_the_schedule_summary_names_statuses_in_the_readers_words(client, campaign, post, hub):
+    from wagtail.users.models import UserProfile
+
+    PublicationFactory(campaign=campaign, page=post, channel_account=hub)  # a draft
+    marketer = UserFactory(username="wang", groups=["Marketers"])
+    profile = UserProfile.get_for_user(marketer)
+    profile.preferred_language = "zh-hans"
+    profile.save()
+    client.force_login(marketer)
+
+    html = client.get(reverse("campaigns_admin:detail", args=[campaign.pk])).content.decode()
+
+    assert "1 草稿" in html
+    assert "1 draft" not in html
