@@ -3,6 +3,8 @@ checklist, audience, browser preview, test send, live progress, pause/resume/can
 its progress as JSON for the panel's polling, and the list of sends. Thin: the figures
 come from channels.email.progress and .checklist, every change from the services."""
 
+import datetime
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -188,12 +190,24 @@ def _fix_link(request, publication, fix: str) -> tuple[str, str, bool] | None:
     return None
 
 
+# A panel left open on a scheduled send starts watching this long before its time, so
+# the marketer sees it start without reloading.
+WATCH_BEFORE = datetime.timedelta(minutes=15)
+
+
 def _is_running(publication, send) -> bool:
-    """Worth polling: the send is sending, or its publication is going out and the
-    audience is about to be frozen."""
+    """Worth polling: the send is sending, its publication is going out and the audience
+    is about to be frozen, or it is scheduled to go out within WATCH_BEFORE."""
     if send is not None and send.frozen_at:
         return send.status == EmailSend.Status.SENDING
-    return publication.status in (Publication.Status.QUEUED, Publication.Status.PUBLISHING)
+    S = Publication.Status
+    if publication.status in (S.QUEUED, S.PUBLISHING):
+        return True
+    return (
+        publication.status == S.SCHEDULED
+        and publication.publish_at is not None
+        and publication.publish_at <= timezone.now() + WATCH_BEFORE
+    )
 
 
 def _progress_html(request, publication, send) -> str:

@@ -52,7 +52,9 @@ def test_the_sweeper_is_quiet_unless_it_recovers_something(make_pub, caplog):
 
 def test_celery_routine_lines_about_ticks_are_dropped_but_not_their_failures(caplog):
     # The frequent ticks come from the one beat schedule, not from a list kept here.
-    assert {TICK, "analytics.tasks.drain_event_queue"} <= tasks.frequent_task_names()
+    assert {TICK, "analytics.tasks.drain_event_queue", "campaigns.sweep_stuck_publications"} <= (
+        tasks.frequent_task_names()
+    )
     assert "analytics.tasks.purge_old_salts" not in tasks.frequent_task_names()
     beat = logging.getLogger("celery.beat")
     trace = logging.getLogger("celery.app.trace")

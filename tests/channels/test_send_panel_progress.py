@@ -168,3 +168,25 @@ def test_sends_list_shows_running_first_with_progress_and_links(
     assert reverse("email_overview", args=[running.pk]) in body
     assert reverse("email_overview", args=[later.pk]) in body
     assert "10 of 15 sent" in body
+
+
+@pytest.mark.parametrize(
+    "minutes_ahead, watched", [(5, True), (60 * 24, False)], ids=["due-soon", "tomorrow"]
+)
+def test_a_panel_open_on_a_send_due_soon_watches_for_its_start(
+    client, marketer, email_publication, minutes_ahead, watched
+):
+    """Left open before the publish time, the panel sees the send start by itself."""
+    from campaigns.models import Publication
+
+    Publication.objects.filter(pk=email_publication.pk).update(
+        status=Publication.Status.SCHEDULED,
+        publish_at=timezone.now() + datetime.timedelta(minutes=minutes_ahead),
+    )
+    client.force_login(marketer)
+
+    data = json.loads(client.get(reverse("email_progress", args=[email_publication.pk])).content)
+    page = client.get(reverse("email_overview", args=[email_publication.pk])).content.decode()
+
+    assert data["running"] is watched
+    assert f'data-running="{"true" if watched else "false"}"' in page
