@@ -113,14 +113,16 @@ def test_marketer_checks_tests_and_watches_the_send_reach_100_percent(
     # The slot comes: the publication is moved to now (time passing, not a click), and
     # the marketer comes back through the Sends menu once it is going out.
     campaign_services.schedule_publication(
-        Publication.objects.get(pk=publication.pk), timezone.now(), actor=marketer
+        Publication.objects.get(pk=publication.pk),
+        timezone.now() + datetime.timedelta(seconds=2),
+        actor=marketer,
     )
     wait_until(
         lambda: EmailSend.objects.filter(publication=publication, frozen_at__isnull=False).exists(),
         30,
         "the send to start",
     )
-    j.click_menu(j.t("Sends"))
+    j.click_menu(j.t("Campaigns"), j.t("Sends"))
     j.step("sends list")
     j.click_link(publication.effective_title)
 
