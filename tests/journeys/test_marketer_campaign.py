@@ -36,15 +36,16 @@ def pick_date(j, label: str, day: datetime.date):
     field.click()
     picker = j.page.locator(PICKER)
     expect(picker).to_have_count(1)  # the calendar opens: no initDateChooser error
-    # The chooser's own cell for the day (its months count from 0).
+    # The chooser's own cell for the day (its months count from 0); the days of the
+    # next month that fill the last week count too.
     cell = picker.locator(
-        f".xdsoft_date[data-date='{day.day}'][data-month='{day.month - 1}']"
-        f"[data-year='{day.year}']:not(.xdsoft_other_month)"
+        f".xdsoft_date[data-date='{day.day}'][data-month='{day.month - 1}'][data-year='{day.year}']"
     )
     for _ in range(3):
         if cell.count():
             break
         picker.locator(".xdsoft_next").first.click()
+        j.page.wait_for_timeout(300)  # the chooser redraws its month
     cell.first.click()
     expect(field).to_have_value(f"{day:%Y-%m-%d}")
     expect(picker).to_have_count(0)  # a chosen day closes the chooser
