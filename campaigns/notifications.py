@@ -25,6 +25,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from wagtail.users.models import UserProfile
 
 from .models import Campaign, Notification, Publication
 
@@ -36,10 +37,15 @@ APPROVE_PERMISSION = "campaigns.approve_campaign"
 
 
 def language_of(user) -> str:
-    """The admin language `user` chose in their Wagtail account, else the site's."""
-    # The reverse one-to-one raises an AttributeError subclass when there is no profile.
-    profile = getattr(user, "wagtail_userprofile", None)
-    return (profile.preferred_language if profile else "") or settings.LANGUAGE_CODE
+    """The admin language `user` chose in their Wagtail account, else the site's. Read
+    from the database, not the user object's cached profile: notifications are built for
+    users loaded elsewhere (a campaign's owner), whose cache may predate their choice."""
+    language = (
+        UserProfile.objects.filter(user_id=user.pk)
+        .values_list("preferred_language", flat=True)
+        .first()
+    )
+    return language or settings.LANGUAGE_CODE
 
 
 def display_name(user) -> str:

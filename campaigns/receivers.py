@@ -3,6 +3,9 @@ publications back for approval, approving it again reschedules them
 (CAMPAIGNS_EDIT_REQUIRES_REAPPROVAL, default on). The check runs after commit, so a
 "save and publish" in one transaction never holds anything.
 
+`hub_slot_requested` (content.approval) is answered here: the page's next slot on
+this hub, so approving the content for a campaign does not put it live before then.
+
 Connected at import; `CampaignsConfig.ready` imports this module."""
 
 from django.contrib.contenttypes.models import ContentType
@@ -12,8 +15,10 @@ from django.dispatch import receiver
 from wagtail.models import Page, Revision
 from wagtail.signals import page_published, page_unpublished
 
+from content.approval import hub_slot_requested
+
 from .models import Publication
-from .services.approval import reconcile_page_approval
+from .services.approval import HUB_KIND, follow_page_hub_slot, hub_slot, reconcile_page_approval
 
 
 def _reconcile_later(page_id):
@@ -46,3 +51,17 @@ def page_state_changed(sender, instance, **kwargs):
         ).exists()
     ):
         _reconcile_later(instance.pk)
+
+
+@receiver(hub_slot_requested, dispatch_uid="campaigns_hub_slot")
+def answer_hub_slot(sender, page, **kwargs):
+    return hub_slot(page.pk)
+
+
+@receiver(post_save, sender=Publication, dispatch_uid="campaigns_hub_publication_saved")
+def hub_publication_saved(sender, instance, raw=False, **kwargs):
+    """A hub publication moved or ended: content approved for its slot follows it."""
+    if raw or instance.channel_account.kind != HUB_KIND:
+        return
+    page_id = instance.page_id
+    transaction.on_commit(lambda: follow_page_hub_slot(page_id))

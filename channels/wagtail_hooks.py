@@ -51,7 +51,7 @@ def register_channels_menu():
                 order=200,
                 permission="channels.view_manualplacementtask",
             ),
-        ]
+        ],
     )
     return SubmenuMenuItem(_("Channels"), menu, name="channels", icon_name="site", order=350)
 

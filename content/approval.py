@@ -1,8 +1,18 @@
 """Is a page's content approved for publishing? Wagtail's own notion (live, or approved
 in the workflow and waiting for its go-live time), used by the schedule and by the
-"this hub" blog channel. Depends on nothing but Wagtail's revisions and one setting."""
+"this hub" blog channel. Depends on nothing but Wagtail's revisions and one setting.
+
+Also the one question content asks the campaigns above it, as a signal (content imports
+no other app of ours): when does a campaign publish this page on the hub?"""
 
 from django.conf import settings
+from django.dispatch import Signal
+from django.utils import timezone
+
+# Sent with `page`; each receiver answers with the earliest future time a campaign
+# publishes that page on this hub (its "this hub" slot), or None. Heard by
+# campaigns.receivers.
+hub_slot_requested = Signal()
 
 
 def approved_revision(page):
@@ -28,3 +38,14 @@ def is_content_approved(page) -> bool:
         latest_id = page.revisions.order_by("-created_at", "-pk").values_list("pk", flat=True)
         return latest_id.first() == revision.pk
     return True
+
+
+def hub_slot_for(page):
+    """The earliest future time a campaign publishes `page` on this hub, or None."""
+    now = timezone.now()
+    answers = [
+        when
+        for _receiver, when in hub_slot_requested.send(sender=page.__class__, page=page)
+        if when is not None and when > now
+    ]
+    return min(answers, default=None)

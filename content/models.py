@@ -24,12 +24,17 @@ from wagtail.search import index
 
 from .blocks import ArticleStreamBlock, EmailStreamBlock
 from .disclosure import DISCLOSURE_CHOICES, approved_disclosure
+from .moderation import SlotApprovalTask  # noqa: F401 - registers the workflow task model
+from .page_forms import ContentPageForm
 from .seo import SeoAnalysisPanel
 
 
 class SeoFieldsMixin(models.Model):
     """SEO fields shared by every content page. Wagtail's own `seo_title` and
     `search_description` (used as the meta description) complete the set."""
+
+    # A Save pressed right after typing the title still gets a slug (see page_forms).
+    base_form_class = ContentPageForm
 
     focus_keyphrase = models.CharField(
         _("focus keyphrase"),

@@ -4,7 +4,8 @@ Groups are created by a data migration (content/migrations/0002_roles.py). Their
 permissions are synced after every `migrate`, because permissions of apps that are added
 later only exist once their migrations ran. Wagtail's own Editors and Moderators groups
 (created by Wagtail) keep their page permissions: Editors write and submit, Moderators
-approve in the default moderation workflow.
+approve in the default moderation workflow, whose step is our campaign slot approval
+task (content.moderation; installed by use_slot_approval).
 
 Rules are `app_label.codename` patterns (fnmatch); a leading "-" removes matches.
 """
@@ -79,3 +80,45 @@ def sync_roles_after_migrate(sender, **kwargs):
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"))
     sync_role_permissions()
+
+
+SLOT_APPROVAL_TASK_NAME = "Moderators approval (campaign slots)"
+
+
+def use_slot_approval(apps=None) -> None:
+    """Make the Moderators' step of every workflow the campaign slot approval task, so
+    approving content for a campaign does not put it live before its slot (idempotent).
+
+    Wagtail's initial data gives the root page a workflow whose one task is a group
+    approval by Moderators ("Approve and Publish"); that step is swapped for a
+    SlotApprovalTask of the same group. Runs in a data migration (`apps` given, so
+    historical models) and when the demo loads. Task states already running on the
+    old task keep it."""
+    if apps is None:
+        from django.apps import apps
+    Group = apps.get_model("auth", "Group")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    GroupApprovalTask = apps.get_model("wagtailcore", "GroupApprovalTask")
+    WorkflowTask = apps.get_model("wagtailcore", "WorkflowTask")
+    SlotApprovalTask = apps.get_model("content", "SlotApprovalTask")
+
+    moderators = Group.objects.filter(name=MODERATORS).first()
+    if moderators is None:
+        return
+    task = SlotApprovalTask.objects.filter(groups=moderators, active=True).first()
+    if task is None:
+        # Historical models skip Task.__init__, which fills content_type itself.
+        content_type, _ = ContentType.objects.get_or_create(
+            app_label="content", model="slotapprovaltask"
+        )
+        task = SlotApprovalTask.objects.create(
+            name=SLOT_APPROVAL_TASK_NAME, content_type=content_type, active=True
+        )
+        task.groups.add(moderators)
+    moderator_tasks = GroupApprovalTask.objects.filter(groups=moderators).values("pk")
+    for step in WorkflowTask.objects.filter(task_id__in=moderator_tasks):
+        if WorkflowTask.objects.filter(workflow_id=step.workflow_id, task_id=task.pk).exists():
+            step.delete()
+        else:
+            step.task_id = task.pk
+            step.save(update_fields=["task"])

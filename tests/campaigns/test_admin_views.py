@@ -277,7 +277,6 @@ def test_unticking_schedule_unschedules_and_logs_the_editor(client, marketer, ma
     )  # fmt: skip
 
 
-
 def test_action_messages_follow_the_readers_language(client, campaign):
     """The action table is built at import; its messages must still be read per request,
     in the reader's language (a Chinese approver saw "Campaign sent back to draft.")."""

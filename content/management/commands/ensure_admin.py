@@ -3,6 +3,11 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+# Written by the demo loader (campaigns/demo.py) as "role username password" lines;
+# read as text, so content (the bottom layer) imports nothing from the apps above.
+DEMO_LOGINS_FILE = "demo-logins.txt"
 
 
 class Command(BaseCommand):
@@ -30,3 +35,26 @@ class Command(BaseCommand):
                 f"  Username: {username}\n  Password: {password}\n"
             )
         )
+        self._print_demo_logins()
+
+    def _print_demo_logins(self):
+        """One login per role, if the demo made them (only the users that still exist)."""
+        path = settings.VAR_DIR / DEMO_LOGINS_FILE
+        if not path.exists():
+            return
+        rows = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            parts = line.split()
+            if len(parts) == 3 and not line.startswith("#"):
+                rows.append(parts)
+        existing = set(
+            get_user_model()
+            .objects.filter(username__in=[u for _r, u, _p in rows], is_active=True)
+            .values_list("username", flat=True)
+        )
+        rows = [row for row in rows if row[1] in existing]
+        if not rows:
+            return
+        lines = [_("  Demo logins, one per role (also in %(path)s):") % {"path": path}]
+        lines += [f"    {role:<11} {user:<11} {password}" for role, user, password in rows]
+        self.stdout.write(self.style.SUCCESS("\n".join(lines) + "\n"))

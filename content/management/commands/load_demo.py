@@ -5,6 +5,10 @@ from django.utils.module_loading import import_string
 # Each app adds its loader here; each loader is idempotent and returns a dict of counts.
 DEMO_LOADERS = [
     "content.demo.load_content",
+    # People, the team zone, the mailing list and its segment; then the accounts,
+    # campaigns and e-zine that use them.
+    "campaigns.demo.load_campaigns_demo",
+    "channels.demo.load_channels_demo",
     # Last: it fills the dashboards for whatever campaigns the loaders above made.
     "analytics.demo.load_analytics_demo",
 ]
