@@ -151,6 +151,11 @@ def test_marketer_imports_csv_files_in_utf8_and_gbk(
         rejected = j.page.locator("table.import-report__rows tbody tr")
         expect(rejected).to_have_count(1)
         expect(rejected).to_contain_text("not-an-address")
+        reason = rejected.locator("td").nth(2).inner_text()
+        j.check(
+            j.lang == "en" or bool(CJK.search(reason)),
+            f"the rejected row's reason is not in the reader's language: {reason!r}",
+        )
         assert not Subscription.objects.filter(
             subscriber__email__endswith=f"{encoding}.example.cn"
         ).exists(), "rows were imported before the person chose to"
