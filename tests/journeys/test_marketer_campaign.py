@@ -160,3 +160,7 @@ def test_marketer_creates_a_campaign_with_email_and_blog_and_submits_it(
     expect(items.filter(has_text="Summer news")).to_contain_text("08:30")
     expect(items.filter(has_text="The spring sale checklist")).to_contain_text("10:00")
     j.step("calendar")
+    # The email's send panel from the calendar too (issue 16, point 1).
+    j.click_link(j.t("Send panel"), within=items.filter(has_text="Summer news"))
+    expect(j.page.get_by_role("heading", name=j.t("Checklist"))).to_be_visible()
+    j.step("send panel from the calendar")
