@@ -208,3 +208,53 @@ def celery_running(journey_server, monkeypatch):
         finally:
             stop.set()
             ticker.join(5)
+
+
+# -- what several of the marketer's parts start from ------------------------------------
+
+READERS = 120
+TEAM_ZONE = "Asia/Shanghai"
+
+
+@pytest.fixture
+def team_zone(journey_server):
+    """Settings > Team settings: the team works in Shanghai. Saved before the users are
+    made, so each new user's admin zone is the team's too (campaigns.team)."""
+    from campaigns.models import TeamSettings
+
+    team = TeamSettings.load()
+    team.time_zone = TEAM_ZONE
+    team.save()
+    return TEAM_ZONE
+
+
+@pytest.fixture
+def news_list(journey_server):
+    from tests.campaigns.audiences.factories import MailingListFactory, subscribe_many
+
+    mailing_list = MailingListFactory(slug="news", name="News")
+    subscribe_many(mailing_list, READERS, prefix="reader")
+    return mailing_list
+
+
+@pytest.fixture
+def smtp_account(smtp_server, news_list):
+    """The SMTP account the marketer's form makes (test_marketer), made directly for
+    the parts that only use it: the loopback server, sending 10 messages a batch."""
+    from tests.factories import ChannelAccountFactory
+
+    controller, _handler = smtp_server
+    return ChannelAccountFactory(
+        kind="email/smtp",
+        name="Newsletter SMTP",
+        settings={
+            "host": "127.0.0.1",
+            "port": controller.port,
+            "security": "none",
+            "from_name": "Hub News",
+            "from_email": "news@hub.example.com",
+            "postal_address": "1 Example Street, Springfield",
+            "default_list": news_list.slug,
+            "batch_size": 10,
+        },
+    )

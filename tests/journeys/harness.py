@@ -124,6 +124,27 @@ class Journey:
             assert CJK.search(text), f"no {self.lang} translation for {msgid!r} (got {text!r})"
         return text % params if params else text
 
+    def tn(self, singular: str, plural: str, n: int, **params) -> str:
+        """The singular or plural sentence for `n`, as ngettext picks it, formatted with
+        `n` and `params`; untranslated Chinese fails as in `t`."""
+        with translation.override(self.lang):
+            text = translation.ngettext(singular, plural, n)
+        if self.lang != "en":
+            assert CJK.search(text), f"no {self.lang} translation for {singular!r} (got {text!r})"
+        return text % {"n": n, **params}
+
+    def tn_pattern(self, singular: str, plural: str) -> re.Pattern:
+        """Either form of a counted sentence, whatever its number: for a message whose
+        count moves while it is read (a send's messages still waiting)."""
+        forms = []
+        with translation.override(self.lang):
+            for n in (1, 2):
+                text = translation.ngettext(singular, plural, n)
+                if self.lang != "en":
+                    assert CJK.search(text), f"no {self.lang} translation for {singular!r}"
+                forms.append(re.escape(text).replace(re.escape("%(n)s"), r"\d+"))
+        return re.compile("|".join(forms))
+
     def label(self, verbose_name: str, **kwargs) -> str:
         """A form field's label as Django makes it from a model's verbose name."""
         return capfirst(self.t(verbose_name, **kwargs))

@@ -42,7 +42,20 @@ def test_editor_writes_a_post_and_submits_it_for_moderation(
     seo = j.page.locator(".seo-analysis")
     expect(seo).to_contain_text(j.t("SEO score:"))
     assert seo.get_attribute("data-seo-score").isdigit()
+    score = seo.get_attribute("data-seo-score")
     j.step("seo panel")
+
+    # The home page lists the draft with its SEO score (issue 16, point 8); the editor
+    # goes back to it from there.
+    j.page.locator("#wagtail-sidebar").get_by_role(
+        "link", name=j.t("Dashboard", js=True)
+    ).first.click()
+    j.page.wait_for_load_state("load")
+    j.expect_text(j.t("Your drafts"))
+    draft = j.page.locator("[data-home-panel=drafts]").get_by_role("row").filter(has_text=TITLE)
+    expect(draft).to_contain_text(score)
+    j.step("home drafts")
+    j.click_link(TITLE, within=draft)
 
     # Submit for moderation: the action menu's "more" toggle, then the workflow's submit.
     j.page.get_by_role("button", name=j.t("More actions")).click()
