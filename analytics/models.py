@@ -62,6 +62,7 @@ class TrackedLink(models.Model):
 
     class Meta:
         verbose_name = _("tracked link")
+        verbose_name_plural = _("tracked links")
         ordering = ["-created_at", "-pk"]
         permissions = [("view_dashboard", _("Can view campaign dashboards"))]
 
@@ -110,6 +111,7 @@ class Event(models.Model):
 
     class Meta:
         verbose_name = _("event")
+        verbose_name_plural = _("events")
         indexes = [
             models.Index(fields=["occurred_at"], name="event_occurred_idx"),
             models.Index(fields=["message_key", "kind"], name="event_message_idx"),
@@ -241,6 +243,7 @@ class SeoAnalysis(models.Model):
 
     class Meta:
         verbose_name = _("SEO analysis")
+        verbose_name_plural = _("SEO analyses")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["revision"], name="seo_analysis_per_revision")

@@ -62,6 +62,7 @@ class Campaign(models.Model):
 
     class Meta:
         verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-start_date", "name"]
         permissions = [("approve_campaign", _("Can approve campaigns"))]
 
@@ -183,6 +184,7 @@ class Publication(models.Model):
 
     class Meta:
         verbose_name = _("publication")
+        verbose_name_plural = _("publications")
         ordering = ["publish_at", "pk"]
         indexes = [
             # The dispatcher's query: due scheduled rows, oldest first.
@@ -250,6 +252,7 @@ class PublicationEvent(models.Model):
 
     class Meta:
         verbose_name = _("publication event")
+        verbose_name_plural = _("publication events")
         ordering = ["created_at", "pk"]
 
     def __str__(self):
@@ -282,6 +285,7 @@ class Notification(models.Model):
 
     class Meta:
         verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["user", "shown_at"], name="notification_unshown_idx")]
 
@@ -312,6 +316,7 @@ class TeamSettings(BaseGenericSetting):
 
     class Meta:
         verbose_name = _("Team settings")
+        verbose_name_plural = _("Team settings")
 
     def clean(self):
         super().clean()

@@ -37,6 +37,7 @@ class ChannelAccount(models.Model):
 
     class Meta:
         verbose_name = _("channel account")
+        verbose_name_plural = _("channel accounts")
         ordering = ["kind", "name"]
 
     def __str__(self):
@@ -106,6 +107,7 @@ class ManualPlacementTask(models.Model):
 
     class Meta:
         verbose_name = _("manual placement task")
+        verbose_name_plural = _("manual placement tasks")
         ordering = ["due_at", "pk"]
 
     def __str__(self):
@@ -146,6 +148,7 @@ class FeedVerification(models.Model):
 
     class Meta:
         verbose_name = _("feed verification")
+        verbose_name_plural = _("feed verifications")
         ordering = ["deadline", "pk"]
 
     def __str__(self):

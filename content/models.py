@@ -151,6 +151,7 @@ class HomePage(Page):
 
     class Meta:
         verbose_name = _("home page")
+        verbose_name_plural = _("home pages")
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -174,6 +175,7 @@ class BlogIndexPage(RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = _("blog")
+        verbose_name_plural = _("blogs")
 
     def get_posts(self):
         return (
@@ -253,6 +255,7 @@ class ArticleBase(SeoFieldsMixin, Page):
 class BlogPostPage(ArticleBase):
     class Meta:
         verbose_name = _("blog post")
+        verbose_name_plural = _("blog posts")
 
 
 class SoftArticlePage(ArticleBase):
@@ -303,6 +306,7 @@ class EmailIssueIndexPage(Page):
 
     class Meta:
         verbose_name = _("email issues")
+        verbose_name_plural = _("email issue indexes")
 
 
 class EmailIssuePage(SeoFieldsMixin, Page):
@@ -333,6 +337,7 @@ class EmailIssuePage(SeoFieldsMixin, Page):
 
     class Meta:
         verbose_name = _("email issue")
+        verbose_name_plural = _("email issues")
 
     def get_plain_text(self):
         return stream_plain_text(self.body)
@@ -353,6 +358,7 @@ class EZinePage(SeoFieldsMixin, Page):
 
     class Meta:
         verbose_name = _("e-zine")
+        verbose_name_plural = _("e-zines")
 
     def get_issues(self):
         return EZineIssuePage.objects.live().public().child_of(self).order_by("-issue_number")
@@ -386,6 +392,7 @@ class EZineIssuePage(SeoFieldsMixin, Page):
 
     class Meta:
         verbose_name = _("e-zine issue")
+        verbose_name_plural = _("e-zine issues")
 
     @property
     def language(self):

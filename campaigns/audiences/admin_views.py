@@ -115,7 +115,10 @@ def import_status(request, job_id):
             "working": job.status
             in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING, ImportJob.Status.RUNNING),
             "bars": [(n, kind, round(100 * n / total, 1)) for n, kind in bars if n],
-            "problems": job.errors[: importing.MAX_REPORTED],
+            # Reasons in the reader's words (stored as codes, see importing.REASONS).
+            "problems": [
+                {**p, "reason": importing.describe(p)} for p in job.errors[: importing.MAX_REPORTED]
+            ],
             "more_problems": max(0, len(job.errors) - importing.MAX_REPORTED),
             "import_label": ngettext(
                 "Import the %(n)s valid row", "Import the %(n)s valid rows", job.valid_rows
@@ -152,7 +155,7 @@ def import_errors(request, job_id):
     try:
         rows = list(importing.error_rows(job))
     except importing.ImportFileError:
-        rows = [[_("row"), _("reason")], *[[e["row"], e["problem"]] for e in job.errors]]
+        rows = [[_("row"), _("reason")], *[[e["row"], importing.describe(e)] for e in job.errors]]
     return _csv_response(rows, f"import-{job.pk}-errors.csv")
 
 

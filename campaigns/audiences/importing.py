@@ -103,44 +103,76 @@ def read_rows(data: bytes, encoding: str) -> tuple[list[str], Iterator[tuple[int
     return header, enumerate(reader, start=2)
 
 
-def _problem(row: int, cells: list[str], kind: str, problem: str, email: str = "") -> dict:
+# Why a row was not imported, kept as a code and its values and put into words when a
+# person reads the report or the error CSV: the check runs in a worker, in nobody's
+# language, and each reader gets their own.
+REASONS = {
+    "extra_columns": lambda p: (
+        ngettext(
+            "%(n)s more column than the header (an unquoted comma?)",
+            "%(n)s more columns than the header (an unquoted comma?)",
+            p["n"],
+        )
+        % p
+    ),
+    "nul": lambda p: _("contains a NUL character"),
+    "email": lambda p: _("not a valid email address"),
+    "language": lambda p: _("unknown language %(lang)s") % p,
+    "timezone": lambda p: _("unknown time zone %(zone)s") % p,
+    "long_name": lambda p: _("name longer than 200 characters"),
+    "long_tags": lambda p: _("tags longer than 1000 characters"),
+    "duplicate": lambda p: _("duplicate of row %(row)s") % p,
+    "suppressed": lambda p: _("suppressed address"),
+    "unsubscribed": lambda p: _("unsubscribed from this list"),
+    "already": lambda p: _("already on this list"),
+}
+
+
+def describe(problem: dict) -> str:
+    """A reported row's reason in the active language."""
+    words = REASONS.get(problem.get("code", ""))
+    return words(problem.get("params") or {}) if words else problem.get("problem", "")
+
+
+def _problem(
+    row: int, cells: list[str], kind: str, code: str, params=None, email: str = "", text=""
+) -> dict:
     # The report keeps the row as it was read (bounded, so a hostile file cannot bloat
-    # the job row); the error CSV reads the file again for the full values.
+    # the job row); the error CSV reads the file again for the full values. "problem"
+    # is the reason in the worker's language, for logs and older readers.
+    problem = {"code": code, "params": params or {}}
     return {
         "row": row,
         "kind": kind,
-        "problem": problem,
+        **problem,
+        "problem": text or describe(problem),
         "email": email[:254],
         "values": [c[:200] for c in cells[:30]],
     }
 
 
-def _row_problem(values: dict, cells: list[str], width: int) -> str | None:
-    """Why a row cannot be imported at all, or None."""
+def _row_problem(values: dict, cells: list[str], width: int) -> tuple[str, dict] | None:
+    """Why a row cannot be imported at all (a REASONS code and its values), or None."""
     extra = [c for c in cells[width:] if c.strip()]
     if extra:
         # An unquoted comma in a name shifts every later column: refusing the row is
         # safer than importing an address from the wrong column.
-        return ngettext(
-            "%(n)s more column than the header (an unquoted comma?)",
-            "%(n)s more columns than the header (an unquoted comma?)",
-            len(extra),
-        ) % {"n": len(extra)}
+        return "extra_columns", {"n": len(extra)}
     if any("\x00" in v for v in values.values()):
-        return _("contains a NUL character")
+        return "nul", {}
     try:
         validate_address(values["email"])
     except ValidationError:
-        return _("not a valid email address")
+        return "email", {}
     if values.get("language", "").strip().lower() not in LANGUAGES:
-        return _("unknown language %(lang)s") % {"lang": values["language"][:50]}
+        return "language", {"lang": values["language"][:50]}
     zone = values.get("timezone", "")
     if zone and zone not in _zones():
-        return _("unknown time zone %(zone)s") % {"zone": zone[:64]}
+        return "timezone", {"zone": zone[:64]}
     if len(values.get("name", "")) > 200:
-        return _("name longer than 200 characters")
+        return "long_name", {}
     if len(normalise_tags(values.get("tags", ""))) > 1000:
-        return _("tags longer than 1000 characters")
+        return "long_tags", {}
     return None
 
 
@@ -192,19 +224,17 @@ def validate_import(
         problem = _row_problem(values, cells, len(header))
         key = email.lower()
         if problem:
-            problems.append(_problem(row, cells, REJECTED, problem, email))
+            problems.append(_problem(row, cells, REJECTED, *problem, email=email))
         elif key in seen:
-            message = _("duplicate of row %(row)s") % {"row": seen[key]}
-            problems.append(_problem(row, cells, SKIPPED, message, email))
+            duplicate = {"row": seen[key]}
+            problems.append(_problem(row, cells, SKIPPED, "duplicate", duplicate, email=email))
         elif key in suppressed:
-            problems.append(_problem(row, cells, SKIPPED, _("suppressed address"), email))
+            problems.append(_problem(row, cells, SKIPPED, "suppressed", email=email))
         elif on_list.get(key) == Subscription.Status.UNSUBSCRIBED:
-            message = _("unsubscribed from this list")
-            problems.append(_problem(row, cells, SKIPPED, message, email))
+            problems.append(_problem(row, cells, SKIPPED, "unsubscribed", email=email))
         elif key in on_list and not recheck:
             # Counted apart, so "Import the N valid rows" promises only new people.
-            message = _("already on this list")
-            problems.append(_problem(row, cells, SKIPPED, message, email))
+            problems.append(_problem(row, cells, SKIPPED, "already", email=email))
         else:
             seen[key] = row
             values["row"] = row
@@ -240,7 +270,7 @@ def _check(job: ImportJob, progress, recheck: bool = False):
     except ImportFileError as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
-            errors=[_problem(0, [], REJECTED, str(exc))],
+            errors=[_problem(0, [], REJECTED, "file", text=str(exc))],
             finished_at=timezone.now(),
         )
         return None
@@ -319,7 +349,7 @@ def error_rows(job: ImportJob) -> Iterator[list[str]]:
     columns), then each reported row with its full original values, in the file's
     order. The cells are read from the file again: the report keeps them bounded."""
     header, rows = read_rows(bytes(job.file), job.encoding)
-    reasons = {p["row"]: p["problem"] for p in job.errors}
+    reasons = {p["row"]: describe(p) for p in job.errors}
     yield [_("row"), _("reason"), *header]
     for row, cells in rows:
         if row in reasons:

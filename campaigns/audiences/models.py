@@ -44,6 +44,7 @@ class Subscriber(models.Model):
 
     class Meta:
         verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
         ordering = ["email"]
 
     def __str__(self):
@@ -80,6 +81,7 @@ class MailingList(models.Model):
 
     class Meta:
         verbose_name = _("mailing list")
+        verbose_name_plural = _("mailing lists")
         ordering = ["name"]
 
     def __str__(self):
@@ -124,6 +126,7 @@ class Subscription(models.Model):
 
     class Meta:
         verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.UniqueConstraint(
                 fields=["subscriber", "mailing_list"], name="audiences_one_subscription"
@@ -154,6 +157,7 @@ class Segment(models.Model):
 
     class Meta:
         verbose_name = _("segment")
+        verbose_name_plural = _("segments")
         ordering = ["name"]
 
     def __str__(self):
@@ -223,4 +227,5 @@ class ImportJob(models.Model):
 
     class Meta:
         verbose_name = _("subscriber import")
+        verbose_name_plural = _("subscriber imports")
         ordering = ["-created_at"]

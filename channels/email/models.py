@@ -60,6 +60,7 @@ class EmailSend(models.Model):
 
     class Meta:
         verbose_name = _("email send")
+        verbose_name_plural = _("email sends")
 
     def __str__(self):
         return f"{self.publication} ({self.status})"

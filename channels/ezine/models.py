@@ -79,6 +79,7 @@ class EZine(ClusterableModel):
 
     class Meta:
         verbose_name = _("e-zine schedule")
+        verbose_name_plural = _("e-zine schedules")
 
     def __str__(self):
         return str(self.page)
@@ -121,6 +122,7 @@ class PartnerFeed(models.Model):
 
     class Meta:
         verbose_name = _("partner feed")
+        verbose_name_plural = _("partner feeds")
 
     def __str__(self):
         return self.name

@@ -11,3 +11,4 @@ class Operations(models.Model):
         default_permissions = ()
         permissions = [("view_operations", _("Can view the operations page"))]
         verbose_name = _("operations")
+        verbose_name_plural = _("operations")

@@ -69,3 +69,28 @@ def test_login_page_in_chinese(client):
         html = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "或使用您的组织账号登录" in html
     assert "使用 Google 登录" in html
+
+
+def test_no_chinese_model_name_gets_an_english_plural_s():
+    """Without verbose_name_plural Django appends "s" to the translated name: the
+    Audiences menu read "邮件列表s". Every model of ours that names itself names its
+    plural too."""
+    from django.apps import apps
+
+    ours = ("content", "campaigns", "channels", "analytics", "config")
+    with translation.override("zh-hans"):
+        named_without_plural = [
+            f"{model.__module__}.{model.__name__}"
+            for model in apps.get_models()
+            if model.__module__.split(".")[0] in ours
+            and "verbose_name" in model._meta.original_attrs
+            and "verbose_name_plural" not in model._meta.original_attrs
+        ]
+        appended = [
+            str(model._meta.verbose_name_plural)
+            for model in apps.get_models()
+            if model.__module__.split(".")[0] in ours
+            and str(model._meta.verbose_name_plural).endswith("s")
+            and any("\u4e00" <= c <= "\u9fff" for c in str(model._meta.verbose_name_plural))
+        ]
+    assert named_without_plural == [] and appended == []

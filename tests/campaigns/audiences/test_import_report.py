@@ -149,6 +149,26 @@ def test_report_then_import_the_valid_rows(
     assert Subscription.objects.count() == 3
 
 
+def test_a_chinese_reader_reads_the_reasons_in_chinese(client, news, flow, marketer):
+    """The check runs in a worker, in nobody's language: each reader gets the reasons
+    in their own, in the report and in the error CSV."""
+    from wagtail.users.models import UserProfile
+
+    job = flow(news, FILE.encode("utf-8"))
+    profile = UserProfile.get_for_user(marketer)
+    profile.preferred_language = "zh-hans"
+    profile.save()
+
+    page = client.get(reverse("audiences_import_status", args=[job.pk])).content.decode()
+    errors = client.get(reverse("audiences_import_errors", args=[job.pk]))
+    table = list(csv.reader(io.StringIO(b"".join(errors.streaming_content).decode("utf-8-sig"))))
+
+    reasons = [row[1] for row in table[1:]]
+    assert "not a valid email address" not in page and "duplicate of row" not in page
+    assert all(re.search(r"[\u4e00-\u9fff]", reason) for reason in reasons), reasons
+    assert all(reason in page for reason in reasons)
+
+
 def test_a_file_with_no_valid_row_offers_no_import(client, news, flow):
     job = flow(news, b"email\nnope\n")
     page = client.get(reverse("audiences_import_status", args=[job.pk])).content.decode()
