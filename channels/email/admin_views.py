@@ -157,7 +157,8 @@ def _test_send(request, publication, addresses):
     if n:
         request.session[_test_key(publication)] = {
             "to": addresses,
-            "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+            "at": timezone.localtime().strftime("%Y-%m-%d %H:%M ")
+            + f"({timezone.get_current_timezone_name()})",
         }
         messages.success(
             request,

@@ -172,6 +172,7 @@ def test_test_send_goes_out_and_ticks_the_item(client, marketer, smtp_server, em
     assert [rcpts for rcpts, _raw in handler.messages] == [["me@example.com"]]
     state, text = item(response, "test")
     assert state == "is-ok" and "me@example.com" in text
+    assert re.search(r"\d\d:\d\d \([A-Za-z_/]+\)", text), text  # its time names its zone
 
 
 def test_pause_resume_cancel_answer_in_words(
