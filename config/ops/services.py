@@ -95,14 +95,18 @@ def check_migrations(alias: str = DEFAULT_DB_ALIAS) -> Check:
             return "all applied"
         from django.db.migrations.executor import MigrationExecutor
 
-        executor = MigrationExecutor(connections[alias])
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-        if plan:
-            names = ", ".join(f"{m.app_label}.{m.name}" for m, _backwards in plan[:5])
-            more = f" (+{len(plan) - 5} more)" if len(plan) > 5 else ""
+        loader = MigrationExecutor(connections[alias]).loader
+        # Every node, not a plan to the leaves: a plan is empty when each app's last
+        # migration is recorded, even if an earlier one is not.
+        unapplied = sorted(
+            key for key in loader.graph.nodes if key not in loader.applied_migrations
+        )
+        if unapplied:
+            names = ", ".join(f"{app}.{name}" for app, name in unapplied[:5])
+            more = f" (+{len(unapplied) - 5} more)" if len(unapplied) > 5 else ""
             raise RuntimeError(
                 _("%(count)d unapplied migration(s): %(names)s%(more)s")
-                % {"count": len(plan), "names": names, "more": more}
+                % {"count": len(unapplied), "names": names, "more": more}
             )
         migrations_known_applied = True
         return "all applied"

@@ -185,6 +185,9 @@ def celery_running(journey_server, monkeypatch):
     from campaigns.tasks import dispatch_due_publications_task
     from config.celery import app
 
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI
+    # sets it): without this the worker would listen on CI's broker.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.setattr(app.conf, "broker_url", "memory://")
     monkeypatch.setattr(app.conf, "broker_transport_options", {})
     monkeypatch.setattr(app.conf, "task_always_eager", False)
@@ -198,6 +201,7 @@ def celery_running(journey_server, monkeypatch):
         finally:
             connections.close_all()
 
+    fresh_pools(app)
     with start_worker(
         app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20
     ):
@@ -208,6 +212,22 @@ def celery_running(journey_server, monkeypatch):
         finally:
             stop.set()
             ticker.join(5)
+    fresh_pools(app)
+
+
+def fresh_pools(app):
+    """A worker's shutdown closes the app's connection pools (an earlier test's worker
+    leaves them closed: "Acquire on closed pool"), and they were made for its broker;
+    Celery also caches the queues and router of the default queue it first saw. Start
+    from new ones, on the broker and queue configured now."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.amqp._rtable = None
+    for cached in ("queues", "default_queue", "router"):
+        app.amqp.__dict__.pop(cached, None)
 
 
 # -- what several of the marketer's parts start from ------------------------------------
