@@ -15,8 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics import dashboards, rollups
+from analytics.draining import drain_event_queue
 from analytics.links import tracked_url
 from analytics.models import Event, TrackedLink
+from analytics.pusher import flush_pushes
 from analytics.visits import VISIT_COOKIE
 from content.models import BlogIndexPage, EZineIssuePage, EZinePage, HomePage
 from tests.factories import (
@@ -342,3 +344,22 @@ def test_no_cookie_for_own_site_links_of_no_campaign(client, hub_post, home_page
     link = TrackedLink.objects.get()
     response = client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX)
     assert response.status_code == 302 and VISIT_COOKIE not in response.cookies
+
+
+@pytest.mark.services
+def test_the_campaign_survives_the_redis_queue(client, use_redis, hub_post, email_to_hub):
+    """Production's path: the click and its cookie go through Redis; the drainer checks
+    the cookie and attributes the click."""
+    publication, campaign_link = email_to_hub
+    client.get(f"/t/{campaign_link.code}", HTTP_USER_AGENT=FIREFOX)
+    link = hub_link(client, hub_post)
+    client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX)
+    assert not Event.objects.exists()  # nothing written on the request path
+    flush_pushes()
+    assert drain_event_queue() == 2
+    event = Event.objects.get(link_id=link.pk)
+    assert (event.campaign_id, event.publication_id, event.page_id) == (
+        publication.campaign_id,
+        publication.pk,
+        hub_post.pk,
+    )
