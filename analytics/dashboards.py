@@ -29,6 +29,8 @@ CHANNELS = [
     ("blog", _("Blog")),
     ("forum", _("Forum")),
     ("manual", _("Manual placement")),
+    # Outbound links on the hub's own pages (analytics.hub_links).
+    ("hub", _("Hub pages")),
 ]
 
 

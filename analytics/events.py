@@ -21,8 +21,10 @@ from django.utils import timezone
 from campaigns.models import Publication
 
 from . import classify
+from .hub_links import HUB_CHANNEL
 from .models import Event, TrackedLink
 from .tokens import parse_message_token
+from .visits import parse_visit
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +212,13 @@ def _fill_click(event: Event, p: dict, dimensions: _Dimensions) -> bool:
     # A token only attributes clicks on links of its own publication.
     if message and message[0] == event.publication_id:
         event.message_key = f"{message[0]}:{message[1]}"[:200]
+    # A hub page's link belongs to no campaign; the campaign (and publication) whose
+    # link brought this visitor to the hub, from the signed visit cookie, does. The
+    # channel stays "hub": these clicks are never counted as the arriving channel's.
+    if event.channel == HUB_CHANNEL and not event.campaign_id:
+        visit = parse_visit(p.get("ca"))
+        if visit:
+            event.campaign_id, event.publication_id = visit
     return True
 
 

@@ -21,7 +21,9 @@ CODE_RE = re.compile(r"\A[A-Za-z0-9_-]{16}\Z")
 
 
 class LinkCache:
-    """A bounded, least-recently-used map of code -> (link id, destination).
+    """A bounded, least-recently-used map of code -> what the redirect needs of a link:
+    (link id, destination) in LINK_CACHE, (campaign id, publication id) in
+    ATTRIBUTION_CACHE.
 
     Destinations never change after creation, so an entry never goes stale; the bound
     only caps memory (an entry with a typical destination is about 0.4 kB). Safe to
@@ -133,3 +135,21 @@ def _lookup_link(code: str) -> tuple[int, str] | None:
     link = (int(row[0]), row[1])
     LINK_CACHE.put(code, link)
     return link
+
+
+# Campaign and publication of links that lead to our own site, asked only when such a
+# link is clicked (the redirect then remembers the campaign in the visit cookie,
+# analytics.visits). Like destinations, they never change after creation.
+ATTRIBUTION_CACHE = LinkCache(10_000)
+
+
+def resolve_link_attribution(code: str) -> tuple[int, int]:
+    """(campaign id, publication id) of the link `code` names, 0 for none; (0, 0) if it
+    is gone. Keyed by code, which is never reused (ids can be, after a rollback)."""
+    hit = ATTRIBUTION_CACHE.get(code)
+    if hit is None:
+        row = TrackedLink.objects.filter(code=code).values_list("campaign_id", "publication_id")
+        campaign_id, publication_id = row.first() or (0, 0)
+        hit = (campaign_id or 0, publication_id or 0)
+        ATTRIBUTION_CACHE.put(code, hit)
+    return hit

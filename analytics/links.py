@@ -5,7 +5,9 @@ Public contract (other apps call these):
 - tracked_url(url, *, publication, campaign, page, channel, medium) -> str
 - rewrite_links(html, *, ...) -> str
 - get_or_create_tracked_link(url, ...) -> TrackedLink
+- link_key(url, ...) -> str: the identity a link is stored under (one lookup for many)
 - validate_destination(url) -> str, raising InvalidDestination
+- HREF_RE: an `<a href>` in HTML (group 3 the raw URL)
 
 Creating links needs the database only: importing this module starts no thread and
 connects to no queue (the email, render and channel code import it while sending).
@@ -34,6 +36,8 @@ MEDIUM_BY_CHANNEL = {
     "forum": "social",
     "blog": "referral",
     "manual": "referral",
+    # Outbound links on our own hub's pages (analytics.hub_links), attributed to the page.
+    "hub": "referral",
 }
 
 
@@ -121,14 +125,19 @@ def get_or_create_tracked_link(
         channel = channel or publication.channel_account.channel
     if campaign is not None and not isinstance(campaign, Campaign):
         campaign = Campaign.objects.get(pk=_pk(campaign))
-    channel = (channel or "")[:40]
-    medium = (medium or MEDIUM_BY_CHANNEL.get(channel, "referral" if channel else ""))[:40]
+    channel = _channel(channel)
+    medium = _medium(channel, medium)
     page_id = _pk(page)
-    identity = "|".join(
-        [str(_pk(publication)), str(_pk(campaign)), str(page_id), channel, medium, label, url]
+    key = link_key(
+        url,
+        publication=publication,
+        campaign=campaign,
+        page=page_id,
+        channel=channel,
+        medium=medium,
+        label=label,
     )
-    link_key = hashlib.sha256(identity.encode()).hexdigest()
-    existing = TrackedLink.objects.filter(link_key=link_key).first()
+    existing = TrackedLink.objects.filter(link_key=key).first()
     if existing is not None:
         return existing
     destination = merge_utm(
@@ -143,7 +152,7 @@ def get_or_create_tracked_link(
             return TrackedLink.objects.create(
                 # 16 characters, 96 random bits: unguessable, and short (link_cache.CODE_RE).
                 code=secrets.token_urlsafe(12),
-                link_key=link_key,
+                link_key=key,
                 original_url=url,
                 destination=destination,
                 campaign=campaign,
@@ -156,7 +165,30 @@ def get_or_create_tracked_link(
             )
     except IntegrityError:
         # A concurrent caller created it first (or, with odds of 2**-96, a code clash).
-        return TrackedLink.objects.get(link_key=link_key)
+        return TrackedLink.objects.get(link_key=key)
+
+
+def _channel(channel) -> str:
+    return (channel or "")[:40]
+
+
+def _medium(channel: str, medium) -> str:
+    return (medium or MEDIUM_BY_CHANNEL.get(channel, "referral" if channel else ""))[:40]
+
+
+def link_key(
+    url: str, *, publication=None, campaign=None, page=None, channel="", medium="", label=""
+) -> str:
+    """The key a link is stored under (TrackedLink.link_key) for a validated `url` and a
+    placement given as ids or objects, channel and medium defaulted as
+    get_or_create_tracked_link does. Lets a caller find many existing links in one query
+    (analytics.hub_links) and still share rows with get_or_create_tracked_link."""
+    channel = _channel(channel)
+    medium = _medium(channel, medium)
+    identity = "|".join(
+        [str(_pk(publication)), str(_pk(campaign)), str(_pk(page)), channel, medium, label, url]
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()
 
 
 def tracked_url(url, *, publication=None, campaign=None, page=None, channel="", medium="") -> str:
@@ -167,7 +199,7 @@ def tracked_url(url, *, publication=None, campaign=None, page=None, channel="", 
     ).short_url
 
 
-_HREF_RE = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+HREF_RE = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
 def rewrite_links(html, *, publication=None, campaign=None, page=None, channel="", medium=""):
@@ -201,4 +233,4 @@ def rewrite_links(html, *, publication=None, campaign=None, page=None, channel="
             return match.group(0)
         return f"{match.group(1)}{match.group(2)}{html_lib.escape(done[url])}{match.group(2)}"
 
-    return _HREF_RE.sub(replace, str(html))
+    return HREF_RE.sub(replace, str(html))

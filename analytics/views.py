@@ -13,9 +13,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .link_cache import resolve_link_code
+from .link_cache import resolve_link_attribution, resolve_link_code
 from .pusher import enqueue_event
 from .visitors import request_event
+from .visits import is_own_site, remember_visit, visit_cookie_of
 
 # The smallest transparent GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -29,7 +30,8 @@ def _not_found():
 @require_http_methods(["GET", "HEAD"])
 def redirect_link(request, code):
     """302 to the stored destination of `code`; anything else is a plain 404. The
-    destination comes only from the database, never from the request."""
+    destination comes only from the database, never from the request. A campaign's link
+    to our own site also sets the visit cookie (analytics.visits)."""
     link = resolve_link_code(code)
     if link is None:
         return _not_found()
@@ -39,8 +41,10 @@ def redirect_link(request, code):
     # The click is on its way to Redis (or stored) before the 302 exists, and its reply
     # is read before this worker takes another request: an acknowledged click is never
     # lost.
+    # The campaign this visitor came to the hub through, if any: the drainer adds it to
+    # clicks on hub links (analytics.visits; checked there, not on this path).
     enqueue_event(
-        request_event(request, "click", l=link_id, m=message),
+        request_event(request, "click", l=link_id, m=message, ca=visit_cookie_of(request)),
         confirm_after_response=True,
     )
     response = HttpResponse(status=302)
@@ -48,6 +52,12 @@ def redirect_link(request, code):
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer-when-downgrade"
     response["X-Robots-Tag"] = "noindex"
+    if is_own_site(destination):
+        # A campaign's link to one of our pages: remember the campaign for the clicks
+        # this visitor makes there. Off-site destinations (most clicks) skip this.
+        campaign_id, publication_id = resolve_link_attribution(code)
+        if campaign_id:
+            remember_visit(response, request, campaign_id, publication_id)
     return response
 
 
