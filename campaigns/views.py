@@ -332,7 +332,7 @@ def render_preview(publication):
     """(rendered, error message) from the channel adapter's own render."""
     try:
         adapter = publication.channel_account.get_adapter()
-        return adapter.render(publication), ""
+        return adapter.render_preview(publication), ""
     except PublishError as exc:
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 - show the editor what went wrong

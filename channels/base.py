@@ -168,6 +168,11 @@ class ChannelAdapter:
     def render(self, publication: Publication) -> Rendered:
         raise NotImplementedError
 
+    def render_preview(self, publication: Publication) -> Rendered:
+        """What a person previewing the publication is shown. The same as render()
+        unless the rendered output still holds per-recipient merge fields (email)."""
+        return self.render(publication)
+
     def publish(self, publication: Publication, rendered: Rendered) -> PublishResult:
         """Create the post. Must put `publication.idempotency_key` somewhere
         `find_existing` can find it again.

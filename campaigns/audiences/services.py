@@ -27,6 +27,7 @@ from .models import MailingList, Segment, Subscriber, Subscription, Suppression,
 from .segments import SegmentError, rules_condition
 
 TOKEN_SALT = "audiences.subscriber-link"
+PREVIEW_TOKEN_SALT = "audiences.preview-link"
 CONFIRM_SALT = "audiences.confirm"
 # Unsubscribe links must keep working long after the email was sent (people dig old
 # newsletters out of their archive), so they are valid for well over a year.
@@ -265,6 +266,46 @@ def read_subscriber_token(token: str) -> dict:
     if not isinstance(data, dict) or "s" not in data:
         raise AudienceError(_("This link is invalid or has expired."))
     return data
+
+
+def preview_link_token(
+    email: str, *, list_id: int | None = None, publication_id=None, language: str = ""
+) -> str:
+    """A signed token for the unsubscribe and preference links of a preview or a test
+    email. It names an address, not a subscriber (whoever a test goes to need not be
+    one), and opens the real pages in test mode, where nothing is changed or recorded.
+    Signed with its own salt: it can never pass for a subscriber's token."""
+    data = {"t": email}
+    if list_id:
+        data["l"] = list_id
+    if publication_id:
+        data["p"] = publication_id
+    if language:
+        data["lang"] = language
+    return signing.dumps(data, salt=PREVIEW_TOKEN_SALT, compress=True)
+
+
+def read_preview_link_token(token: str) -> dict | None:
+    """The data of a token from preview_link_token; None for any other token."""
+    try:
+        data = signing.loads(token, salt=PREVIEW_TOKEN_SALT, max_age=LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return data if isinstance(data, dict) and "t" in data else None
+
+
+def confirmation_language(token: str) -> str:
+    """The stored language of whoever a confirmation link is for ("" when the link is
+    not valid), so the confirmation page speaks it."""
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    subscription = Subscription.objects.filter(pk=data.get("sub")).select_related("subscriber")
+    subscription = subscription.first()
+    return subscription.subscriber.language if subscription else ""
 
 
 def unsubscribe_url(token: str) -> str:

@@ -3,9 +3,20 @@
 Unsubscribe follows RFC 8058: a GET only shows a confirmation page (mail scanners
 follow every link and must never unsubscribe anyone); the POST, which mail clients send
 without cookies, needs no CSRF token and is idempotent.
+
+A page reached from a link that names a subscriber speaks the subscriber's stored
+language, not the browser's: the email it came from was in that language, and a shared
+or work computer's browser says nothing about the reader. Pages that name nobody
+(subscribe, a broken link) follow the browser (LocaleMiddleware).
+
+The links of previews and test emails carry a preview token
+(audiences.services.preview_link_token): they open the same pages in test mode, where
+nothing is changed or recorded.
 """
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404, render
+from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -17,6 +28,22 @@ from .models import MailingList, Subscriber, Subscription
 
 def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
+
+
+def _render(request, template: str, context: dict, *, language: str = "", status: int = 200):
+    """Render in `language` (a subscriber's) when it is one we ship, else in the
+    request's language."""
+    if language not in dict(settings.LANGUAGES):
+        return render(request, template, context, status=status)
+    with translation.override(language):
+        response = render(request, template, context, status=status)
+    # LocaleMiddleware would otherwise label the page with the browser's language.
+    response["Content-Language"] = language
+    return response
+
+
+def _link_error(request, error: str = "", status: int = 400):
+    return _render(request, "audiences/link_error.html", {"error": error}, status=status)
 
 
 @xframe_options_exempt  # the form is meant to be embedded in other sites' pages
@@ -48,46 +75,78 @@ def subscribe_form(request, slug):
 def confirm(request, token):
     """GET shows a button, POST confirms: a scanner's GET confirms nobody."""
     if request.method == "GET":
-        return render(request, "audiences/confirm.html", {"token": token, "done": False})
+        return _render(
+            request,
+            "audiences/confirm.html",
+            {"token": token, "done": False},
+            language=services.confirmation_language(token),
+        )
     try:
         subscription = services.confirm_subscription(token)
     except services.AudienceError as exc:
-        return render(request, "audiences/link_error.html", {"error": str(exc)}, status=400)
-    return render(request, "audiences/confirm.html", {"subscription": subscription, "done": True})
+        return _link_error(request, str(exc))
+    return _render(
+        request,
+        "audiences/confirm.html",
+        {"subscription": subscription, "done": True},
+        language=subscription.subscriber.language,
+    )
 
 
 @csrf_exempt  # RFC 8058: the one-click POST comes from a mail provider, without cookies
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token):
+    preview = services.read_preview_link_token(token)
+    if preview is not None:
+        return _preview_unsubscribe(request, token, preview)
     try:
         data = services.read_subscriber_token(token)
     except services.AudienceError as exc:
-        return render(request, "audiences/link_error.html", {"error": str(exc)}, status=400)
+        return _link_error(request, str(exc))
     subscriber = Subscriber.objects.filter(pk=data["s"]).first()
     if subscriber is None:
-        return render(request, "audiences/link_error.html", {"error": ""}, status=404)
+        return _link_error(request, status=404)
     mailing_list = MailingList.objects.filter(pk=data.get("l")).first()
-    context = {"token": token, "subscriber": subscriber, "mailing_list": mailing_list}
-    if request.method == "GET":
-        return render(request, "audiences/unsubscribe.html", {**context, "done": False})
-    services.unsubscribe_by_token(token)
-    return render(request, "audiences/unsubscribe.html", {**context, "done": True})
+    context = {"token": token, "email": subscriber.email, "mailing_list": mailing_list}
+    if request.method == "POST":
+        services.unsubscribe_by_token(token)
+    context["done"] = request.method == "POST"
+    return _render(request, "audiences/unsubscribe.html", context, language=subscriber.language)
+
+
+def _preview_unsubscribe(request, token, preview: dict):
+    """The unsubscribe page for a test email's link: the same page, nothing changed."""
+    context = {
+        "token": token,
+        "email": preview["t"],
+        "mailing_list": MailingList.objects.filter(pk=preview.get("l")).first(),
+        "done": request.method == "POST",
+        "test_mode": True,
+    }
+    return _render(request, "audiences/unsubscribe.html", context, language=preview.get("lang", ""))
+
+
+def _public_list_choices():
+    public_lists = list(MailingList.objects.filter(is_public=True))
+    return public_lists, [(str(m.pk), m.name) for m in public_lists]
 
 
 @require_http_methods(["GET", "POST"])
 def preferences(request, token):
+    preview = services.read_preview_link_token(token)
+    if preview is not None:
+        return _preview_preferences(request, token, preview)
     try:
         data = services.read_subscriber_token(token)
     except services.AudienceError as exc:
-        return render(request, "audiences/link_error.html", {"error": str(exc)}, status=400)
+        return _link_error(request, str(exc))
     subscriber = get_object_or_404(Subscriber, pk=data["s"])
-    public_lists = list(MailingList.objects.filter(is_public=True))
+    public_lists, choices = _public_list_choices()
     current = set(
         Subscription.objects.filter(
             subscriber=subscriber, status=Subscription.Status.SUBSCRIBED
         ).values_list("mailing_list_id", flat=True)
     )
-    choices = [(str(m.pk), m.name) for m in public_lists]
     initial = {
         "name": subscriber.name,
         "language": subscriber.language,
@@ -103,5 +162,26 @@ def preferences(request, token):
             name=form.cleaned_data["name"],
         )
         saved = True
-    context = {"form": form, "subscriber": subscriber, "saved": saved, "token": token}
-    return render(request, "audiences/preferences.html", context)
+    context = {"form": form, "email": subscriber.email, "saved": saved, "token": token}
+    # After a save, in the language just chosen.
+    return _render(request, "audiences/preferences.html", context, language=subscriber.language)
+
+
+def _preview_preferences(request, token, preview: dict):
+    """The preference centre for a test email's link: the real form, never saved."""
+    public_lists, choices = _public_list_choices()
+    language = preview.get("lang", "")
+    initial = {
+        "language": language or translation.get_language(),
+        "lists": [str(m.pk) for m in public_lists if m.pk == preview.get("l")],
+    }
+    form = PreferencesForm(request.POST or None, initial=initial, list_choices=choices)
+    saved = request.method == "POST" and form.is_valid()
+    context = {
+        "form": form,
+        "email": preview["t"],
+        "saved": saved,
+        "token": token,
+        "test_mode": True,
+    }
+    return _render(request, "audiences/preferences.html", context, language=language)

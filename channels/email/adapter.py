@@ -42,6 +42,11 @@ class EmailAdapter(ChannelAdapter):
             publication.page, publication, postal_address=config.postal_address, channel="email"
         )
 
+    def render_preview(self, publication) -> Rendered:
+        """The issue with sample merge values and no open pixel: the raw render still
+        carries the per-recipient markers ([[open_pixel_url]] and the like)."""
+        return services.preview_rendered(publication, self.render(publication))
+
     def publish(self, publication, rendered: Rendered) -> PublishResult:
         send = services.start_email_send(publication, rendered, self.config)
         return self._result(send)

@@ -7,6 +7,8 @@ a dict lookup per field and one "".join: cheap enough for thousands per second.
 Merge fields: {{ name }}, {{ email }} in the content; [[unsubscribe_url]],
 [[preferences_url]], [[open_pixel_url]] in the footer; and every tracked link gets
 `?m=<message token>` so a click is attributed to the one message it came from.
+Previews and test sends drop the open pixel's whole tag (`without_open_pixel`): they
+must neither request a pixel URL nor carry an empty `<img src="">`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ MERGE_FIELDS_RE = (
     r"|\[\[(?P<footer>unsubscribe_url|preferences_url|open_pixel_url)\]\]"
 )
 TRACKED_RE = r"|(?P<tracked>PREFIX[A-Za-z0-9_\-]+)(?=[\"'\s)<>\]])"
+# The open pixel's tag as premailer writes it (its attributes in any order).
+OPEN_PIXEL_RE = re.compile(r"<img\b[^>]*\bsrc=[\"']\[\[open_pixel_url\]\][\"'][^>]*>\n?")
+DOCTYPE_RE = re.compile(r"\A\s*(<!doctype\b[^>]*>)", re.IGNORECASE)
 
 
 def tracked_prefix() -> str:
@@ -102,7 +107,10 @@ def render_issue(
 
 
 def inline_css(html: str) -> str:
-    """premailer with network access off: an issue can never make us fetch a URL."""
+    """premailer with network access off: an issue can never make us fetch a URL.
+    The doctype is kept: premailer keeps only an upper-case one, and without one
+    clients render the issue in quirks mode (Outlook.com and Gmail's web client
+    collapse table spacing and line heights differently)."""
     result = Premailer(
         html,
         allow_network=False,
@@ -111,7 +119,16 @@ def inline_css(html: str) -> str:
         remove_classes=False,
         strip_important=False,
     ).transform()
+    doctype = DOCTYPE_RE.match(html)
+    if doctype and not DOCTYPE_RE.match(result):
+        result = f"{doctype.group(1)}\n{result}"
     return wrap_long_lines(result)
+
+
+def without_open_pixel(html: str) -> str:
+    """The issue without its open-pixel tag: what previews and test sends show (no
+    opens to count, and no request for a placeholder or an empty URL)."""
+    return OPEN_PIXEL_RE.sub("", html)
 
 
 def wrap_long_lines(html: str, limit: int = 900) -> str:

@@ -18,7 +18,7 @@ from channels.base import PublishError
 
 from . import smtp
 from .config import SMTPConfig
-from .mime import MessageFrame
+from .mime import MessageFrame, feedback_id_for
 from .models import Delivery, EmailSend
 
 
@@ -77,6 +77,15 @@ def message_id_for(send: EmailSend, delivery: Delivery, config: SMTPConfig) -> s
     return f"<{send.publication.idempotency_key.hex}.{delivery.pk}@{config.message_id_domain}>"
 
 
+def publication_feedback_id(publication) -> str:
+    """The Feedback-ID of every message `publication` sends (see mime.feedback_id_for)."""
+    return feedback_id_for(
+        publication_id=publication.pk,
+        campaign_id=publication.campaign_id,
+        account_id=publication.channel_account_id,
+    )
+
+
 def build_frame(send: EmailSend, config: SMTPConfig) -> MessageFrame:
     return MessageFrame(
         config,
@@ -84,4 +93,5 @@ def build_frame(send: EmailSend, config: SMTPConfig) -> MessageFrame:
         html=send.html,
         text=send.text,
         list_id=f"<{send.mailing_list.slug}.{config.message_id_domain}>",
+        feedback_id=publication_feedback_id(send.publication),
     )

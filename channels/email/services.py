@@ -25,7 +25,7 @@ from .control import (
     send_counts,
 )
 from .fanout import MAX_ATTEMPTS, PAUSE_CHECK_EVERY, BatchResult, send_next_batch
-from .preview import SAMPLE_VALUES, preview_html, send_test_email
+from .preview import SAMPLE_VALUES, preview_html, preview_rendered, send_test_email
 from .sender import TransientSendError, build_frame, message_id_for, message_values, open_smtp
 from .sentmarks import SentMarks
 from .signals import email_send_started
@@ -49,6 +49,7 @@ __all__ = [
     "open_smtp",
     "pause_email_send",
     "preview_html",
+    "preview_rendered",
     "release_stale_claims",
     "resolve_audience",
     "resume_email_send",
