@@ -20,7 +20,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .client import SearchImportError
-from .importing import import_connection, test_connection
+from .importing import import_connection, try_connection
 from .models import SearchConnection
 
 # (name, label, help, textarea): every one write-only; empty keeps what is stored.
@@ -170,7 +170,7 @@ class SearchConnectionViewSet(ModelViewSet):
         @require_POST
         def view(request, pk):
             connection = self._connection_to_change(request, pk)
-            ok, message = test_connection(connection)
+            ok, message = try_connection(connection)
             (messages.success if ok else messages.error)(request, message)
             return redirect(self.get_url_name("edit"), pk)
 

@@ -91,9 +91,10 @@ def query_url(connection) -> str:
 
 
 def fetch(
-    connection, start: datetime.date, end: datetime.date, row_limit=ROW_LIMIT, max_pages=MAX_PAGES
+    connection, start: datetime.date, end: datetime.date, row_limit=None, max_pages=MAX_PAGES
 ) -> Fetched:
     """Every (page, query, day) row Google reports for start..end."""
+    row_limit = row_limit or ROW_LIMIT
     rows: list[QueryRow] = []
     with client_for(connection) as client:
         headers = {"Authorization": f"Bearer {access_token(connection, client)}"}

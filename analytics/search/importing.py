@@ -101,7 +101,7 @@ def import_all_active(today: datetime.date | None = None) -> dict[int, int | str
     return outcome
 
 
-def test_connection(connection: SearchConnection) -> tuple[bool, str]:
+def try_connection(connection: SearchConnection) -> tuple[bool, str]:
     """Test connection: a small request with the stored credentials; nothing stored."""
     try:
         return True, ENGINES[connection.kind].test(connection)
