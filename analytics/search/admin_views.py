@@ -129,8 +129,9 @@ class ConnectionEditView(generic.EditView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["connection"] = self.object
-        context["test_url"] = reverse(f"{self.url_namespace}:test", args=[self.object.pk])
-        context["import_url"] = reverse(f"{self.url_namespace}:import_now", args=[self.object.pk])
+        namespace = SearchConnectionViewSet.name
+        context["test_url"] = reverse(f"{namespace}:test", args=[self.object.pk])
+        context["import_url"] = reverse(f"{namespace}:import_now", args=[self.object.pk])
         return context
 
 
