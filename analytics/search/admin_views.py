@@ -73,6 +73,8 @@ class SearchConnectionForm(WagtailAdminModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         stored = (self.instance.secrets or {}) if self.instance.pk else {}
+        if not stored:
+            del self.fields["clear_secrets"]  # nothing stored to remove
         for name, label, help_text, textarea in SECRETS:
             widget = (
                 WriteOnlyTextarea(attrs={"rows": 4})
