@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.ui.tables import Column
@@ -189,7 +189,15 @@ class SearchConnectionViewSet(ModelViewSet):
             except SearchImportError as exc:
                 messages.error(request, _("Import failed: %(error)s") % {"error": exc.message})
             else:
-                messages.success(request, _("Imported %(n)d rows of search queries.") % {"n": rows})
+                messages.success(
+                    request,
+                    ngettext(
+                        "Imported %(n)d row of search queries.",
+                        "Imported %(n)d rows of search queries.",
+                        rows,
+                    )
+                    % {"n": rows},
+                )
             return redirect(self.get_url_name("edit"), pk)
 
         return view

@@ -45,7 +45,9 @@ def test_marketer_connects_baidu_tongji(open_journey, make_user, demo_analytics,
     j.click_button(j.t("Test connection"))
     j.expect_message("16800000")
     j.click_button(j.t("Import now"))
-    j.expect_message(j.t("Imported %(n)d rows of search queries.", n=1))
+    j.expect_message(
+        j.tn("Imported %(n)d row of search queries.", "Imported %(n)d rows of search queries.", 1)
+    )
     j.step("imported")
 
     j.click_menu(j.t("Dashboards"))
