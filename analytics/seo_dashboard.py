@@ -15,7 +15,7 @@ them), so this module needs nothing from dashboards.
 
 import datetime
 
-from django.db.models import Avg, Sum
+from django.db.models import F, FloatField, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -78,8 +78,13 @@ def imported_queries(
         # whose address is no hub page belongs to no page shown here.
         .exclude(page_id=0, page_url__gt="")
         .values("page_id", "engine", "query")
-        .annotate(clicks=Sum("clicks"), impressions=Sum("impressions"), position=Avg("position"))
-        .order_by("page_id", "-clicks", "-impressions", "query")
+        # Search Console's own average: positions weighted by their impressions.
+        .annotate(
+            total_clicks=Sum("clicks"),
+            total_impressions=Sum("impressions"),
+            weighted=Sum(F("position") * F("impressions"), output_field=FloatField()),
+        )
+        .order_by("page_id", "-total_clicks", "-total_impressions", "query")
     )
     for row in rows:
         top = found.setdefault(row["page_id"], [])
@@ -88,9 +93,13 @@ def imported_queries(
                 {
                     "engine": row["engine"],
                     "query": row["query"],
-                    "clicks": row["clicks"] or 0,
-                    "impressions": row["impressions"],
-                    "position": round(row["position"], 1) if row["position"] else None,
+                    "clicks": row["total_clicks"] or 0,
+                    "impressions": row["total_impressions"],
+                    "position": (
+                        round(row["weighted"] / row["total_impressions"], 1)
+                        if row["weighted"] is not None and row["total_impressions"]
+                        else None
+                    ),
                 }
             )
     return found

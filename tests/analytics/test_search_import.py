@@ -5,6 +5,7 @@ with nothing already imported lost."""
 
 import datetime
 import json
+import uuid
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +25,19 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 11, 20)
 DAY1, DAY2 = "2026-11-18", "2026-11-19"
+
+
+@pytest.fixture(autouse=True)
+def private_default_cache(settings):
+    """Wagtail caches the sites' root paths (which URL path is which page) in the default
+    cache, the Redis shared under CI: another test database's paths must not answer."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"search-import-{uuid.uuid4().hex}",
+        },
+    }
 
 
 @pytest.fixture

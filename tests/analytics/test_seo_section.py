@@ -64,9 +64,15 @@ def organic_visits(client, page, referrers):
     rollups.update_rollups()
 
 
+def last_week():
+    """An explicit period (whatever the dashboard's default period is)."""
+    today = timezone.now().date()
+    return {"start": (today - datetime.timedelta(days=7)).isoformat(), "end": today.isoformat()}
+
+
 def dashboard(client, user, campaign):
     client.force_login(user)
-    response = client.get(f"/admin/dashboards/campaign/{campaign.pk}/")
+    response = client.get(f"/admin/dashboards/campaign/{campaign.pk}/", last_week())
     assert response.status_code == 200
     return response.content.decode()
 
@@ -172,19 +178,30 @@ def test_imported_queries_fill_the_query_column(client, roles, campaign_page):
         impressions=120,
         position=3.4,
     )
+    ImportedSearchQuery.objects.create(  # the day before: 1 click, 80 impressions at 6.0
+        connection=google,
+        engine="google",
+        day=yesterday - datetime.timedelta(days=1),
+        page_id=post.pk,
+        page_url="https://hub/p/",
+        query="spring sale",
+        clicks=1,
+        impressions=80,
+        position=6.0,
+    )
     ImportedSearchQuery.objects.create(
         connection=baidu, engine="baidu", day=yesterday, page_id=0, query="春季促销", clicks=9
     )
     html = dashboard(client, reader(LEADERSHIP, "en", "lead-q"), campaign)
     section = html[html.index("data-seo-section") :]
     assert 'data-column="queries"' in section
-    assert "spring sale (7 clicks, 120 impressions, Google) position 3.4" in section
+    assert "spring sale (8 clicks, 200 impressions, Google) position 4.4" in section
     assert "春季促销 (9 visits, Baidu)" in section[section.index("data-site-words") :]
     assert "Not connected" not in section
     csv = client.get(
-        f"/admin/dashboards/campaign/{campaign.pk}/", {"export": "seo"}
+        f"/admin/dashboards/campaign/{campaign.pk}/", {**last_week(), "export": "seo"}
     ).content.decode("utf-8-sig")
-    assert "Search queries" in csv and "spring sale (7 clicks" in csv and HINT_EN in csv
+    assert "Search queries" in csv and "spring sale (8 clicks" in csv and HINT_EN in csv
 
 
 def test_home_panel_shows_the_hints_in_the_editors_language(client, roles, home_page):

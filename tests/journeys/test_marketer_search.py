@@ -55,4 +55,5 @@ def test_marketer_connects_baidu_tongji(open_journey, make_user, demo_analytics,
     section = j.page.locator("[data-seo-section]")
     expect(section.locator("[data-site-words]")).to_contain_text("春季促销攻略")
     expect(section.get_by_role("columnheader", name=j.t("Top hints"))).to_be_visible()
+    section.scroll_into_view_if_needed()
     j.step("seo section")
