@@ -90,17 +90,7 @@ def _tables_for_campaign(flt, campaign):
             ],
             dashboards.top_links(flt, cid),
         ),
-        "seo": (
-            [
-                ("title", _("Content")),
-                ("keyphrase", _("Focus keyphrase")),
-                ("score", _("SEO score")),
-                ("top_hints", _("Top hints")),
-                ("organic_visits", _("Organic visits")),
-                ("queries", _("Search queries")),
-            ],
-            dashboards.seo_table(flt, cid),
-        ),
+        "seo": dashboards.seo_table(flt, cid),
         "schedule": (
             [
                 ("title", _("Publication")),
@@ -187,6 +177,7 @@ def campaign_dashboard(request, campaign_id):
             "tables": {name: {"columns": c, "rows": r} for name, (c, r) in tables.items()},
             "chart_payload": {"charts": charts, "labels": chart_labels()},
             "query": _query_without_export(request),
+            "seo": dashboards.seo_section(flt, campaign.pk),
             "kpis": [
                 (_("Sends"), totals["sends"]),
                 (_("Deliveries"), totals["deliveries"]),

@@ -1,6 +1,6 @@
 """Dashboard queries. Every widget reads the rollup tables (DailyRollup, HourlyRollup,
 CampaignDailyRollup, SearchQueryDaily) plus small lookups of names; none scans raw
-events.
+events. The SEO section's queries live in analytics.seo_dashboard.
 
 Each function takes a `DashboardFilter` and returns plain lists of dicts, used for both
 the HTML tables, the chart data and the CSV export.
@@ -13,13 +13,12 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import seo_dashboard
 from .metrics import METRIC_FIELDS
 from .models import (
     CampaignDailyRollup,
     DailyRollup,
     HourlyRollup,
-    SearchQueryDaily,
-    SeoAnalysis,
     TrackedLink,
 )
 
@@ -163,67 +162,26 @@ def campaign_page_ids(campaign_id: int) -> list[int]:
     )
 
 
-def seo_table(flt: DashboardFilter, campaign_id: int) -> list[dict]:
-    """Per content page of the campaign: latest SEO score and top hints, organic visits
-    and the top search queries in the period."""
+def seo_section(flt: DashboardFilter, campaign_id: int) -> dict:
+    """The campaign's SEO section (analytics.seo_dashboard): per content page its
+    latest score and top hints, organic visits by engine and top search queries, with
+    the columns that can be filled in the period."""
     from wagtail.models import Page
 
     page_ids = campaign_page_ids(campaign_id)
-    pages = Page.objects.in_bulk(page_ids)
-    latest = {}
-    for analysis in SeoAnalysis.objects.filter(page_id__in=page_ids).order_by(
-        "page_id", "-created_at", "-pk"
-    ):
-        latest.setdefault(analysis.page_id, analysis)
-    visits = _organic_visits(flt, page_ids)
-    queries: dict[int, list[str]] = {}
-    for row in (
-        SearchQueryDaily.objects.filter(page_id__in=page_ids, day__gte=flt.start, day__lte=flt.end)
-        .exclude(query="")
-        .values("page_id", "query")
-        .annotate(v=Sum("visits"))
-        .order_by("page_id", "-v")
-    ):
-        queries.setdefault(row["page_id"], [])
-        if len(queries[row["page_id"]]) < 5:
-            queries[row["page_id"]].append(f"{row['query']} ({row['v']})")
-    rows = []
-    for page_id in page_ids:
-        analysis = latest.get(page_id)
-        hints = [h for h in (analysis.hints if analysis else []) if h.get("level") != "good"]
-        hints.sort(key=lambda h: 0 if h.get("level") == "problem" else 1)
-        rows.append(
-            {
-                "page_id": page_id,
-                "title": pages[page_id].title if page_id in pages else f"#{page_id}",
-                "score": analysis.score if analysis else None,
-                "keyphrase": analysis.keyphrase if analysis else "",
-                "top_hints": [h["message"] for h in hints[:3]],
-                "organic_visits": visits.get(page_id, 0),
-                "queries": queries.get(page_id, []),
-            }
-        )
-    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0)))
-    return rows
+    titles = {pk: page.title for pk, page in Page.objects.in_bulk(page_ids).items()}
+    return seo_dashboard.seo_section(flt.start, flt.end, page_ids, titles)
 
 
-def _organic_visits(flt: DashboardFilter, page_ids: list[int]) -> dict[int, int]:
-    return dict(
-        DailyRollup.objects.filter(page_id__in=page_ids, day__gte=flt.start, day__lte=flt.end)
-        .values("page_id")
-        .annotate(v=Sum("organic_visits"))
-        .values_list("page_id", "v")
-    )
+def seo_table(flt: DashboardFilter, campaign_id: int) -> tuple[list, list[dict]]:
+    """(columns, rows) of the SEO section, for its CSV."""
+    section = seo_section(flt, campaign_id)
+    return section["columns"], section["rows"]
 
 
 def seo_trend(campaign_id: int) -> list[dict]:
     """Average SEO score of the campaign's pages per day a revision was analysed."""
-    rows = {}
-    for analysis in SeoAnalysis.objects.filter(page_id__in=campaign_page_ids(campaign_id)).order_by(
-        "created_at"
-    ):
-        rows.setdefault(analysis.created_at.date().isoformat(), []).append(analysis.score)
-    return [{"bucket": day, "score": round(sum(s) / len(s), 1)} for day, s in sorted(rows.items())]
+    return seo_dashboard.seo_trend(campaign_page_ids(campaign_id))
 
 
 def schedule(campaign_id: int) -> list[dict]:

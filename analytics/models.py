@@ -248,3 +248,7 @@ class SeoAnalysis(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["revision"], name="seo_analysis_per_revision")
         ]
+
+
+# The analytics connections and what they import (analytics/search/models.py).
+from .search.models import ImportedSearchQuery, SearchConnection  # noqa: E402, F401

@@ -1,5 +1,7 @@
 """One SEO analysis kept per page revision (SeoAnalysis), so dashboards can show the
-trend of a page's score.
+trend of a page's score. Hints are stored as codes with parameters
+(content.seo.result.Hint.as_dict), never as words: whoever shows them puts them in the
+reader's language (content.seo.messages).
 
 content.seo analyses a page whenever it is saved in the editor and announces the result
 (content.seo.page_analysed); the receiver below stores it. Content never imports

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import draining, rollups, visitors
+from .search import importing
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +19,9 @@ def update_rollups():
 @shared_task(acks_late=True, ignore_result=True)
 def purge_old_salts():
     return visitors.purge_old_salts()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def import_search_queries():
+    """Search Console and Baidu Tongji queries through each active analytics connection."""
+    return importing.import_all_active()

@@ -21,6 +21,7 @@ from campaigns.models import Campaign
 from . import admin_views, dashboards
 from .metrics import METRICS
 from .models import SeoAnalysis
+from .search import admin_views as search_admin_views
 
 
 @hooks.register("register_admin_urls")
@@ -51,6 +52,12 @@ def register_dashboard_menu_item():
 @hooks.register("register_admin_viewset")
 def register_tracked_link_viewset():
     return admin_views.tracked_link_viewset
+
+
+@hooks.register("register_admin_viewset")
+def register_search_connection_viewset():
+    # Settings > Analytics connections (Search Console, Baidu Tongji).
+    return search_admin_views.connection_viewset
 
 
 # --- Home page panels ----------------------------------------------------------------------

@@ -302,6 +302,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
+    # Search Console and Baidu Tongji queries per page (analytics connections): each run
+    # re-reads the connection's backfill window, so four a day keep late days current.
+    "analytics-import-search-queries": {
+        "task": "analytics.tasks.import_search_queries",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3600},
+    },
     # Draining often keeps Redis small; rollups lag a minute by design, so every 30 s is
     # plenty.
     "analytics-drain-event-queue": {

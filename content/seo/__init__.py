@@ -22,6 +22,7 @@ from .language import (
     syllables,
     tokens,
 )
+from .messages import hint_message, stored_hint_message, top_hint_messages
 from .pages import analyse_page, announce_page_analysis, page_analysed, page_inputs
 from .panel import SeoAnalysisPanel
 from .result import LEVEL_GOOD, LEVEL_IMPROVE, LEVEL_PROBLEM, Findings, Hint, SeoResult
@@ -43,10 +44,13 @@ __all__ = [
     "contains_phrase",
     "count_phrase",
     "flesch_reading_ease",
+    "hint_message",
     "is_chinese",
     "measure",
     "page_analysed",
     "page_inputs",
+    "stored_hint_message",
     "syllables",
     "tokens",
+    "top_hint_messages",
 ]

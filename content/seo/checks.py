@@ -2,6 +2,9 @@
 read the same thing). Each takes the measured inputs and returns its Findings; `analyse`
 (content.seo.analysis) runs them in order and adds up the score.
 
+Checks return codes and figures, never words: content.seo.messages turns them into the
+reader's language when they are shown.
+
 Length guidance follows Baidu for Chinese (title ~30 characters, description ~80,
 measured in characters) and Google for Latin text (~60 and ~155).
 """
@@ -9,7 +12,6 @@ measured in characters) and Google for Latin text (~60 and ~155).
 from dataclasses import dataclass
 
 from django.utils.text import slugify
-from django.utils.translation import gettext as _
 
 from .language import (
     CJK_RE,
@@ -108,9 +110,10 @@ def measure(
     )
 
 
-def found(code: str, level: str, message) -> Findings:
-    """Findings of one hint, weighted as its check."""
-    return Findings([Finding(Hint(code, level, str(message)), WEIGHTS[code])])
+def found(check: str, code: str, level: str, **params) -> Findings:
+    """Findings of one hint of `check` (weighted as the check): `code` names what was
+    found ("<check>.<what>"), `params` the figures its message shows."""
+    return Findings([Finding(Hint(check, f"{check}.{code}", level, params), WEIGHTS[check])])
 
 
 def check_title_length(page: SeoInputs) -> Findings:
@@ -118,62 +121,37 @@ def check_title_length(page: SeoInputs) -> Findings:
     low, high = page.limits["title"]
     length = len(page.title.strip())
     if length == 0:
-        return found("title_length", LEVEL_PROBLEM, _("The SEO title is empty."))
+        return found("title_length", "empty", LEVEL_PROBLEM)
     if length > high:
-        return found(
-            "title_length",
-            LEVEL_IMPROVE if length <= high * 1.2 else LEVEL_PROBLEM,
-            _(
-                "The SEO title has %(n)d characters; keep it within about %(max)d so it is not cut off."
-            )
-            % {"n": length, "max": high},
-        )
+        level = LEVEL_IMPROVE if length <= high * 1.2 else LEVEL_PROBLEM
+        return found("title_length", "too_long", level, n=length, max=high)
     if length < low:
-        return found(
-            "title_length",
-            LEVEL_IMPROVE,
-            _("The SEO title has only %(n)d characters; use up to about %(max)d.")
-            % {"n": length, "max": high},
-        )
-    return found("title_length", LEVEL_GOOD, _("The SEO title length is good."))
+        return found("title_length", "too_short", LEVEL_IMPROVE, n=length, max=high)
+    return found("title_length", "good", LEVEL_GOOD)
 
 
 def check_description_length(page: SeoInputs) -> Findings:
     low, high = page.limits["description"]
     length = len(page.description.strip())
     if length == 0:
-        return found(
-            "description_length",
-            LEVEL_PROBLEM,
-            _("No meta description: write one of about %(max)d characters.") % {"max": high},
-        )
+        return found("description_length", "missing", LEVEL_PROBLEM, max=high)
     if length > high:
-        return found(
-            "description_length",
-            LEVEL_IMPROVE,
-            _("The meta description has %(n)d characters; search engines show about %(max)d.")
-            % {"n": length, "max": high},
-        )
+        return found("description_length", "too_long", LEVEL_IMPROVE, n=length, max=high)
     if length < low:
-        return found(
-            "description_length",
-            LEVEL_IMPROVE,
-            _("The meta description has only %(n)d characters; aim for %(min)d-%(max)d.")
-            % {"n": length, "min": low, "max": high},
-        )
-    return found("description_length", LEVEL_GOOD, _("The meta description length is good."))
+        return found("description_length", "too_short", LEVEL_IMPROVE, n=length, min=low, max=high)
+    return found("description_length", "good", LEVEL_GOOD)
 
 
 def check_text_length(page: SeoInputs) -> Findings:
     minimum = page.limits["min_text"]
     if page.text_size >= minimum:
-        return found("text_length", LEVEL_GOOD, _("The text is long enough."))
-    unit = _("characters") if page.chinese else _("words")
+        return found("text_length", "good", LEVEL_GOOD)
     return found(
         "text_length",
+        "short_characters" if page.chinese else "short_words",
         LEVEL_IMPROVE if page.text_size >= minimum / 2 else LEVEL_PROBLEM,
-        _("The text has %(n)d %(unit)s; at least %(min)d is recommended.")
-        % {"n": page.text_size, "unit": unit, "min": minimum},
+        n=page.text_size,
+        min=minimum,
     )
 
 
@@ -181,49 +159,25 @@ def check_keyphrase_set(page: SeoInputs) -> Findings:
     """Without a keyphrase, the keyphrase checks cannot run: this one stands in for them."""
     if page.keyphrase:
         return Findings()
-    return found(
-        "keyphrase_missing",
-        LEVEL_PROBLEM,
-        _("Set a focus keyphrase so the page can be checked for it."),
-    )
+    return found("keyphrase_missing", "unset", LEVEL_PROBLEM)
 
 
 def check_keyphrase_placement(page: SeoInputs) -> Findings:
     """The keyphrase in the title (a problem when missing), the description, the first
     paragraph and a subheading (improvements)."""
     places = [
-        (
-            "keyphrase_title",
-            page.title,
-            _("The keyphrase appears in the SEO title."),
-            _("Put the keyphrase in the SEO title, preferably at the start."),
-        ),
-        (
-            "keyphrase_description",
-            page.description,
-            _("The keyphrase appears in the meta description."),
-            _("Use the keyphrase in the meta description."),
-        ),
-        (
-            "keyphrase_first_paragraph",
-            page.first_paragraph or page.text[:400],
-            _("The keyphrase appears in the first paragraph."),
-            _("Use the keyphrase in the first paragraph."),
-        ),
-        (
-            "keyphrase_heading",
-            " \n".join(page.headings),
-            _("The keyphrase appears in a subheading."),
-            _("Use the keyphrase in at least one subheading."),
-        ),
+        ("keyphrase_title", page.title),
+        ("keyphrase_description", page.description),
+        ("keyphrase_first_paragraph", page.first_paragraph or page.text[:400]),
+        ("keyphrase_heading", " \n".join(page.headings)),
     ]
     findings = Findings()
-    for code, haystack, good, missing in places:
+    for check, haystack in places:
         if contains_phrase(haystack, page.keyphrase, page.chinese):
-            findings.items += found(code, LEVEL_GOOD, good).items
+            findings.items += found(check, "found", LEVEL_GOOD, keyphrase=page.keyphrase).items
         else:
-            level = LEVEL_PROBLEM if code == "keyphrase_title" else LEVEL_IMPROVE
-            findings.items += found(code, level, missing).items
+            level = LEVEL_PROBLEM if check == "keyphrase_title" else LEVEL_IMPROVE
+            findings.items += found(check, "missing", level, keyphrase=page.keyphrase).items
     return findings
 
 
@@ -232,20 +186,12 @@ def check_slug(page: SeoInputs) -> Findings:
     (percent-encoded Chinese URLs are long and unreadable when shared)."""
     if page.chinese:
         if page.slug and page.slug.isascii() and len(page.slug) <= 60:
-            return found("slug", LEVEL_GOOD, _("The slug is short and readable."))
-        return found(
-            "slug",
-            LEVEL_IMPROVE,
-            _("Use a short ASCII slug (pinyin or English) instead of Chinese characters."),
-        )
+            return found("slug", "short_ascii", LEVEL_GOOD)
+        return found("slug", "not_ascii", LEVEL_IMPROVE)
     wanted = slugify(page.keyphrase)
     if wanted and wanted in page.slug:
-        return found("slug", LEVEL_GOOD, _("The slug contains the keyphrase."))
-    return found(
-        "slug",
-        LEVEL_IMPROVE,
-        _("Put the keyphrase in the slug, e.g. “%(slug)s”.") % {"slug": wanted},
-    )
+        return found("slug", "has_keyphrase", LEVEL_GOOD)
+    return found("slug", "missing_keyphrase", LEVEL_IMPROVE, slug=wanted)
 
 
 def check_density(page: SeoInputs) -> Findings:
@@ -262,63 +208,45 @@ def check_density(page: SeoInputs) -> Findings:
         char_density = 100.0 * occurrences * phrase_chars / max(1, page.text_size)
         stats["density_characters"] = round(char_density, 2)
         density, low, high = char_density, 1.0, 5.0
-    findings = _judge_density(occurrences, density, low, high)
+    findings = _judge_density(occurrences, round(density, 2), low, high)
     findings.stats = stats
     return findings
 
 
 def _judge_density(occurrences: int, density: float, low: float, high: float) -> Findings:
     if occurrences == 0:
-        return found("density", LEVEL_PROBLEM, _("The keyphrase does not appear in the text."))
+        return found("density", "absent", LEVEL_PROBLEM)
     if density < low:
-        return found(
-            "density",
-            LEVEL_IMPROVE,
-            _("Keyphrase density is %(d).1f%%; aim for %(low).1f-%(high).1f%%.")
-            % {"d": density, "low": low, "high": high},
-        )
+        return found("density", "low", LEVEL_IMPROVE, d=density, low=low, high=high)
     if density > high:
-        return found(
-            "density",
-            LEVEL_PROBLEM,
-            _(
-                "Keyphrase density is %(d).1f%%: that reads as keyword stuffing (above %(high).1f%%)."
-            )
-            % {"d": density, "high": high},
-        )
-    return found("density", LEVEL_GOOD, _("Keyphrase density is %(d).1f%%.") % {"d": density})
+        return found("density", "stuffing", LEVEL_PROBLEM, d=density, high=high)
+    return found("density", "good", LEVEL_GOOD, d=density)
 
 
 def check_image_alt(page: SeoInputs) -> Findings:
     alts = page.image_alts
     if not alts:
-        return found("image_alt", LEVEL_IMPROVE, _("Add an image with alternative text."))
+        return found("image_alt", "no_image", LEVEL_IMPROVE)
     if not all(a.strip() for a in alts):
-        return found("image_alt", LEVEL_PROBLEM, _("Some images have no alternative text."))
+        return found("image_alt", "missing_alt", LEVEL_PROBLEM)
     if any(contains_phrase(a, page.keyphrase, page.chinese) for a in alts):
-        return found("image_alt", LEVEL_GOOD, _("An image's alternative text has the keyphrase."))
-    return found(
-        "image_alt",
-        LEVEL_IMPROVE,
-        _("Use the keyphrase in the alternative text of at least one image."),
-    )
+        return found("image_alt", "has_keyphrase", LEVEL_GOOD, keyphrase=page.keyphrase)
+    return found("image_alt", "no_keyphrase", LEVEL_IMPROVE, keyphrase=page.keyphrase)
 
 
 def check_links(page: SeoInputs) -> Findings:
     """At least one link to another hub page and one to an outside source."""
     internal = found(
         "internal_links",
+        "present" if page.internal_links else "missing",
         LEVEL_GOOD if page.internal_links else LEVEL_IMPROVE,
-        _("The page links to other hub pages.")
-        if page.internal_links
-        else _("Link to at least one related page on the hub."),
+        n=page.internal_links,
     )
     external = found(
         "external_links",
+        "present" if page.external_links else "missing",
         LEVEL_GOOD if page.external_links else LEVEL_IMPROVE,
-        _("The page links to outside sources.")
-        if page.external_links
-        else _("Link to at least one useful outside source."),
+        n=page.external_links,
     )
     return Findings(internal.items + external.items)
 
@@ -340,23 +268,11 @@ def _chinese_readability(text: str) -> Findings:
     if not sentences:
         return Findings(stats=stats)
     if avg > 60:
-        findings = found(
-            "readability",
-            LEVEL_PROBLEM,
-            _("Sentences average %(n)d characters; split them (aim for under 40).") % {"n": avg},
-        )
+        findings = found("readability", "zh_long_sentences", LEVEL_PROBLEM, n=int(avg))
     elif avg > 40 or longest > 250:
-        findings = found(
-            "readability",
-            LEVEL_IMPROVE,
-            _(
-                "Sentences average %(n)d characters and the longest paragraph has %(p)d; "
-                "shorter sentences (under 40) and paragraphs (under 250) read better on phones."
-            )
-            % {"n": avg, "p": longest},
-        )
+        findings = found("readability", "zh_long_paragraphs", LEVEL_IMPROVE, n=int(avg), p=longest)
     else:
-        findings = found("readability", LEVEL_GOOD, _("Sentences and paragraphs are easy to read."))
+        findings = found("readability", "zh_good", LEVEL_GOOD)
     findings.stats = stats
     return findings
 
@@ -365,25 +281,12 @@ def _english_readability(text: str) -> Findings:
     score = flesch_reading_ease(text)
     if score is None:
         return Findings()
+    rounded = round(score, 1)
     if score < 30:
-        findings = found(
-            "readability",
-            LEVEL_PROBLEM,
-            _("Flesch reading ease is %(s).0f (very difficult); use shorter sentences and words.")
-            % {"s": score},
-        )
+        findings = found("readability", "flesch_difficult", LEVEL_PROBLEM, s=rounded)
     elif score < 50:
-        findings = found(
-            "readability",
-            LEVEL_IMPROVE,
-            _("Flesch reading ease is %(s).0f (fairly difficult); aim for 60 or more.")
-            % {"s": score},
-        )
+        findings = found("readability", "flesch_fair", LEVEL_IMPROVE, s=rounded)
     else:
-        findings = found(
-            "readability",
-            LEVEL_GOOD,
-            _("Flesch reading ease is %(s).0f: easy enough to read.") % {"s": score},
-        )
-    findings.stats = {"flesch_reading_ease": round(score, 1)}
+        findings = found("readability", "flesch_good", LEVEL_GOOD, s=rounded)
+    findings.stats = {"flesch_reading_ease": rounded}
     return findings

@@ -1,6 +1,15 @@
-"""What an analysis returns: hints with a level, and the score they add up to."""
+"""What an analysis returns: hints with a level, and the score they add up to.
 
-from dataclasses import asdict, dataclass, field
+A hint is data, not prose: the check it belongs to (its weight in the score), a stable
+code naming what was found, and the figures the message needs (`params`). Its words
+are put together when someone reads it, in the reader's language
+(content.seo.messages), so an analysis stored after a Chinese editor's save reads in
+English to an English reader and the other way round.
+"""
+
+from dataclasses import dataclass, field
+
+from .messages import hint_message
 
 LEVEL_PROBLEM = "problem"
 LEVEL_IMPROVE = "improvement"
@@ -12,9 +21,18 @@ LEVEL_SHARE = {LEVEL_GOOD: 1.0, LEVEL_IMPROVE: 0.5, LEVEL_PROBLEM: 0.0}
 
 @dataclass
 class Hint:
-    code: str
+    check: str  # the check that found it (content.seo.checks.WEIGHTS)
+    code: str  # what it found, stable: "title_length.too_long"
     level: str
-    message: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The hint in words, in the active language."""
+        return hint_message(self.code, self.params)
+
+    def as_dict(self) -> dict:
+        return {"check": self.check, "code": self.code, "level": self.level, "params": self.params}
 
 
 @dataclass
@@ -32,7 +50,7 @@ class SeoResult:
         )
 
     def hints_as_dicts(self) -> list[dict]:
-        return [asdict(h) for h in self.hints]
+        return [h.as_dict() for h in self.hints]
 
 
 @dataclass(frozen=True)

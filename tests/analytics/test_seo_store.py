@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def hint(result, code):
-    return next(h for h in result.hints if h.code == code)
+    return next(h for h in result.hints if h.check == code)
 
 
 def test_page_analysis_stored_per_revision(home_page):

@@ -14,7 +14,7 @@ EN_TEXT = "\n\n".join(
 
 
 def hint(result, code):
-    return next(h for h in result.hints if h.code == code)
+    return next(h for h in result.hints if h.check == code)
 
 
 def test_good_english_page_scores_high():
@@ -152,7 +152,7 @@ def test_score_is_the_share_of_weights_earned():
         text="",
         internal_links=1,
     )
-    levels = {h.code: h.level for h in result.hints}
+    levels = {h.check: h.level for h in result.hints}
     assert list(levels) == [
         "title_length",
         "description_length",

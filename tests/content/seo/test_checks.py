@@ -28,12 +28,12 @@ def page(base, **parts):
 def only(findings):
     """The one hint of a single-hint check, as (code, level, message)."""
     ((item),) = findings.items
-    assert item.weight == WEIGHTS[item.hint.code]
-    return item.hint.code, item.hint.level, item.hint.message
+    assert item.weight == WEIGHTS[item.hint.check]
+    return item.hint.check, item.hint.level, item.hint.message
 
 
 def levels(findings):
-    return {h.code: h.level for h in findings.hints}
+    return {h.check: h.level for h in findings.hints}
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_a_chinese_page_is_analysed_in_characters(home_page):
     )
     result = analyse_page(post)
     assert result.language == "zh" and result.keyphrase == "春季促销"
-    assert next(h for h in result.hints if h.code == "keyphrase_title").level == "good"
+    assert next(h for h in result.hints if h.check == "keyphrase_title").level == "good"
 
 
 def test_announcing_sends_the_result_for_the_latest_revision(home_page):
