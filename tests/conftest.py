@@ -80,6 +80,17 @@ def private_rendition_cache(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fresh_site_root_paths():
+    """Wagtail caches the sites' root paths in the default cache (the shared Redis under
+    CI), and a test's sites are rolled back with its transaction while the cached paths
+    stay: the next test would build page URLs from a site that no longer exists (a
+    page's url None). Each test starts without them."""
+    from wagtail.models import Site
+
+    Site.clear_site_root_paths_cache()
+
+
 def missing_service(what: str):
     """Fail under CI, skip elsewhere (with the reason)."""
     if os.environ.get("CI"):
