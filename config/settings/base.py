@@ -7,6 +7,7 @@ RabbitMQ); see README.md and .env.example.
 
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -230,6 +231,10 @@ WAGTAILEMBEDS_RESPONSIVE_HTML = True
 # phones home from every admin page.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Account > Locale offers every zone Python finds, and the admin's JavaScript names each
+# through the browser's Intl, which refuses the two that are no IANA zones (Debian's
+# "localtime" symlink, "Factory"): a console error on every visit to Account.
+WAGTAIL_USER_TIME_ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 # Wagtail's own background work (search index updates, reference index) runs through
 # Django's task framework. In-process and immediate by default so a save is never left
 # half-indexed; production can switch to a queue-backed backend with WAGTAIL_TASKS_BACKEND.
@@ -309,6 +314,10 @@ ANALYTICS_LINK_CACHE_SIZE = env.int("ANALYTICS_LINK_CACHE_SIZE", default=100_000
 # Rollups count an event only once it is this old: scanner clicks are re-flagged for 30 s
 # after they arrive (analytics' REFLAG_WINDOW_SECONDS), so the default is twice that.
 ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=60)
+
+# ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
+# operations page counts a worker live while its row is younger than three of these.
+OPS_WORKER_HEARTBEAT_SECONDS = env.int("OPS_WORKER_HEARTBEAT_SECONDS", default=10)
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
