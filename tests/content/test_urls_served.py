@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -84,6 +85,20 @@ def wrong_urls(urls) -> list[str]:
             if (parts.scheme, host, parts.port) != (served.scheme, served.hostname, served.port):
                 bad.append(url)
     return bad
+
+
+@pytest.fixture(autouse=True)
+def private_cache(settings):
+    """Wagtail caches the sites' root paths (every page URL is built from them) in the
+    default cache, which under CI is a Redis that other test runs share: their paths
+    would make our pages unroutable here. Each test gets its own."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"urls-served-{uuid.uuid4().hex}",
+        },
+    }
 
 
 @pytest.fixture
