@@ -12,13 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	rm -f $(VENV)/.installed-* && touch $@
 
+# The address served: WEB_HOST (default 127.0.0.1) and WEB_PORT (default 8000), e.g.
+# `WEB_PORT=8100 make run`. Settings derive BASE_URL from them unless BASE_URL is set, and
+# every process (these commands, and web, worker and beat under honcho) reads the same
+# variables from the environment or .env, so the Site, the banner and every link in mail
+# name the port really served. Not given defaults here: an exported default would
+# override a WEB_PORT or BASE_URL kept in .env for these commands but not for honcho.
 setup: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_site
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_admin
 
 run: setup
-	@echo "Starting web (http://127.0.0.1:8000), Celery worker and beat. Ctrl-C stops all."
+	@echo "Starting web, Celery worker and beat (addresses above). Ctrl-C stops all."
 	PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
@@ -37,7 +44,7 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore ".venv/*" --ignore "var/*" --ignore "bench/*"
 	$(BIN)/python manage.py compilemessages --ignore ".venv/*"
 
-BENCHMARKS := scheduler email_fanout redirect dashboard
+BENCHMARKS := scheduler email_fanout redirect dashboard ops
 # The benchmarks drive wrk and Postfix's smtp-sink/smtp-source (Debian packages).
 bench: $(STAMP)
 	@command -v wrk >/dev/null && test -x /usr/sbin/smtp-sink || \

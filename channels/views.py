@@ -4,6 +4,7 @@ channels.manual.services."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -105,7 +106,9 @@ def account_test(request, pk: int):
 
 
 def _reddit_redirect_uri(request) -> str:
-    return request.build_absolute_uri(reverse("channels_admin:reddit_callback"))
+    # The URI registered with Reddit is <BASE_URL>/admin/channels/reddit/callback/ (README),
+    # whatever Host header this request came in with.
+    return settings.WAGTAILADMIN_BASE_URL + reverse("channels_admin:reddit_callback")
 
 
 def reddit_connect(request, pk: int):

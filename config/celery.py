@@ -7,6 +7,7 @@ import os
 from celery import Celery
 
 from config import kombu_redis_patch
+from config.ops import heartbeat
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -15,3 +16,5 @@ kombu_redis_patch.apply()
 app = Celery("campaignhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each worker records that it is alive and what it consumes (the operations page reads it).
+heartbeat.install(app)

@@ -1,5 +1,6 @@
 """RSS 2.0 and Atom 1.0 feeds of a blog (served by BlogIndexPage's routes)."""
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
@@ -23,6 +24,10 @@ class BlogRssFeed(Feed):
 
     def link(self):
         return self.blog_index.get_full_url(self.request)
+
+    def feed_url(self):
+        # Absolute, from BASE_URL: Django would prefix the request's Host to a path.
+        return settings.SITE_BASE_URL + self.request.path
 
     def description(self):
         return self.blog_index.search_description or self.blog_index.title

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
@@ -15,7 +16,8 @@ def robots_txt(request):
         "Disallow: /sso/",
         "Disallow: /t/",
         "",
-        f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}",
+        # BASE_URL, not the request's Host: crawlers must learn the one public address.
+        f"Sitemap: {settings.SITE_BASE_URL}{reverse('sitemap')}",
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

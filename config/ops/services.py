@@ -11,9 +11,10 @@ import datetime
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,7 +30,6 @@ _URL_CREDENTIALS = re.compile(r"(\w+://)([^:/@\s]*):([^@\s]+)@")
 # so later probes skip the migration graph. Public: a test that unapplies one resets it.
 migrations_known_applied = False
 
-WORKERS_SEEN_KEY = "ops:workers-seen"
 WORKERS_SEEN_WINDOW = datetime.timedelta(minutes=10)
 
 
@@ -178,6 +178,15 @@ def check_readiness() -> Readiness:
 
 
 # --- Admin operations page ----------------------------------------------------------------
+# Everything here is read, never waited for: the page answers in well under 300 ms
+# (bench/ops.py) whatever the workers do. Workers are not pinged (a broadcast waits its
+# whole timeout); they write heartbeats (config/ops/heartbeat.py).
+
+# Brokers whose passive queue_declare answers with the real number of consumers. Redis
+# and the filesystem transport are emulated by kombu and always answer 0.
+BROKERS_COUNTING_CONSUMERS = frozenset({"amqp"})
+# A worker whose heartbeat is older than this many intervals is taken for dead.
+LIVE_AFTER_INTERVALS = 3
 
 
 @dataclass
@@ -186,29 +195,123 @@ class QueueDepth:
     messages: int | None
     consumers: int | None
     error: str = ""
+    # Where `consumers` comes from: "broker" (RabbitMQ counts its consumers) or
+    # "heartbeats" (live workers that said they consume this queue).
+    consumers_from: str = ""
 
 
-def measure_queue_depths(names=queues.ALL_QUEUES) -> list[QueueDepth]:
-    """Messages waiting per queue, read with a passive declare (works for Redis, RabbitMQ
-    and the filesystem broker alike; on Redis the count includes priority sub-lists)."""
-    depths = []
+@dataclass
+class WorkerSeen:
+    hostname: str
+    queues: list[str]
+    last_seen: datetime.datetime
+    started: datetime.datetime
+    live: bool
+    age_seconds: int = 0
+
+
+def heartbeat_cutoff(now=None) -> datetime.datetime:
+    from django.conf import settings
+
+    now = now or timezone.now()
+    return now - datetime.timedelta(
+        seconds=settings.OPS_WORKER_HEARTBEAT_SECONDS * LIVE_AFTER_INTERVALS
+    )
+
+
+def workers_seen(now=None) -> list[WorkerSeen]:
+    """Workers whose heartbeat row is younger than WORKERS_SEEN_WINDOW, newest first;
+    `live` while it is younger than LIVE_AFTER_INTERVALS heartbeats. One query."""
+    from .models import WorkerHeartbeat
+
+    now = now or timezone.now()
+    cutoff = heartbeat_cutoff(now)
+    rows = WorkerHeartbeat.objects.filter(seen_at__gte=now - WORKERS_SEEN_WINDOW).order_by(
+        "-seen_at", "hostname"
+    )
+    return [
+        WorkerSeen(
+            r.hostname,
+            list(r.queues or []),
+            r.seen_at,
+            r.started_at,
+            r.seen_at >= cutoff,
+            max(0, int((now - r.seen_at).total_seconds())),
+        )
+        for r in rows
+    ]
+
+
+def consumers_by_heartbeat(workers: list[WorkerSeen]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for worker in workers:
+        if worker.live:
+            for name in worker.queues:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def measure_queue_depths(names=queues.ALL_QUEUES, workers=None) -> list[QueueDepth]:
+    """Messages waiting per queue, read with a passive declare (Redis, RabbitMQ and the
+    filesystem broker alike; on Redis the count includes priority sub-lists), and the
+    workers consuming each: RabbitMQ's own count, else live heartbeats (`workers`, read
+    here when not given)."""
+    return with_consumers(probe_broker(names), workers)
+
+
+def probe_broker(names=queues.ALL_QUEUES) -> list[QueueDepth]:
+    """The broker's answers only (no database): one connection, one channel for as long
+    as it lasts (a RabbitMQ 404 closes it; kombu's emulated channels stay open)."""
     try:
         with _broker_connection() as conn:
-            for name in names:
-                channel = conn.channel()
-                try:
-                    _name, messages, consumers = channel.queue_declare(queue=name, passive=True)
-                    depths.append(QueueDepth(name, messages, consumers))
-                except Exception as exc:  # noqa: BLE001 - e.g. RabbitMQ 404: never declared
-                    depths.append(QueueDepth(name, 0, 0, _redact(str(exc)) or "absent"))
-                finally:
-                    try:
-                        channel.close()
-                    except Exception:  # noqa: BLE001,S110 - a 404 already closed it
-                        pass
+            from_broker = conn.transport.driver_type in BROKERS_COUNTING_CONSUMERS
+            depths, channel = [], None
+            try:
+                for name in names:
+                    channel = channel or conn.channel()
+                    depth, channel_usable = _declare_passive(channel, name, virtual=not from_broker)
+                    depth.consumers_from = "broker" if from_broker else "heartbeats"
+                    depths.append(depth)
+                    if not channel_usable:
+                        channel = None
+            finally:
+                _close_quietly(channel)
+            return depths
     except Exception as exc:  # noqa: BLE001
         return [QueueDepth(n, None, None, _redact(f"{type(exc).__name__}: {exc}")) for n in names]
+
+
+def with_consumers(depths: list[QueueDepth], workers=None) -> list[QueueDepth]:
+    """Fill in the consumer counts the broker does not keep, from live heartbeats."""
+    if any(d.consumers_from == "heartbeats" for d in depths):
+        by_heartbeat = consumers_by_heartbeat(workers if workers is not None else workers_seen())
+        for depth in depths:
+            if depth.consumers_from == "heartbeats":
+                depth.consumers = by_heartbeat.get(depth.name, 0)
     return depths
+
+
+def _declare_passive(channel, name: str, *, virtual: bool) -> tuple[QueueDepth, bool]:
+    """(the queue's depth, whether `channel` can still be used)."""
+    try:
+        _name, messages, consumers = channel.queue_declare(queue=name, passive=True)
+        return QueueDepth(name, messages, consumers), True
+    except Exception as exc:  # noqa: BLE001 - RabbitMQ 404: never declared
+        if str(getattr(exc, "reply_code", "")) == "404":
+            if virtual:
+                # kombu's Redis and filesystem queues exist only while they hold messages.
+                return QueueDepth(name, 0, 0), True
+            return QueueDepth(name, 0, 0, _("not declared yet: no worker has consumed it")), False
+        return QueueDepth(name, None, None, _redact(str(exc)) or _("absent")), False
+
+
+def _close_quietly(channel) -> None:
+    if channel is None:
+        return
+    try:
+        channel.close()
+    except Exception:  # noqa: BLE001,S110 - a 404 already closed it
+        pass
 
 
 def oldest_due_unclaimed_publication(now=None):
@@ -229,40 +332,6 @@ def oldest_due_unclaimed_publication(now=None):
     )
 
 
-def recent_workers(ping_timeout: float = 1.0, now=None) -> tuple[list[dict], str]:
-    """Workers that answered a broadcast ping now, merged with those seen in the last
-    WORKERS_SEEN_WINDOW (kept in the cache), newest first. Returns (workers, error)."""
-    from config.celery import app
-
-    now = now or timezone.now()
-    seen: dict[str, str] = cache.get(WORKERS_SEEN_KEY) or {}
-    error = ""
-    answered: set[str] = set()
-    try:
-        # Our own connection, not the app's pool (built once, for the URL of its first
-        # use): the broker in use now, and a single connect attempt when it is down.
-        with _broker_connection() as conn:
-            replies = app.control.inspect(timeout=ping_timeout, connection=conn).ping() or {}
-        answered = set(replies)
-        for hostname in answered:
-            seen[hostname] = now.isoformat()
-    except Exception as exc:  # noqa: BLE001
-        error = _redact(f"{type(exc).__name__}: {exc}")
-    cutoff = now - WORKERS_SEEN_WINDOW
-    seen = {h: ts for h, ts in seen.items() if datetime.datetime.fromisoformat(ts) >= cutoff}
-    cache.set(WORKERS_SEEN_KEY, seen, timeout=int(WORKERS_SEEN_WINDOW.total_seconds()) * 2)
-    workers = [
-        {
-            "hostname": h,
-            "last_seen": datetime.datetime.fromisoformat(ts),
-            "answering": h in answered,
-        }
-        for h, ts in seen.items()
-    ]
-    workers.sort(key=lambda w: w["last_seen"], reverse=True)
-    return workers, error
-
-
 def recent_failures(hours: int = 24, limit: int = 50, now=None):
     """Publication transitions to failed or unknown in the last `hours`, newest first,
     and the total count."""
@@ -281,17 +350,25 @@ def recent_failures(hours: int = 24, limit: int = 50, now=None):
 
 
 def operations_snapshot(now=None) -> dict:
+    from django.conf import settings
+
     now = now or timezone.now()
-    oldest = oldest_due_unclaimed_publication(now)
-    workers, workers_error = recent_workers(now=now)
-    failures, failure_count = recent_failures(now=now)
+    # The broker's round trips overlap the database's: the probe runs in a thread of its
+    # own (it touches no database) while the queries below run here.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ops-probe") as pool:
+        probe = pool.submit(probe_broker)
+        oldest = oldest_due_unclaimed_publication(now)
+        workers = workers_seen(now)
+        failures, failure_count = recent_failures(now=now)
+        depths = with_consumers(probe.result(), workers)
     return {
         "now": now,
-        "queues": measure_queue_depths(),
+        "queues": depths,
         "oldest_due": oldest,
         "oldest_due_lateness": (now - oldest.due_at) if oldest else None,
         "workers": workers,
-        "workers_error": workers_error,
+        "live_workers": sum(w.live for w in workers),
+        "heartbeat_seconds": settings.OPS_WORKER_HEARTBEAT_SECONDS,
         "failures": failures,
         "failure_count": failure_count,
         "broker": broker_location(),

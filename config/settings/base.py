@@ -6,8 +6,11 @@ RabbitMQ); see README.md and .env.example.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,7 +20,29 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-insecure-secret-key-change-me-in-production")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+# --- The one public address -----------------------------------------------------------
+# BASE_URL is where people and mail reach this hub: every absolute URL we build (tracked
+# links, "view in browser", notifications, the Wagtail Site that canonical, og:url, the
+# sitemap and feeds read; `manage.py ensure_site` syncs it) starts with it. Without it,
+# the address `make run` serves (WEB_HOST, WEB_PORT: the Procfile's runserver reads the
+# same two variables), so `WEB_PORT=8100 make run` links to :8100 from every process.
+WEB_HOST = env("WEB_HOST", default="127.0.0.1")
+WEB_PORT = env.int("WEB_PORT", default=8000)
+# A wildcard bind is not an address anyone can open: links name the loopback address.
+_served_host = "127.0.0.1" if WEB_HOST in ("0.0.0.0", "::", "[::]") else WEB_HOST
+SERVED_URL = f"http://{_served_host}:{WEB_PORT}"
+BASE_URL = env("BASE_URL", default=SERVED_URL).rstrip("/")
+_base = urlsplit(BASE_URL)
+if _base.scheme not in ("http", "https") or not _base.hostname or _base.path not in ("", "/"):
+    raise ImproperlyConfigured(
+        f"BASE_URL must be http(s)://host[:port] with no path, got {BASE_URL!r}"
+    )
+
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=list(dict.fromkeys(["127.0.0.1", "localhost", "testserver", _base.hostname])),
+)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -195,7 +220,7 @@ STORAGES = {
 
 # --- Wagtail --------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("SITE_NAME", default="Campaign Hub")
-WAGTAILADMIN_BASE_URL = env("BASE_URL", default="http://127.0.0.1:8000")
+WAGTAILADMIN_BASE_URL = BASE_URL
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAIL_MODERATION_ENABLED = True
@@ -206,6 +231,10 @@ WAGTAILEMBEDS_RESPONSIVE_HTML = True
 # phones home from every admin page.
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Account > Locale offers every zone Python finds, and the admin's JavaScript names each
+# through the browser's Intl, which refuses the two that are no IANA zones (Debian's
+# "localtime" symlink, "Factory"): a console error on every visit to Account.
+WAGTAIL_USER_TIME_ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 # Wagtail's own background work (search index updates, reference index) runs through
 # Django's task framework. In-process and immediate by default so a save is never left
 # half-indexed; production can switch to a queue-backed backend with WAGTAIL_TASKS_BACKEND.
@@ -286,6 +315,10 @@ ANALYTICS_LINK_CACHE_SIZE = env.int("ANALYTICS_LINK_CACHE_SIZE", default=100_000
 # after they arrive (analytics' REFLAG_WINDOW_SECONDS), so the default is twice that.
 ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=60)
 
+# ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
+# operations page counts a worker live while its row is younger than three of these.
+OPS_WORKER_HEARTBEAT_SECONDS = env.int("OPS_WORKER_HEARTBEAT_SECONDS", default=10)
+
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
 # is dropped: the next one does the same work.
@@ -352,8 +385,8 @@ X_FRAME_OPTIONS = "DENY"  # Wagtail sets SAMEORIGIN on its own preview views.
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS", default=["2lYk8r3pY1d7K3Gf8tHuEo5zr9V7bXq0Lw0eBfNf8xg="]
 )
-# Hub pages and tracked links are served from this base URL.
-SITE_BASE_URL = WAGTAILADMIN_BASE_URL
+# Hub pages and tracked links are served from this base URL (BASE_URL, above).
+SITE_BASE_URL = BASE_URL
 # Outbound HTTP (channel adapters, partner feeds): timeouts and the SSRF guard.
 OUTBOUND_HTTP_TIMEOUT = env.float("OUTBOUND_HTTP_TIMEOUT", default=15.0)
 OUTBOUND_HTTP_MAX_BYTES = env.int("OUTBOUND_HTTP_MAX_BYTES", default=10 * 1024 * 1024)

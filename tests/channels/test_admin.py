@@ -5,6 +5,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from social_django.models import UserSocialAuth
@@ -167,7 +168,8 @@ def test_connect_reddit_stores_tokens_and_signs_nobody_in(staff, marketer, loopb
         assert query["scope"] == "submit,identity,history,read,flair"
         assert query["duration"] == "permanent"
         assert query["response_type"] == "code"
-        assert query["redirect_uri"] == "http://testserver/admin/channels/reddit/callback/"
+        # BASE_URL's callback, as registered with Reddit, whatever Host the request had.
+        assert query["redirect_uri"] == f"{settings.BASE_URL}/admin/channels/reddit/callback/"
 
         done = staff.get(
             "/admin/channels/reddit/callback/", {"state": query["state"], "code": "good-code"}

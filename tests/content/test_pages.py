@@ -122,11 +122,13 @@ def test_sitemap_lists_live_pages(client, home_page):
     assert f"http://testserver{blog.url}" in locs
 
 
-def test_robots_txt_points_to_sitemap_and_hides_admin(client):
+def test_robots_txt_points_to_sitemap_and_hides_admin(client, settings):
+    settings.SITE_BASE_URL = "https://hub.example.com"
     body = client.get("/robots.txt").content.decode()
     assert "Disallow: /admin/" in body
     assert "Disallow: /t/" in body
-    assert "Sitemap: http://testserver/sitemap.xml" in body
+    # BASE_URL's sitemap, whatever Host the crawler sent.
+    assert "Sitemap: https://hub.example.com/sitemap.xml" in body
 
 
 def test_ezine_lists_its_issues(client, home_page):
