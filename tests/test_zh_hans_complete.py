@@ -71,6 +71,7 @@ def our_catalogues() -> list[Path]:
     ]
 
 
+@functools.cache
 def wagtail_untranslated() -> list[str]:
     """The Latin words of Wagtail's own strings that Wagtail's zh_Hans catalogues leave
     untranslated: Wagtail's chrome may show those (fragments included), ours may not."""
@@ -86,6 +87,7 @@ def wagtail_untranslated() -> list[str]:
     return [w for w in found if w]
 
 
+@functools.cache
 def english_msgids() -> dict[str, str]:
     """Our English source strings by their Latin words (those are what a leak shows)."""
     found = {}
@@ -240,6 +242,11 @@ def user_data_strings() -> set[str]:
     # Codes (a channel family, a kind, a slug) are what a screen must put in words: they
     # do not count as something a person wrote.
     values = {v for v in values if not CODE.fullmatch(v)}
+    # The header row of an uploaded CSV, shown as the file has it.
+    from campaigns.audiences.models import ImportJob
+
+    for header in ImportJob.objects.values_list("header", flat=True):
+        values.update(h for h in header or [] if isinstance(h, str))
     # A soft article's disclosure label is shown as the editor chose it, in the
     # article's language (content/disclosure.py), wherever the article is listed.
     from content.disclosure import disclosure_label
@@ -422,17 +429,33 @@ def _report(failures: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture
-def demo(settings, tmp_path, django_capture_on_commit_callbacks):
-    """The demo, plus what it may lack for some screen: a suppressed address and a
-    manual placement task (made through the services, its email kept in the outbox)."""
+def _load_demo_and_more():
+    """The demo, plus what it may lack for some screen: an import report with problems,
+    a suppressed address, a manual placement task (all made through the services)."""
+    from campaigns.audiences import importing
     from campaigns.audiences import services as audiences
-    from campaigns.audiences.models import Suppression
+    from campaigns.audiences.models import ImportJob, MailingList, Suppression
     from campaigns.models import Campaign, Publication
     from channels.models import ChannelAccount, ManualPlacementTask
 
-    settings.VAR_DIR = tmp_path
     call_command("load_demo", stdout=io.StringIO())
+    data = (
+        b"email,name,language\n"
+        b"ok@example.com,Ok,en\n"
+        b"not-an-address,Bad,en\n"
+        b"ok@example.com,Twice,en\n"
+        b"x@example.com,Extra,en,surplus\n"
+        b",Nobody,en\n"
+    )
+    preview = importing.preview_csv(data, "auto")
+    job = ImportJob.objects.create(
+        mailing_list=MailingList.objects.order_by("pk").first(),
+        file=data,
+        encoding=preview["encoding"],
+        mapping=preview["mapping"],
+        consent_basis="test",
+    )
+    importing.check_import(job.pk)
     if not Suppression.objects.exists():
         audiences.suppress_address("bounced@example.com", Suppression.Reason.HARD_BOUNCE)
     if not ManualPlacementTask.objects.exists():
@@ -447,15 +470,33 @@ def demo(settings, tmp_path, django_capture_on_commit_callbacks):
             if getattr(p, "language", "") == LANG and hasattr(p, "sponsor")
         )
         campaign = Campaign.objects.order_by("pk").first()
-        UserProfile.objects.update_or_create(
-            user=campaign.owner, defaults={"preferred_language": LANG}
-        )
         publication = Publication.objects.create(
             campaign=campaign, channel_account=account, page=page, created_by=campaign.owner
         )
         adapter = account.get_adapter()
-        with django_capture_on_commit_callbacks(execute=True):
-            adapter.publish(publication, adapter.render(publication))
+        adapter.publish(publication, adapter.render(publication))
+
+
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Loaded once for the module (it takes seconds), in a transaction rolled back at the
+    end; each test runs in its own savepoint inside it."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(VAR_DIR=tmp_path_factory.mktemp("var")),
+        transaction.atomic(),
+    ):
+        _load_demo_and_more()
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(demo_data, db):
+    return None
 
 
 # --- The tests ------------------------------------------------------------------------------
@@ -505,8 +546,9 @@ def test_public_pages_are_chinese(client, demo, settings):
         "/t/no-such-link",
         "/no-such-page/",
     ]
+    checker = Checker(user_data_strings())
     with translation.override(LANG):
-        failures = _check_pages(client, urls, Checker(user_data_strings()), public=True)
+        failures = _check_pages(client, urls, checker, public=True)
         # The answers to a form: subscribed, confirmed, unsubscribed.
         for url, data in [
             (urls[-8], {"email": "neu@example.com", "name": "Neu", "website": ""}),
@@ -514,7 +556,7 @@ def test_public_pages_are_chinese(client, demo, settings):
             (urls[-6], {}),
         ]:
             response = client.post(url, data, HTTP_ACCEPT_LANGUAGE=LANG)
-            leaks = Checker(user_data_strings()).leaks(visible_texts(response.content.decode()))
+            leaks = checker.leaks(visible_texts(response.content.decode()))
             if leaks:
                 failures[f"POST {url}"] = leaks
     assert not failures, _report(failures)
@@ -549,10 +591,22 @@ def test_emails_are_chinese(client, demo, django_capture_on_commit_callbacks):
                 texts += visible_texts(content)
         check(f"{label}: {message.subject}", texts)
 
-    # The manual placement task's email (sent while the demo fixture made the task).
+    from channels.manual.placement import notify_assignee
+    from channels.models import ManualPlacementTask
+
+    campaign = Campaign.objects.order_by("pk").first()
+    task = ManualPlacementTask.objects.filter(assignee__isnull=False).first()
+    UserProfile.objects.update_or_create(user=task.assignee, defaults={"preferred_language": LANG})
+    task.assignee.email = task.assignee.email or "assignee@example.com"
+    task.assignee.save()
+    task.notified_at = None
+    task.save()
+    mail.outbox = []
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        notify_assignee(task.pk)
+    assert mail.outbox, "no manual placement email was sent"
     for message in mail.outbox:
         check_message("manual placement email", message)
-    campaign = Campaign.objects.order_by("pk").first()
     mail.outbox = []
     # Whoever acts, and in whatever language, the reader's language counts.
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
