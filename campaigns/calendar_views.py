@@ -190,7 +190,6 @@ def schedule_calendar(request):
             "prev_day": prev_day,
             "next_day": next_day,
             "query": query.urlencode(),
-            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
             # One colour per channel family (calendar.css); anything else is "other".
             "families": list(FAMILY_LABELS.items()),
             "time_zone": timezone.get_current_timezone_name(),

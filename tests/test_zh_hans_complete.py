@@ -377,6 +377,8 @@ def admin_screens(with_objects: bool) -> tuple[list[str], list[str]]:
         if not filled:
             unfilled.append(f"{route} ({name})")
         urls += [reverse(name, kwargs=k) for k in filled]
+    # Screens a query string turns into another view.
+    urls.append(reverse("campaigns_admin:calendar") + "?view=week")
     # Settings of ours, and the page editor for each of our page types.
     from campaigns.models import TeamSettings
 
@@ -612,6 +614,15 @@ def test_emails_are_chinese(client, demo, django_capture_on_commit_callbacks):
     with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         notifications.notify_user(user, "x", campaign=campaign)
         notifications.notify_campaign_submitted(campaign, actor=None)
+        email_publication = (
+            Publication.objects.filter(
+                channel_account__kind__startswith="email/", campaign__owner=user
+            ).first()
+            or Publication.objects.filter(channel_account__kind__startswith="email/").first()
+        )
+        email_publication.campaign.owner = user
+        email_publication.campaign.save()
+        notifications.notify_send_finished(email_publication, "Hi", sent=3, failed=1, skipped=0)
     assert mail.outbox, "no notification email was sent"
     for i, message in enumerate(mail.outbox):
         check_message(f"notification email {i}", message)
