@@ -7,8 +7,9 @@ How a leak is recognised (no pseudo-locale: Django's catalogues make one awkward
   Latin words, equals one of them, or contains one of three words or more as a whole, is
   a string that was not translated (missing from the catalogue, fuzzy, or never wrapped
   in gettext but also written elsewhere in English);
-- a node that is a bare Python value (`True`, `False`, `None`, `(blank)`) is a leak
-  whatever the catalogue says;
+- a node that is a bare Python value (`True`, `False`, `None`, `(blank)`) or a stored
+  code (a choice's value such as `hard_bounce`, a channel family or kind such as
+  `ezine` or `email/smtp`) is a leak whatever the catalogue says;
 - user data (names, titles, addresses from the demo) and the allowed Latin tokens
   (brands, codes such as CSV or SMTP) are taken out first.
 
@@ -181,27 +182,51 @@ def visible_texts(html: str) -> list[str]:
     return parser.texts
 
 
+@functools.cache
+def our_codes() -> frozenset[str]:
+    """Stored codes a screen must put in words: the values of our models' choices (where
+    they differ from the English label), channel families and kinds."""
+    from channels.registry import ADAPTERS, FAMILY_LABELS
+
+    codes = set(FAMILY_LABELS) | set(ADAPTERS)
+    for model in apps.get_models():
+        if model.__module__.split(".")[0] not in OUR_APPS:
+            continue
+        for field in model._meta.fields:
+            for value, label in field.flatchoices or ():
+                if isinstance(value, str) and value and value != str(label):
+                    codes.add(value)
+    return frozenset(codes)
+
+
 class Checker:
     def __init__(self, user_data: set[str]):
+        self.codes = our_codes()
         self.msgids = english_msgids()
         self.long = [w for w in self.msgids if w.count(" ") >= 2]
         self.wagtails = [f" {w} " for w in wagtail_untranslated()]
         data = sorted((d for d in user_data if len(d) >= 3), key=len, reverse=True)
         self.user_data = re.compile("|".join(map(re.escape, data))) if data else None
 
-    def leaks(self, texts: list[str]) -> list[str]:
+    def leaks(self, texts: list[str], exempt: frozenset[str] = frozenset()) -> list[str]:
+        """The texts that leak English; `exempt`: texts this screen shows as data."""
         found = []
         for text in texts:
             if text in BARE_VALUES:
                 found.append(text)
                 continue
+            if text in exempt:
+                continue
             rest = self.user_data.sub(" ", text) if self.user_data else text
             words = _words(rest)
+            padded = f" {words} "
+            if words and any(padded in w for w in self.wagtails):
+                continue  # Wagtail's own chrome (or a piece of it), untranslated by Wagtail
+            if text in self.codes:
+                found.append(text)
+                continue
             if not words or words in ALLOWED_TOKENS:
                 continue
-            padded = f" {words} "
-            if any(padded in w for w in self.wagtails):
-                continue  # Wagtail's own chrome, untranslated by Wagtail
             # Latin words inside a Chinese sentence are a translator's choice (a brand, a
             # term); a whole English sentence of ours inside one is not.
             chinese = CJK.search(rest)
@@ -242,11 +267,6 @@ def user_data_strings() -> set[str]:
     # Codes (a channel family, a kind, a slug) are what a screen must put in words: they
     # do not count as something a person wrote.
     values = {v for v in values if not CODE.fullmatch(v)}
-    # The header row of an uploaded CSV, shown as the file has it.
-    from campaigns.audiences.models import ImportJob
-
-    for header in ImportJob.objects.values_list("header", flat=True):
-        values.update(h for h in header or [] if isinstance(h, str))
     # A soft article's disclosure label is shown as the editor chose it, in the
     # article's language (content/disclosure.py), wherever the article is listed.
     from content.disclosure import disclosure_label
@@ -417,10 +437,24 @@ def _check_pages(client, urls, checker, *, public=False) -> dict[str, list[str]]
             continue
         if "html" not in response.get("Content-Type", ""):
             continue
-        leaks = checker.leaks(visible_texts(response.content.decode()))
+        exempt = import_file_cells() if "/import/job/" in url else frozenset()
+        leaks = checker.leaks(visible_texts(response.content.decode()), exempt)
         if leaks:
             failures[url] = leaks
     return failures
+
+
+def import_file_cells() -> frozenset[str]:
+    """What the uploaded CSV files hold: an import report shows their rows as written."""
+    import csv
+
+    from campaigns.audiences.models import ImportJob
+
+    cells = set()
+    for data in ImportJob.objects.values_list("file", flat=True):
+        for row in csv.reader(io.StringIO(bytes(data).decode("utf-8", "replace"))):
+            cells.update(c.strip() for c in row if c.strip())
+    return frozenset(cells)
 
 
 def _report(failures: dict[str, list[str]]) -> str:
