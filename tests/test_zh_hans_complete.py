@@ -554,6 +554,42 @@ def test_admin_screens_with_demo_data_are_chinese(client, demo):
 
 
 @pytest.mark.django_db
+def test_home_and_refused_forms_are_chinese(client, demo):
+    """The admin home of every role (its panels are ours), and each of our add forms
+    sent empty: the errors a person reads."""
+    from django.contrib.auth import get_user_model
+
+    checker = Checker(user_data_strings())
+    failures = {}
+    for user in get_user_model().objects.filter(groups__isnull=False).distinct():
+        UserProfile.objects.update_or_create(user=user, defaults={"preferred_language": LANG})
+        client.force_login(user)
+        leaks = checker.leaks(visible_texts(client.get("/admin/").content.decode()))
+        if leaks:
+            failures[f"/admin/ as {user.username}"] = leaks
+    zh_admin(client)
+    posted = []
+    for _route, name, pattern in admin_url_names():
+        if pattern.pattern.converters and name != "campaigns_admin:publication_create":
+            continue
+        if not name.endswith(("create", ":add")) or name in NOT_SCREENS:
+            continue
+        converters = list(pattern.pattern.converters)
+        kwargs = _objects_for(name, converters)[0] if converters else {}
+        url = reverse(name, kwargs=kwargs)
+        response = client.post(url, {})
+        posted.append(url)
+        if response.status_code != 200:
+            failures[f"POST {url}"] = [f"HTTP {response.status_code} (an empty form was taken)"]
+            continue
+        leaks = checker.leaks(visible_texts(response.content.decode()))
+        if leaks:
+            failures[f"POST {url}"] = leaks
+    assert len(posted) >= 8, posted
+    assert not failures, _report(failures)
+
+
+@pytest.mark.django_db
 def test_public_pages_are_chinese(client, demo, settings):
     from campaigns.audiences import services as audiences
     from campaigns.audiences.models import MailingList, Subscription
