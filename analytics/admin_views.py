@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -295,8 +295,8 @@ class TrackedLinkViewSet(ModelViewSet):
             label=gettext_lazy("channel"),
             accessor=lambda link: family_label(link.channel),
         ),
-        "short_url",
-        "created_at",
+        Column("short_url", label=gettext_lazy("short URL")),
+        DateColumn("created_at", label=gettext_lazy("created at")),
     ]
     list_filter = ["channel"]
     search_fields = ["label", "original_url", "code"]

@@ -397,8 +397,12 @@ def admin_screens(with_objects: bool) -> tuple[list[str], list[str]]:
         if not filled:
             unfilled.append(f"{route} ({name})")
         urls += [reverse(name, kwargs=k) for k in filled]
-    # Screens a query string turns into another view.
+    # Screens a query string turns into another view: the week calendar, the account
+    # form of each channel kind (its fields are declared by the adapter).
+    from channels.registry import ADAPTERS
+
     urls.append(reverse("campaigns_admin:calendar") + "?view=week")
+    urls += [reverse("channels_admin:account_create") + f"?kind={kind}" for kind in ADAPTERS]
     # Settings of ours, and the page editor for each of our page types.
     from campaigns.models import TeamSettings
 
