@@ -10,11 +10,16 @@ How a leak is recognised (no pseudo-locale: Django's catalogues make one awkward
 - a node that is a bare Python value (`True`, `False`, `None`, `(blank)`) or a stored
   code (a choice's value such as `hard_bounce`, a channel family or kind such as
   `ezine` or `email/smtp`) is a leak whatever the catalogue says;
-- user data (names, titles, addresses from the demo) and the allowed Latin tokens
-  (brands, codes such as CSV or SMTP) are taken out first.
+- user data (names, titles, addresses from the demo; an uploaded CSV's cells on its
+  import report) and the allowed Latin tokens (brands, codes such as CSV or SMTP) are
+  taken out first; Latin words inside a Chinese sentence are the translator's choice;
+- not read: scripts and styles (except our own JSON data islands: chart labels and axes,
+  script strings), elements marked hidden, <code> (identifiers shown as written), and
+  text that is (part of) one of Wagtail's own strings Wagtail leaves untranslated.
 
 The failure lists each screen's URL with its offending strings, so after new strings
-land the integrator sees at once what is left to translate.
+land the integrator sees at once what is left to translate: run `make messages`, fill
+the catalogues, compile, run this file.
 """
 
 from __future__ import annotations
