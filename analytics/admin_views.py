@@ -10,8 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
+
+from channels.registry import family_label
 
 from . import dashboards
 from .forms import DashboardFilterForm, TrackedLinkForm
@@ -156,7 +159,7 @@ def campaign_dashboard(request, campaign_id):
             over_time, ["clicks", "unique_clicks", "opens", "deliveries", "pageviews"]
         ),
         "by_channel": {
-            "x": [r["channel"] for r in by_channel],
+            "x": [family_label(r["channel"]) for r in by_channel],
             "series": {
                 m: [r[m] for r in by_channel]
                 for m in ("deliveries", "opens", "clicks", "unique_clicks")
@@ -220,7 +223,7 @@ def overview(request):
     charts = {
         "trend": _chart_data(trend, ["clicks", "unique_clicks", "opens", "pageviews"]),
         "channel_mix": {
-            "x": [r["channel"] for r in mix],
+            "x": [family_label(r["channel"]) for r in mix],
             "series": {"clicks": [r["clicks"] for r in mix]},
         },
         "campaigns": {
@@ -272,7 +275,20 @@ class TrackedLinkViewSet(ModelViewSet):
     add_to_admin_menu = True
     menu_order = 310
     add_view_class = TrackedLinkCreateView
-    list_display = ["label", "original_url", "campaign", "channel", "short_url", "created_at"]
+    # The title column is the label, or the URL for a link nobody labelled (not
+    # Wagtail's untranslated "(blank)"); the channel family in words.
+    list_display = [
+        "__str__",
+        "original_url",
+        "campaign",
+        Column(
+            "channel",
+            label=gettext_lazy("channel"),
+            accessor=lambda link: family_label(link.channel),
+        ),
+        Column("short_url", label=gettext_lazy("short URL")),
+        DateColumn("created_at", label=gettext_lazy("created at")),
+    ]
     list_filter = ["channel"]
     search_fields = ["label", "original_url", "code"]
 

@@ -5,22 +5,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import ChannelAccount
+from channels.registry import FAMILY_LABELS
 
 from .models import Campaign
 
 # The value the "+" links carry and the add-publication form reads: one unambiguous
 # spelling, so no locale's date format can turn 03/04 into the wrong day.
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-# One colour per channel family (calendar.css); anything else is drawn as "other".
-FAMILY_LABELS = {
-    "email": _("Email"),
-    "ezine": _("E-zine"),
-    "blog": _("Blog"),
-    "forum": _("Forum"),
-    "manual": _("Manual placement"),
-}
 
 
 class CalendarFilterForm(forms.Form):

@@ -21,9 +21,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from channels.registry import FAMILY_LABELS
+
 from . import services
 from .calendar_forms import (
-    FAMILY_LABELS,
     SLOT_FORMAT,
     CalendarFilterForm,
     CalendarMoveForm,
@@ -189,7 +190,7 @@ def schedule_calendar(request):
             "prev_day": prev_day,
             "next_day": next_day,
             "query": query.urlencode(),
-            "weekday_names": [calendar.day_abbr[i] for i in range(7)],
+            # One colour per channel family (calendar.css); anything else is "other".
             "families": list(FAMILY_LABELS.items()),
             "time_zone": timezone.get_current_timezone_name(),
             "can_move": can_move,

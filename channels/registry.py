@@ -22,6 +22,24 @@ ADAPTERS: dict[str, tuple[str, str]] = {
 }
 
 
+# The channel families (the part of a kind before "/"), as people read them. Codes stay
+# in data, URLs and UTM parameters; every screen shows the label.
+FAMILY_LABELS = {
+    "email": _("Email"),
+    "ezine": _("E-zine"),
+    "blog": _("Blog"),
+    "forum": _("Forum"),
+    "manual": _("Manual placement"),
+}
+
+
+def family_label(code: str) -> str:
+    """A channel family in the reader's language; an unknown code (a hand-made tracked
+    link's channel) as written, "" for none."""
+    label = FAMILY_LABELS.get(code)
+    return str(label) if label is not None else (code or "")
+
+
 class UnknownChannelKind(LookupError):
     pass
 

@@ -22,3 +22,17 @@ def untranslated(path: Path) -> list[str]:
         if not strs or not "".join(re.findall(r'"(.*)"', strs[0])):
             missing.append(msgid)
     return missing
+
+
+def msgids(path: Path) -> list[str]:
+    """Every msgid (and msgid_plural) in `path`, header excluded, escapes undone."""
+    found = []
+    for entry in path.read_text(encoding="utf-8").split("\n\n"):
+        for key in ("msgid", "msgid_plural"):
+            ids = re.search(rf'^{key} ((?:".*"\n)+)', entry + "\n", re.M)
+            if ids:
+                text = "".join(re.findall(r'"(.*)"', ids.group(1)))
+                text = text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+                if text:
+                    found.append(text)
+    return found

@@ -3,6 +3,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
+from channels.registry import family_label
+
 register = template.Library()
 
 
@@ -10,6 +12,8 @@ register = template.Library()
 def cell(row, key):
     """row[key] for the dashboard tables; lists joined for display."""
     value = row.get(key) if isinstance(row, dict) else None
+    if key == "channel":
+        return family_label(value)  # the CSV keeps the code; the screen shows words
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return "" if value is None else value

@@ -8,11 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import yesno
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
+from wagtail.admin.ui.tables import Column
 
 from . import importing, services
 from .admin_forms import MappingForm, SegmentBuilderWidget, UploadForm
@@ -22,6 +24,13 @@ from .tasks import check_subscriber_import, import_subscribers
 # Excel reads a CSV as the system's ANSI code page (GBK on Chinese Windows) unless the
 # file starts with a UTF-8 byte order mark.
 BOM = "\ufeff"
+
+
+class YesNoColumn(Column):
+    """A yes/no field in the reader's words (是/否), not Python's True/False."""
+
+    def get_value(self, instance):
+        return yesno(super().get_value(instance))
 
 
 def _require(request, perm):

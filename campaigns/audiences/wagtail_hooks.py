@@ -67,7 +67,16 @@ class MailingListViewSet(ModelViewSet):
     model = MailingList
     icon = "list-ul"
     form_fields = ["name", "slug", "description", "is_public", "double_opt_in", "consent_text"]
-    list_display = ["name", "slug", "is_public", "double_opt_in"]
+    list_display = [
+        "name",
+        "slug",
+        admin_views.YesNoColumn(
+            "is_public", label=MailingList._meta.get_field("is_public").verbose_name
+        ),
+        admin_views.YesNoColumn(
+            "double_opt_in", label=MailingList._meta.get_field("double_opt_in").verbose_name
+        ),
+    ]
     search_fields = ["name", "slug"]
     add_to_admin_menu = False
     index_view_class = MailingListIndexView

@@ -120,7 +120,21 @@ class EZineViewSet(ModelViewSet):
             ],
             heading=_("Sections"),
         ),
-        InlinePanel("partner_feeds", heading=_("Partner feeds"), label=_("partner feed")),
+        InlinePanel(
+            "partner_feeds",
+            heading=_("Partner feeds"),
+            label=_("partner feed"),
+            # Named one by one: a field without a verbose name (last_fetched_at) would
+            # otherwise show its attribute name in English.
+            panels=[
+                FieldPanel("name"),
+                FieldPanel("url"),
+                FieldPanel("is_internal"),
+                FieldPanel("max_items"),
+                FieldPanel("last_fetched_at", heading=_("last fetched at")),
+                FieldPanel("last_error"),
+            ],
+        ),
         RunsPanel(heading=_("Runs")),
     ]
 

@@ -311,5 +311,5 @@ def test_the_schedule_summary_names_statuses_in_the_readers_words(client, campai
 
     html = client.get(reverse("campaigns_admin:detail", args=[campaign.pk])).content.decode()
 
-    assert "1 草稿" in html
+    assert "草稿 1 篇" in html  # one translatable count phrase: the status, then the count
     assert "1 draft" not in html
