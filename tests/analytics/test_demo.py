@@ -172,10 +172,11 @@ def _dashboard_rows(flt, campaign_ids):
             continue
         if function.__module__ != dashboards.__name__:
             continue
-        params = list(inspect.signature(function).parameters)
-        if params[:2] == ["flt", "campaign_id"]:
+        parameters = list(inspect.signature(function).parameters.values())
+        names = [p.name for p in parameters]
+        if names[:2] == ["flt", "campaign_id"] and _optional(parameters[2:]):
             results = [function(flt, pk) for pk in campaign_ids]
-        elif params[:1] == ["flt"] and len(params) == 1:
+        elif names[:1] == ["flt"] and _optional(parameters[1:]):
             results = [function(flt)]
         else:
             continue
@@ -184,10 +185,15 @@ def _dashboard_rows(flt, campaign_ids):
     return [row for row in rows if isinstance(row, dict)]
 
 
+def _optional(parameters) -> bool:
+    """Every one of `parameters` has a default (a limit, a number of days)."""
+    return all(p.default is not inspect.Parameter.empty for p in parameters)
+
+
 def _rates(row: dict):
     for key, value in row.items():
         if isinstance(value, numbers.Number) and not isinstance(value, bool):
-            if "rate" in key or key in ("ctr", "click_to_open", "cto"):
+            if "rate" in key or "ctr" in key or key == "click_to_open":
                 yield key, value
 
 
