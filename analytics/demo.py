@@ -100,6 +100,8 @@ REFERRERS = [
 OPEN_SHARE = 0.45
 CLICK_SHARE = 0.3
 PAGE_VIEWS_PER_PAGE = (6, 18)
+# Of a page's visitors: who follows one of its tracked links.
+PAGE_CLICK_SHARE = 0.25
 # A mail security gateway opens every link of the first few messages at once, as soon
 # as they arrive: the scanner heuristics set those clicks apart as bots.
 SCANNED_MESSAGES = 4
@@ -433,10 +435,12 @@ class _Readers:
 
     def view_pages(self, pages) -> None:
         """Visits to the hub's pages through the page-view beacon, from search engines,
-        social sites, mail and direct."""
+        social sites, mail and direct; some visitors then follow one of the page's
+        tracked links (where the hub tracks its outbound links)."""
         weights = [w for _r, w in REFERRERS]
         for index, page in enumerate(pages):
             url = page.full_url or ""
+            links = self._page_links(urlsplit(url).path)
             for visit in range(self.rng.randrange(*PAGE_VIEWS_PER_PAGE)):
                 referrer = self.rng.choices([r for r, _w in REFERRERS], weights)[0]
                 client = self._client(1000 + index * 50 + visit)
@@ -446,6 +450,20 @@ class _Readers:
                 if response.status_code != 204:
                     raise RuntimeError(f"The page-view beacon answered {response.status_code}")
                 self.requests += 1
+                if links and self.rng.random() < PAGE_CLICK_SHARE:
+                    client.defaults["HTTP_REFERER"] = url
+                    self._get(client, self.rng.choice(links))
+
+    def _page_links(self, path: str) -> list[str]:
+        """The tracked links (/t/...) on the page at `path`, as the hub serves it."""
+        response = self._client(0).get(path or "/", secure=self.secure)
+        if response.status_code != 200:
+            return []
+        return [
+            href
+            for href in dict.fromkeys(_HREF.findall(response.content.decode(errors="replace")))
+            if urlsplit(href).path.startswith("/t/") and not urlsplit(href).path.startswith("/t/o/")
+        ]
 
 
 def _placed_links(slug: str) -> list[list[str]]:
@@ -459,6 +477,7 @@ def _placed_links(slug: str) -> list[list[str]]:
 
 
 _URL = re.compile(r"""https?://[^\s"'<>]+""")
+_HREF = re.compile(r'href="([^"]+)"')
 
 
 def _tracking_urls(raw: bytes) -> tuple[str, list[str]]:
