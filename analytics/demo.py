@@ -13,8 +13,11 @@ follows, written only by the real paths.
   by the marketer's Pause part way through.
 - Readers then open and click what the sink caught: the open pixel and the tracked
   links of each message, requested over HTTP (Django's test client) with ordinary
-  browsers' user agents, after the scanner window, so they count as people. Page views
-  come through the page-view beacon. Nothing here writes an Event itself.
+  browsers' user agents, after the scanner window, so they count as people; a mail
+  gateway's scan of every link of a few messages, as they arrive, is set apart as bots
+  by the scanner heuristics. Visitors of the partner site click the placements' tracked
+  links; page views come through the page-view beacon, and some visitors then follow a
+  page's tracked links. Nothing here writes an Event itself.
 - The rollups are brought up to date (their lag waived through `update_rollups`' `now`).
 
 Those requests happen while the demo loads, so the engagement is dated today.
