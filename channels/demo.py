@@ -90,10 +90,11 @@ def load_channels_demo(stdout=None) -> dict:
         MANUAL_PLACEMENT, "manual/placement", MANUAL_SETTINGS, internal=False
     )[1]
     for kind, name in REMOTE_ACCOUNTS:
-        _account, created = ChannelAccount.objects.get_or_create(
-            kind=kind, name=name, defaults={"is_active": False}
-        )
-        counts["channel accounts"] += created
+        # Only while the kind has no account: once someone fills it in (and renames
+        # it), a later run adds no inactive twin.
+        if not ChannelAccount.objects.filter(kind=kind).exists():
+            ChannelAccount.objects.create(kind=kind, name=name, is_active=False)
+            counts["channel accounts"] += 1
     User = get_user_model()
     marketer = User.objects.get(username="marketer")
     approver = User.objects.get(username="approver")
