@@ -1,8 +1,11 @@
 """Demo people and audiences for `manage.py load_demo`: the team's time zone, one login
 per role (passwords in var/demo-logins.txt, printed by `ensure_admin`), a mailing list
-of 200 subscribers imported through the CSV import's two steps, and a segment saved in
-the segment builder's row format. Idempotent: found by username and slug, never
-duplicated; the import runs only for a list that has no subscribers yet.
+of 200 subscribers imported through the CSV import's two steps, a second list whose
+readers sign up through the subscription service (some of them customers too, so in
+both lists), a few unsubscribes and suppressed addresses through the audience services,
+and a segment saved in the segment builder's row format. Idempotent: found by username
+and slug, never duplicated; the import and the sign-ups run only for a list that has no
+subscribers yet.
 
 Channel accounts, campaigns with publications and the e-zine are in channels/demo.py:
 they need the email channel's services, which sit above campaigns."""
@@ -22,7 +25,8 @@ from wagtail.users.models import UserProfile
 from content.roles import EDITORS, LEADERSHIP, MARKETERS, MODERATORS
 
 from .audiences import importing, segments
-from .audiences.models import ImportJob, MailingList, Segment, Subscription
+from .audiences import services as audience_services
+from .audiences.models import ImportJob, MailingList, Segment, Subscriber, Subscription, Suppression
 from .models import TeamSettings
 
 TEAM_TIME_ZONE = "Asia/Shanghai"
@@ -43,6 +47,23 @@ LIST_SLUG = "demo-customers"
 LIST_NAME = "Customers 客户"
 SEGMENT_NAME = "Chinese-speaking VIPs 中文VIP客户"
 SUBSCRIBERS = 200
+READERS_SLUG = "demo-readers"
+READERS_NAME = "Blog readers 博客读者"
+READERS_CONSENT = "Demo data: readers who signed up on the hub's newsletter form (2026)."
+# New readers (name, address, language); every fifth customer signs up as well.
+NEW_READERS = [
+    ("Grace Miller", "grace.miller@example.org", "en"),
+    ("Oliver Green", "oliver.green@example.org", "en"),
+    ("赵丽", "zhaoli@example.cn", "zh-hans"),
+    ("孙浩", "sunhao@example.cn", "zh-hans"),
+    ("Hannah Scott", "hannah.scott@example.org", "en"),
+    ("郭晓燕", "guoxiaoyan@example.cn", "zh-hans"),
+]
+# Customers who left the list (one of them everything: suppressed), and addresses the
+# mail server refused for good (suppressed as hard bounces), by import row.
+UNSUBSCRIBED_ROWS = (7, 19, 23)
+UNSUBSCRIBED_EVERYWHERE_ROW = 31
+BOUNCED_ROWS = (45, 57)
 CONSENT_BASIS = "Demo data: customers who opted in at checkout (2026)."
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -70,8 +91,69 @@ def load_campaigns_demo(stdout=None) -> dict:
     counts["mailing lists"] = int(created)
     if not Subscription.objects.filter(mailing_list=mailing_list).exists():
         counts["subscribers"] = _import_subscribers(mailing_list)
+        _customers_leave(mailing_list)
+    readers, created = MailingList.objects.get_or_create(
+        slug=READERS_SLUG,
+        defaults={
+            "name": READERS_NAME,
+            "description": "People who read the hub's blog. 订阅博客的读者。",
+            "is_public": True,
+        },
+    )
+    counts["mailing lists"] += int(created)
+    if not Subscription.objects.filter(mailing_list=readers).exists():
+        counts["subscribers"] += _readers_sign_up(readers)
     counts["segments"] = _ensure_segment(mailing_list)
     return counts
+
+
+def _customer(row: int) -> Subscriber:
+    """The subscriber of the import's row `row` (0-based), by the demo file's address."""
+    email = IDN_ADDRESSES[row] if row < len(IDN_ADDRESSES) else f"customer{row:03d}@example.com"
+    return Subscriber.objects.get(email=audience_services.normalise_email(email))
+
+
+def _customers_leave(mailing_list: MailingList) -> None:
+    """What a list looks like after a while: a few unsubscribed from it (the unsubscribe
+    page's service), one from everything, two addresses refused for good."""
+    for row in UNSUBSCRIBED_ROWS:
+        audience_services.unsubscribe(_customer(row), mailing_list)
+    audience_services.unsubscribe(_customer(UNSUBSCRIBED_EVERYWHERE_ROW), everything=True)
+    for row in BOUNCED_ROWS:
+        audience_services.suppress_address(
+            _customer(row).email,
+            Suppression.Reason.HARD_BOUNCE,
+            "550 5.1.1 mailbox unavailable (demo)",
+        )
+
+
+def _readers_sign_up(readers: MailingList) -> int:
+    """Sign-ups through the subscription service (consent recorded, no confirmation
+    round trip: the demo states its basis as an import would). Every fifth customer
+    signs up too, so they are in both lists; a suppressed address is refused, as the
+    form would refuse it."""
+    signed = 0
+    people = list(NEW_READERS)
+    people += [(c.name, c.email, c.language) for c in _customers_every(5)]
+    for name, email, language in people:
+        try:
+            audience_services.subscribe(
+                email,
+                readers,
+                method=Subscription.Method.API,
+                consent_basis=READERS_CONSENT,
+                name=name,
+                language=language,
+                double_opt_in=False,
+            )
+        except audience_services.AudienceError:
+            continue
+        signed += 1
+    return signed
+
+
+def _customers_every(step: int) -> list[Subscriber]:
+    return [_customer(row) for row in range(0, SUBSCRIBERS, step)]
 
 
 def _set_team_time_zone() -> int:

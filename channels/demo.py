@@ -1,16 +1,18 @@
-"""Demo channels for `manage.py load_demo`: the SMTP accounts (filled in through the
-account form and its service, pointing at a local mail catcher on 127.0.0.1:1025), a
-campaign waiting for approval with an email publication to a segment and a draft blog
-publication, and the weekly e-zine with its own approved campaign. Runs after
-campaigns/demo.py (the users, the list and the segment) and before the analytics demo,
-which reuses these accounts by name. Idempotent: found by name and slug.
-
-No finished email send: the real send path needs a mail server answering at load time,
-and the demo writes sends only through the real path."""
+"""Demo channels for `manage.py load_demo`: an account of every channel kind (the SMTP
+and e-zine accounts and the manual placement filled in through the account form and its
+service, the SMTP ones pointing at a local mail catcher on 127.0.0.1:1025; the remote
+blogs and forums inactive, their names saying what to fill in), a campaign waiting for
+approval with an email publication to a segment and a draft blog publication, and the
+weekly e-zine (cadence, sections, postal address) with its own approved campaign. Runs
+after campaigns/demo.py (the users, the lists and the segment) and before the analytics
+demo, which publishes and sends through these accounts. Idempotent: found by name and
+slug."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import socket
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -23,7 +25,9 @@ from campaigns.models import Campaign, Publication
 from campaigns.recurrence import get_zone
 from content.models import BlogPostPage, EmailIssuePage, EZinePage
 
-from .email.services import set_email_audience
+from .email.control import control_email_send
+from .email.models import EmailSend
+from .email.services import send_next_batch, set_email_audience
 from .ezine.models import EZine, PartnerFeed
 from .ezine.services import next_run_after
 from .forms import SETTINGS_PREFIX, ChannelAccountForm
@@ -39,6 +43,28 @@ SMTP_ACCOUNTS = [
     ("Demo e-zine", "ezine/email", "Growth Notes", "growth-notes@example.com"),
 ]
 HUB_BLOG = ("Demo hub blog", "blog/wagtail_site")
+MANUAL_PLACEMENT = "Demo partner site (manual placement)"
+MANUAL_SETTINGS = {
+    "site_name": "Partner Weekly 合作伙伴周刊",
+    "expected_domain": "partner.example.net",
+    "instructions": "Post the copy in the partner's CMS, then paste the public address here.",
+    "overdue_after_hours": 24,
+}
+# The channels that talk to someone else's server: present so every kind shows on the
+# screens, inactive (nothing is scheduled onto them) until someone fills them in. The
+# name says what to fill in (the account has no notes field).
+REMOTE_ACCOUNTS = [
+    (
+        "blog/wordpress",
+        "Demo WordPress (inactive: fill in site URL, user name, application password)",
+    ),
+    (
+        "blog/metaweblog",
+        "Demo cnblogs MetaWeblog (inactive: fill in endpoint, blog id, user, password)",
+    ),
+    ("forum/discourse", "Demo Discourse (inactive: fill in forum URL, API user name, API key)"),
+    ("forum/reddit", "Demo Reddit (inactive: fill in subreddit and app id, then Connect)"),
+]
 
 AWAITING_SLUG = "demo-double-twelve"
 EZINE_CAMPAIGN_SLUG = "demo-growth-notes"
@@ -60,6 +86,15 @@ def load_channels_demo(stdout=None) -> dict:
         name=HUB_BLOG[0], defaults={"kind": HUB_BLOG[1]}
     )
     counts["channel accounts"] += created
+    counts["channel accounts"] += _form_account(
+        MANUAL_PLACEMENT, "manual/placement", MANUAL_SETTINGS, internal=False
+    )[1]
+    for kind, name in REMOTE_ACCOUNTS:
+        # Only while the kind has no account: once someone fills it in (and renames
+        # it), a later run adds no inactive twin.
+        if not ChannelAccount.objects.filter(kind=kind).exists():
+            ChannelAccount.objects.create(kind=kind, name=name, is_active=False)
+            counts["channel accounts"] += 1
     User = get_user_model()
     marketer = User.objects.get(username="marketer")
     approver = User.objects.get(username="approver")
@@ -79,15 +114,8 @@ def load_channels_demo(stdout=None) -> dict:
 
 
 def _smtp_account(name, kind, from_name, from_email, mailing_list) -> tuple[ChannelAccount, int]:
-    """The account as a marketer fills in its form: declared settings, checked by the
-    form's typed fields, saved by the account service. An account that already has a
+    """The SMTP account as a marketer fills in its form. An account that already has a
     host (configured by someone) is left as it is."""
-    account = ChannelAccount.objects.filter(name=name).first()
-    if account is not None and (account.settings or {}).get("host"):
-        return account, 0
-    created = account is None
-    if created:
-        account = ChannelAccount(kind=kind)
     host, port = MAIL_CATCHER
     values = {
         "host": host,
@@ -100,14 +128,31 @@ def _smtp_account(name, kind, from_name, from_email, mailing_list) -> tuple[Chan
         "default_list": mailing_list.slug,
         "rate_limit_per_second": 20,
     }
+    # The catcher is on the loopback address, which only an internal account reaches.
+    return _form_account(name, kind, values, internal=True, configured_by="host")
+
+
+def _form_account(
+    name, kind, values: dict, *, internal: bool, configured_by: str = ""
+) -> tuple[ChannelAccount, int]:
+    """The account as a marketer fills in its form: declared settings, checked by the
+    form's typed fields, saved by the account service. An existing account is left as
+    it is once its `configured_by` setting is filled (someone may have changed it)."""
+    account = ChannelAccount.objects.filter(name=name).first()
+    key = configured_by or next(iter(values))
+    if account is not None and (account.settings or {}).get(key):
+        return account, 0
+    created = account is None
+    if created:
+        account = ChannelAccount(kind=kind)
     data = {
         "name": name,
         "is_active": "on",
-        # The catcher is on the loopback address, which only an internal account reaches.
-        "is_internal": "on",
         "rate_limit_per_minute": str(account.rate_limit_per_minute),
         **{SETTINGS_PREFIX + key: str(value) for key, value in values.items()},
     }
+    if internal:
+        data["is_internal"] = "on"
     form = ChannelAccountForm(data, instance=account, kind=kind)
     if not form.is_valid():
         raise ValidationError(f"Demo account {name}: {form.errors.as_text()}")
@@ -217,3 +262,79 @@ def _ezine(page, campaign, account, mailing_list) -> int:
     ezine.next_run_at = next_run_after(ezine, timezone.now())
     ezine.save(update_fields=["next_run_at"])
     return 1
+
+
+# --- Sending the demo's email for real --------------------------------------------------
+
+
+class DemoMailSink:
+    """A mail server on a free loopback port for the length of a `with` block
+    (aiosmtpd): it accepts every message and keeps it, so the demo's sends go through
+    the real fan-out (claims, batches, SMTP, sent marks, send events) and the messages
+    it caught are what the demo's readers open and click."""
+
+    def __init__(self):
+        self.messages: list[tuple[str, bytes]] = []  # (recipient, message)
+        self.controller = None
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        for recipient in envelope.rcpt_tos:
+            self.messages.append((recipient, envelope.original_content or envelope.content))
+        return "250 2.0.0 Accepted (demo sink)"
+
+    def __enter__(self) -> DemoMailSink:
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+        )
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.controller.stop()
+
+
+@contextlib.contextmanager
+def pointed_at(account: ChannelAccount, sink: DemoMailSink):
+    """The account sends to `sink` inside the block, and to wherever it sent before
+    afterwards (whatever goes wrong): a send resumed later reaches the account's own
+    server."""
+    before = dict(account.settings or {})
+    ChannelAccount.objects.filter(pk=account.pk).update(
+        # No rate limit: the sink is ours, and `make run` waits for the demo.
+        settings={
+            **before,
+            "host": "127.0.0.1",
+            "port": sink.port,
+            "security": "none",
+            "rate_limit_per_second": 0,
+        }
+    )
+    try:
+        yield
+    finally:
+        ChannelAccount.objects.filter(pk=account.pk).update(settings=before)
+        account.refresh_from_db()
+
+
+def run_send(publication, *, stop_after: int | None = None, batch_size: int = 40) -> EmailSend:
+    """Send an email publication's frozen audience batch by batch through the real
+    fan-out, as the batch tasks do. With `stop_after`, pause the send (the marketer's
+    Pause) once at least that many messages went out: it shows as running, part way."""
+    send = EmailSend.objects.get(publication=publication)
+    sent = 0
+    while True:
+        result = send_next_batch(send.pk, batch_size=batch_size)
+        sent += result.sent
+        if stop_after is not None and sent >= stop_after:
+            control_email_send(send, "pause")
+            break
+        if not result.more:
+            break
+    send.refresh_from_db()
+    return send

@@ -13,7 +13,14 @@ from django.utils import timezone
 from wagtail.users.models import UserProfile
 
 from analytics.models import Event
-from campaigns.audiences.models import ImportJob, MailingList, Segment, Subscriber, Subscription
+from campaigns.audiences.models import (
+    ImportJob,
+    MailingList,
+    Segment,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
 from campaigns.audiences.services import audience_count
 from campaigns.demo import DEMO_USERS, load_campaigns_demo, read_demo_logins
 from campaigns.models import Campaign, Notification, Publication
@@ -67,7 +74,7 @@ def test_load_demo_twice_creates_nothing_new():
     first = io.StringIO()
     call_command("load_demo", stdout=first)
     after_first = _counts()
-    assert after_first["Subscriber"] == 200 and after_first["EZine"] == 1
+    assert after_first["Subscriber"] == 206 and after_first["EZine"] == 1
     assert "campaigns.demo.load_campaigns_demo: created 1 team time zone, 5 users" in (
         first.getvalue()
     )
@@ -126,7 +133,8 @@ def test_the_audience_was_imported_with_international_addresses(demo):
     mailing_list = MailingList.objects.get(slug="demo-customers")
     job = ImportJob.objects.get(mailing_list=mailing_list)
     assert (job.status, job.imported_rows, job.rejected_rows) == ("done", 200, 0)
-    assert audience_count(mailing_list=mailing_list) == 200
+    # Four left the list (one of them everything), two addresses bounced for good.
+    assert audience_count(mailing_list=mailing_list) == 194
     wang = Subscriber.objects.get(email="王芳@example.com")
     assert wang.language == "zh-hans" and "vip" in wang.tag_list
     assert Subscriber.objects.filter(email="李娜@例子.中国").exists()
@@ -205,3 +213,26 @@ def test_marketer_reaches_the_send_panel_from_the_campaign(demo, client):
     text = panel.content.decode()
     assert send.segment.name in text
     assert str(audience_count(segment=send.segment)) in text
+
+
+def test_lists_have_readers_in_several_lists_unsubscribes_and_suppressions(demo):
+    customers = MailingList.objects.get(slug="demo-customers")
+    readers = MailingList.objects.get(slug="demo-readers")
+    in_both = Subscriber.objects.filter(subscriptions__mailing_list=customers).filter(
+        subscriptions__mailing_list=readers
+    )
+    assert in_both.count() >= 30
+    names = list(readers.subscriptions.values_list("subscriber__name", flat=True))
+    assert any(name.isascii() for name in names)
+    assert any(not name.isascii() for name in names)
+    left = customers.subscriptions.filter(status=Subscription.Status.UNSUBSCRIBED)
+    assert left.count() == 4
+    reasons = set(Suppression.objects.values_list("reason", flat=True))
+    assert reasons == {Suppression.Reason.UNSUBSCRIBE, Suppression.Reason.HARD_BOUNCE}
+    # A suppressed customer was refused by the readers' list, as the form refuses them.
+    for suppressed in Suppression.objects.values_list("email", flat=True):
+        assert not readers.subscriptions.filter(subscriber__email=suppressed).exists()
+    assert (
+        audience_count(mailing_list=readers)
+        == readers.subscriptions.filter(status=Subscription.Status.SUBSCRIBED).count()
+    )

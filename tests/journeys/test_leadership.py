@@ -17,9 +17,9 @@ def test_leadership_reads_the_dashboards(open_journey, make_user, demo_analytics
     # The home page: running campaigns with their headline figures (issue 16, point 8),
     # each linking to its dashboard.
     running = j.page.locator("[data-home-panel=running-campaigns]")
-    expect(running.get_by_role("row").filter(has_text="Spring sale 2026")).to_be_visible()
+    expect(running.get_by_role("row").filter(has_text="Winter sale 2026 冬季大促")).to_be_visible()
     j.expect_text(j.t("Running campaigns (last %(days)s days)", days=30))
-    j.click_link("Spring sale 2026", within=running)
+    j.click_link("Winter sale 2026 冬季大促", within=running)
     # Every chart drew its points (the canvases are Chart.js, drawn in this browser).
     expect(j.page.locator("[data-charts-rendered='3']")).to_have_count(1)
     for chart in j.page.locator("[data-chart-points]").all():
@@ -27,10 +27,10 @@ def test_leadership_reads_the_dashboards(open_journey, make_user, demo_analytics
     j.step("campaign dashboard")
 
     j.click_menu(j.t("Dashboards"))
-    expect(j.page.get_by_role("link", name="Spring sale 2026")).to_be_visible()
+    expect(j.page.get_by_role("link", name="Winter sale 2026 冬季大促")).to_be_visible()
     j.step("dashboards")
     j.click_link(j.t("Leadership overview"))
-    expect(j.page.get_by_text("Spring sale 2026").first).to_be_visible()
+    expect(j.page.get_by_text("Winter sale 2026 冬季大促").first).to_be_visible()
     j.step("overview")
 
     # Read-only: nothing on these screens offers to change a campaign.
