@@ -10,6 +10,7 @@ from analytics import rollups
 from analytics.events import record_events
 from analytics.links import get_or_create_tracked_link
 from analytics.models import Event, TrackedLink
+from analytics.tokens import message_token
 from content.roles import LEADERSHIP, MARKETERS, sync_role_permissions
 from tests.factories import UserFactory
 
@@ -44,14 +45,16 @@ def data(client, email_publication):
             {
                 "kind": "delivery",
                 "publication_id": email_publication.pk,
-                "occurred_at": yesterday,
+                # Within the campaign's own dates (it starts today), before the clicks.
+                "occurred_at": timezone.now() - datetime.timedelta(minutes=5),
                 "recipient_key": f"r{i}",
             }
             for i in range(10)
         ]
     )
     for i in range(3):
-        client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=f"10.1.0.{i}")
+        token = message_token(email_publication.pk, f"r{i}")
+        client.get(f"/t/{link.code}?m={token}", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=f"10.1.0.{i}")
     Event.objects.update(received_at=yesterday)
     rollups.update_rollups()
     return email_publication
@@ -71,8 +74,12 @@ def test_leadership_sees_dashboards_with_numbers(client, leader, data):
     response = client.get(f"/admin/dashboards/campaign/{data.campaign_id}/")
     assert response.status_code == 200
     totals = response.context["totals"]
-    assert (totals["deliveries"], totals["clicks"], totals["unique_clicks"]) == (10, 3, 3)
-    assert totals["ctr"] == 30.0
+    assert (totals["deliveries"], totals["clicks"], totals["unique_clickers"]) == (10, 3, 3)
+    assert totals["email_ctr"] == 0.3
+    # Shown as a percentage, with the rollup's time.
+    assert b'data-kpi="email_ctr"' in response.content
+    assert "30.0 %" in response.content.decode()
+    assert b"data-as-of" in response.content
     assert b'id="chart-data"' in response.content
     assert b"analytics/echarts.min.js" in response.content
     assert client.get("/admin/dashboards/overview/").status_code == 200
