@@ -499,13 +499,15 @@ def _mark_first_web_clickers(clicks: list[Event], batch: list[Event]) -> None:
         return
     hashes = {e.visitor_hash for e in clicks}
     pages = {e.page_id for e in clicks}
-    viewed = {
-        (e.page_id, e.visitor_hash) for e in batch if e.kind == "pageview" and e.is_unique
-    } | set(
-        Event.objects.filter(
-            kind="pageview", is_unique=True, visitor_hash__in=hashes, page_id__in=pages
-        ).values_list("page_id", "visitor_hash")
-    )
+    # Viewed before the click: a view stored earlier, or one of this batch no later.
+    viewed_at: dict[tuple, datetime.datetime | None] = {}
+    for e in batch:
+        if e.kind == "pageview" and e.is_unique:
+            viewed_at[(e.page_id, e.visitor_hash)] = e.occurred_at
+    for key in Event.objects.filter(
+        kind="pageview", is_unique=True, visitor_hash__in=hashes, page_id__in=pages
+    ).values_list("page_id", "visitor_hash"):
+        viewed_at[key] = None
     known = set(
         Event.objects.filter(
             kind="click", is_first=True, message_key="", visitor_hash__in=hashes, page_id__in=pages
@@ -513,6 +515,8 @@ def _mark_first_web_clickers(clicks: list[Event], batch: list[Event]) -> None:
     )
     for event in sorted(clicks, key=lambda e: e.occurred_at):
         key = (event.page_id, event.visitor_hash)
-        if key in viewed and key not in known:
+        if key not in viewed_at or key in known:
+            continue
+        if viewed_at[key] is None or viewed_at[key] <= event.occurred_at:
             event.is_first = True
             known.add(key)
