@@ -18,13 +18,14 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .metrics import (
     HUB_LINK_CHANNELS,
     HUB_PUBLICATION_KINDS,
+    MAIL_CHANNELS,
     METRIC_FIELDS,
     RATE_NAMES,
     TO_DATE,
@@ -129,6 +130,36 @@ def _to_date(qs, keys: tuple[str, ...] = ()) -> dict:
     return {tuple(r[k] for k in keys): r for r in qs.values(*keys).annotate(**sums)}
 
 
+def _campaign_sums(flt: "DashboardFilter", keys: tuple[str, ...] = (), **filters) -> list[dict]:
+    """CampaignDailyRollup grouped by `keys`: the counters over the period and the
+    TO_DATE counters up to its end, in one scan (before the period only the mail
+    channels' rows: only their rates look back). Each row's `to_date` holds the latter."""
+    in_period = Q(day__gte=flt.start)
+    qs = (
+        CampaignDailyRollup.objects.exclude(campaign_id=0)
+        .filter(day__lte=flt.end, **filters)
+        .filter(in_period | Q(channel__in=MAIL_CHANNELS))
+    )
+    if flt.channels:
+        qs = qs.filter(channel__in=flt.channels)
+    # Aliases unlike the columns: an annotation named like a column hides it.
+    sums = {f"period_{m}": Sum(m, filter=in_period) for m in METRIC_FIELDS}
+    sums |= {f"to_date_{m}": Sum(m) for m in TO_DATE}
+    if keys:
+        rows = list(qs.values(*keys).annotate(**sums, in_period=Count("pk", filter=in_period)))
+        rows = [r for r in rows if r.pop("in_period")]
+    else:
+        rows = [qs.aggregate(**sums)]
+    for row in rows:
+        row.update({m: row.pop(f"period_{m}") for m in METRIC_FIELDS})
+        row["to_date"] = {m: row.pop(f"to_date_{m}") for m in TO_DATE}
+    return rows
+
+
+def _by_channel(row: dict) -> str:
+    return row["channel"]
+
+
 def _running_to_date(rows: list[dict], before: dict) -> list[dict]:
     """Per bucket, in order: the TO_DATE counters up to and including it."""
     running = {m: before.get(m) or 0 for m in TO_DATE}
@@ -158,19 +189,22 @@ def _measured_pages(flt: DashboardFilter, keys: tuple[str, ...], **filters) -> d
         channel_account__kind__in=HUB_PUBLICATION_KINDS, **filters
     )
     pages: dict[tuple, set[int]] = defaultdict(set)
-    rows = (
-        flt.daily(**filters)
-        .filter(
-            Q(web_clickers__gt=0)
-            | Q(channel__in=HUB_LINK_CHANNELS)
-            | Q(publication_id__in=hub_publications.values("pk"))
-        )
-        .exclude(page_id=0)
-        .values(*keys, "page_id")
-        .distinct()
+    # The few campaigns with clicks on hub content, found in the small per-campaign table
+    # before their detailed rows are read.
+    web = Q(web_clickers__gt=0) | Q(channel__in=HUB_LINK_CHANNELS)
+    campaigns = set(
+        flt.campaign_daily(**filters).filter(web).values_list("campaign_id", flat=True).distinct()
     )
-    for row in rows:
-        pages[tuple(row[k] for k in keys)].add(row["page_id"])
+    if campaigns:
+        rows = (
+            flt.daily(**filters)
+            .filter(web, campaign_id__in=campaigns)
+            .exclude(page_id=0)
+            .values(*keys, "page_id")
+            .distinct()
+        )
+        for row in rows:
+            pages[tuple(row[k] for k in keys)].add(row["page_id"])
     for pub in hub_publications.values("pk", "campaign_id", "page_id", "channel_account__kind"):
         values = {
             "campaign_id": pub["campaign_id"],
@@ -189,8 +223,11 @@ def _web_views(flt: DashboardFilter, pages: dict) -> dict:
     wanted = set().union(*pages.values()) if pages else set()
     if not wanted:
         return {}
+    # Page views carry no campaign, publication or link (the beacon knows only the page).
     views = dict(
-        DailyRollup.objects.filter(page_id__in=wanted, day__gte=flt.start, day__lte=flt.end)
+        DailyRollup.objects.filter(
+            page_id__in=wanted, day__gte=flt.start, day__lte=flt.end, campaign_id=0, link_id=0
+        )
         .values("page_id")
         .annotate(v=Sum("unique_visitors"))
         .values_list("page_id", "v")
@@ -202,24 +239,15 @@ def _web_views(flt: DashboardFilter, pages: dict) -> dict:
 
 
 def campaign_totals(flt: DashboardFilter, campaign_id: int) -> dict:
-    row = flt.campaign_daily(campaign_id=campaign_id).aggregate(**_sums())
+    (row,) = _campaign_sums(flt, campaign_id=campaign_id)
     views = _web_views(flt, _measured_pages(flt, (), campaign_id=campaign_id))
-    to_date = _to_date(flt.campaign_daily_to_date(campaign_id=campaign_id))
-    return _with_rates(row, views.get(()), to_date[()])
+    return _with_rates(row, views.get(()), row.pop("to_date"))
 
 
 def campaign_by_channel(flt: DashboardFilter, campaign_id: int) -> list[dict]:
-    rows = (
-        flt.campaign_daily(campaign_id=campaign_id)
-        .values("channel")
-        .annotate(**_sums())
-        .order_by("channel")
-    )
+    rows = sorted(_campaign_sums(flt, ("channel",), campaign_id=campaign_id), key=_by_channel)
     views = _web_views(flt, _measured_pages(flt, ("channel",), campaign_id=campaign_id))
-    to_date = _to_date(flt.campaign_daily_to_date(campaign_id=campaign_id), ("channel",))
-    return [
-        _with_rates(dict(r), views.get((r["channel"],)), to_date.get((r["channel"],))) for r in rows
-    ]
+    return [_with_rates(r, views.get((r["channel"],)), r.pop("to_date")) for r in rows]
 
 
 def campaign_over_time(flt: DashboardFilter, campaign_id: int) -> list[dict]:
@@ -408,39 +436,30 @@ def schedule(campaign_id: int) -> list[dict]:
 def campaigns_compared(flt: DashboardFilter) -> list[dict]:
     from campaigns.models import Campaign
 
-    rows = list(flt.campaign_daily().values("campaign_id").annotate(**_sums()))
+    rows = _campaign_sums(flt, ("campaign_id",))
     names = Campaign.objects.in_bulk([r["campaign_id"] for r in rows])
-    views = _web_views(
-        flt, _measured_pages(flt, ("campaign_id",), campaign_id__in=list(names) or [0])
-    )
-    to_date = _to_date(
-        flt.campaign_daily_to_date(campaign_id__in=list(names) or [0]), ("campaign_id",)
-    )
+    views = _web_views(flt, _measured_pages(flt, ("campaign_id",), campaign_id__gt=0))
     out = []
     for r in rows:
         campaign = names.get(r["campaign_id"])
         r["name"] = campaign.name if campaign else f"#{r['campaign_id']}"
         r["status"] = campaign.get_status_display() if campaign else ""
-        key = (r["campaign_id"],)
-        out.append(_with_rates(dict(r), views.get(key), to_date.get(key)))
+        out.append(_with_rates(r, views.get((r["campaign_id"],)), r.pop("to_date")))
     out.sort(key=lambda r: (-r["clicks"], r["name"]))
     return out
 
 
 def overview_totals(flt: DashboardFilter) -> dict:
     """Every campaign together: the sums of `campaigns_compared` and of `channel_mix`."""
-    row = flt.campaign_daily().aggregate(**_sums())
+    (row,) = _campaign_sums(flt)
     views = _web_views(flt, _measured_pages(flt, (), campaign_id__gt=0))
-    return _with_rates(row, views.get(()), _to_date(flt.campaign_daily_to_date())[()])
+    return _with_rates(row, views.get(()), row.pop("to_date"))
 
 
 def channel_mix(flt: DashboardFilter) -> list[dict]:
-    rows = flt.campaign_daily().values("channel").annotate(**_sums()).order_by("channel")
+    rows = sorted(_campaign_sums(flt, ("channel",)), key=_by_channel)
     views = _web_views(flt, _measured_pages(flt, ("channel",), campaign_id__gt=0))
-    to_date = _to_date(flt.campaign_daily_to_date(), ("channel",))
-    return [
-        _with_rates(dict(r), views.get((r["channel"],)), to_date.get((r["channel"],))) for r in rows
-    ]
+    return [_with_rates(r, views.get((r["channel"],)), r.pop("to_date")) for r in rows]
 
 
 def overall_trend(flt: DashboardFilter) -> list[dict]:

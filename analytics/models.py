@@ -214,6 +214,8 @@ class CampaignDailyRollup(Metrics):
                 fields=["day", "campaign_id", "channel"], name="campaign_daily_rollup_key"
             )
         ]
+        # A campaign's dashboard reads its own rows over its dates (analytics.dashboards).
+        indexes = [models.Index(fields=["campaign_id", "day"], name="campaign_daily_campaign_idx")]
 
 
 class SearchQueryDaily(models.Model):
