@@ -81,8 +81,9 @@ class DashboardFilter:
 
     @classmethod
     def for_campaign(cls, campaign, today: datetime.date | None = None) -> "DashboardFilter":
-        """The campaign's own dates: its start to its end, or to today while it runs."""
-        today = today or timezone.now().date()
+        """The campaign's own dates: its start to its end, or to today while it runs
+        (the campaign's dates, and so today, are the reader's calendar days)."""
+        today = today or timezone.localdate()
         start, end = campaign.start_date, campaign.end_date
         if start <= today < end:
             end = today

@@ -1,6 +1,7 @@
 """Storing events: validating the non-HTTP ones (record_events) and turning queue
 payloads into Event rows (store_events, the drainer's core): dimensions resolved,
-bots and mail scanners flagged, unique events marked, inserted once per uid.
+bots and mail scanners flagged, unique events and first events per recipient marked
+(what the metrics count: analytics.metrics, docs/metrics.md), inserted once per uid.
 
 Public contract: record_events(events) -> int (other apps call it), store_events,
 lock_events (the rollup shares its lock), REFLAG_WINDOW_SECONDS.
