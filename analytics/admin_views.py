@@ -179,9 +179,7 @@ def campaign_dashboard(request, campaign_id):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     # Opens on the campaign's own dates; the form shows them.
     own = dashboards.DashboardFilter.for_campaign(campaign)
-    form = DashboardFilterForm(
-        request.GET or None, initial={"start": own.start, "end": own.end}, default=own
-    )
+    form = DashboardFilterForm(request.GET or None, default=own)
     flt = form.get_filter()
     tables = _tables_for_campaign(flt, campaign)
     export = request.GET.get("export")

@@ -25,6 +25,9 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, *args, default: DashboardFilter | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.default = default or DashboardFilter.default()
+        # The period shown is the period the fields show.
+        self.initial.setdefault("start", self.default.start)
+        self.initial.setdefault("end", self.default.end)
 
     def clean(self):
         data = super().clean()

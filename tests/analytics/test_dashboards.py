@@ -169,3 +169,52 @@ def test_csv_cells_that_look_like_formulas_are_neutralised():
     response = csv_response("x", [("a", "A")], [{"a": "=HYPERLINK(1)"}, {"a": "春季"}])
     body = response.content.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "春季" in body
+
+
+def test_campaign_dashboard_opens_on_the_campaigns_own_dates(client, leader, data):
+    client.force_login(leader)
+    campaign = data.campaign
+    today = timezone.localdate()
+    url = f"/admin/dashboards/campaign/{campaign.pk}/"
+    # Running: from its start to today (not the last 30 days).
+    campaign.start_date = today - datetime.timedelta(days=3)
+    campaign.end_date = today + datetime.timedelta(days=20)
+    campaign.save()
+    flt = client.get(url).context["flt"]
+    assert (flt.start, flt.end) == (campaign.start_date, today)
+    # Over: its start to its end.
+    campaign.start_date = today - datetime.timedelta(days=90)
+    campaign.end_date = today - datetime.timedelta(days=60)
+    campaign.save()
+    response = client.get(url)
+    assert (response.context["flt"].start, response.context["flt"].end) == (
+        campaign.start_date,
+        campaign.end_date,
+    )
+    assert response.context["form"]["start"].value() == campaign.start_date
+
+
+def test_best_and_worst_rank_the_first_campaign(client, leader, data):
+    client.force_login(leader)
+    tables = client.get("/admin/dashboards/overview/").context["tables"]
+    for name in ("best", "worst"):
+        (row,) = tables[name]["rows"]
+        assert row["campaign_id"] == data.campaign_id and row["rank_rate"] == 0.3
+
+
+def test_each_dashboard_says_as_of_when_in_the_readers_zone(client, leader, data):
+    from wagtail.users.models import UserProfile
+
+    from analytics.models import RollupState
+
+    profile = UserProfile.get_for_user(leader)
+    profile.current_time_zone = "Asia/Shanghai"
+    profile.save()
+    RollupState.objects.filter(name="events").update(
+        updated_at=datetime.datetime(2026, 11, 2, 23, 30, tzinfo=datetime.UTC)
+    )
+    client.force_login(leader)
+    for url in (f"/admin/dashboards/campaign/{data.campaign_id}/", "/admin/dashboards/overview/"):
+        html = client.get(url).content.decode()
+        assert "Figures as of Nov. 3, 2026, 7:30 a.m. (Asia/Shanghai)" in html, url
+    assert "Figures as of" in client.get("/admin/").content.decode()
