@@ -14,13 +14,13 @@ from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from channels.registry import family_label
-
 from . import dashboards
+from .dashboards import channel_name, shown
 from .forms import DashboardFilterForm, TrackedLinkForm
 from .links import get_or_create_tracked_link
 from .metrics import METRIC_COLUMNS
 from .models import TrackedLink
+from .rollups import rolled_up_at
 
 DASHBOARD_PERMISSION = "analytics.view_dashboard"
 
@@ -28,6 +28,32 @@ DASHBOARD_PERMISSION = "analytics.view_dashboard"
 def chart_labels():
     """Series names in the user's language (evaluated per request)."""
     return {key: str(label) for key, label in METRIC_COLUMNS} | {"score": _("SEO score")}
+
+
+def kpis(totals: dict, names) -> list[tuple[str, str, object]]:
+    """(name, header, value as shown) of each tile."""
+    labels = dict(METRIC_COLUMNS)
+    return [(name, str(labels[name]), shown(name, totals.get(name))) for name in names]
+
+
+# The tiles over a dashboard, in order: what was delivered and how it was read (email),
+# then the hub pages, then what went wrong.
+KPI_NAMES = (
+    "sends",
+    "deliveries",
+    "unique_opens",
+    "open_rate",
+    "unique_clickers",
+    "email_ctr",
+    "click_to_open",
+    "web_clickers",
+    "web_click_rate",
+    "clicks",
+    "unsubscribes",
+    "unsubscribe_rate",
+    "bounces",
+    "bounce_rate",
+)
 
 
 def _query_without_export(request) -> str:
@@ -50,7 +76,7 @@ def csv_response(filename: str, columns: list[tuple[str, str]], rows: list[dict]
     for row in rows:
         values = []
         for key, _label in columns:
-            value = row.get(key)
+            value = shown(key, row.get(key))
             if isinstance(value, list):
                 value = "; ".join(str(v) for v in value)
             text = "" if value is None else str(value)
@@ -142,7 +168,9 @@ def campaign_dashboard(request, campaign_id):
     from campaigns.models import Campaign
 
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    form = DashboardFilterForm(request.GET or None)
+    # Opens on the campaign's own dates; the form shows them.
+    own = dashboards.DashboardFilter.for_campaign(campaign)
+    form = DashboardFilterForm(request.GET or None, default=own)
     flt = form.get_filter()
     tables = _tables_for_campaign(flt, campaign)
     export = request.GET.get("export")
@@ -159,7 +187,7 @@ def campaign_dashboard(request, campaign_id):
             over_time, ["clicks", "unique_clicks", "opens", "deliveries", "pageviews"]
         ),
         "by_channel": {
-            "x": [family_label(r["channel"]) for r in by_channel],
+            "x": [channel_name(r["channel"]) for r in by_channel],
             "series": {
                 m: [r[m] for r in by_channel]
                 for m in ("deliveries", "opens", "clicks", "unique_clicks")
@@ -181,17 +209,9 @@ def campaign_dashboard(request, campaign_id):
             "chart_payload": {"charts": charts, "labels": chart_labels()},
             "query": _query_without_export(request),
             "seo": dashboards.seo_section(flt, campaign.pk),
-            "kpis": [
-                (_("Sends"), totals["sends"]),
-                (_("Deliveries"), totals["deliveries"]),
-                (_("Opens"), totals["opens"]),
-                (_("Clicks"), totals["clicks"]),
-                (_("Unique clicks"), totals["unique_clicks"]),
-                (_("CTR %"), totals["ctr"]),
-                (_("Unsubscribes"), totals["unsubscribes"]),
-                (_("Bounces"), totals["bounces"]),
-            ],
+            "kpis": kpis(totals, KPI_NAMES),
             "index_url": reverse("analytics_dashboards"),
+            "as_of": rolled_up_at(),
         },
     )
 
@@ -203,15 +223,22 @@ def overview(request):
     compared = dashboards.campaigns_compared(flt)
     mix = dashboards.channel_mix(flt)
     trend = dashboards.overall_trend(flt)
+    totals = dashboards.overview_totals(flt)
     best, worst = dashboards.best_and_worst(compared)
     compare_columns = [("name", _("Campaign")), ("status", _("Status")), *METRIC_COLUMNS]
+    ranked_columns = [
+        ("name", _("Campaign")),
+        ("ranked_by", _("Ranked by")),
+        ("rank_rate", _("Rate")),
+        *compare_columns[1:],
+    ]
     channel_columns = [("channel", _("Channel")), *METRIC_COLUMNS]
     tables = {
         "campaigns": (compare_columns, compared),
         "channels": (channel_columns, mix),
         "trend": ([("bucket", _("Date")), *METRIC_COLUMNS], trend),
-        "best": (compare_columns, best),
-        "worst": (compare_columns, worst),
+        "best": (ranked_columns, best),
+        "worst": (ranked_columns, worst),
     }
     export = request.GET.get("export")
     if export:
@@ -223,7 +250,7 @@ def overview(request):
     charts = {
         "trend": _chart_data(trend, ["clicks", "unique_clicks", "opens", "pageviews"]),
         "channel_mix": {
-            "x": [family_label(r["channel"]) for r in mix],
+            "x": [channel_name(r["channel"]) for r in mix],
             "series": {"clicks": [r["clicks"] for r in mix]},
         },
         "campaigns": {
@@ -243,6 +270,8 @@ def overview(request):
             "chart_payload": {"charts": charts, "labels": chart_labels()},
             "query": _query_without_export(request),
             "index_url": reverse("analytics_dashboards"),
+            "kpis": kpis(totals, KPI_NAMES),
+            "as_of": rolled_up_at(),
         },
     )
 
@@ -284,7 +313,7 @@ class TrackedLinkViewSet(ModelViewSet):
         Column(
             "channel",
             label=gettext_lazy("channel"),
-            accessor=lambda link: family_label(link.channel),
+            accessor=lambda link: channel_name(link.channel),
         ),
         Column("short_url", label=gettext_lazy("short URL")),
         DateColumn("created_at", label=gettext_lazy("created at")),

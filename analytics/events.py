@@ -1,6 +1,7 @@
 """Storing events: validating the non-HTTP ones (record_events) and turning queue
 payloads into Event rows (store_events, the drainer's core): dimensions resolved,
-bots and mail scanners flagged, unique events marked, inserted once per uid.
+bots and mail scanners flagged, unique events and first events per recipient marked
+(what the metrics count: analytics.metrics, docs/metrics.md), inserted once per uid.
 
 Public contract: record_events(events) -> int (other apps call it), store_events,
 lock_events (the rollup shares its lock), REFLAG_WINDOW_SECONDS.
@@ -22,6 +23,7 @@ from campaigns.models import Publication
 
 from . import classify
 from .hub_links import HUB_CHANNEL
+from .metrics import HUB_LINK_CHANNELS, HUB_PUBLICATION_KINDS
 from .models import Event, TrackedLink
 from .tokens import parse_message_token
 from .visits import parse_visit
@@ -128,6 +130,7 @@ def store_events(payloads: list[dict]) -> int:
                 events.append(event)
         _flag_scanner_clicks(events, now)
         _mark_unique(events)
+        _mark_first(events)
         insert_events(events)
     return len(events)
 
@@ -344,7 +347,11 @@ def _flag_every_link_at_once(clicks: list[Event], keys, now) -> None:
         reflag_ids.extend(_flag_windows_with_every_link(group, needed))
     if reflag_ids:
         Event.objects.filter(pk__in=reflag_ids).update(
-            is_bot=True, bot_reason=classify.REASON_ALL_LINKS, is_unique=False
+            is_bot=True,
+            bot_reason=classify.REASON_ALL_LINKS,
+            is_unique=False,
+            is_first=False,
+            is_first_open=False,
         )
 
 
@@ -363,6 +370,7 @@ def _flag_windows_with_every_link(group: list[Event], needed: int) -> list[int]:
         if len({e.link_id for e in window}) >= needed:
             for e in window:
                 e.is_bot, e.bot_reason, e.is_unique = True, classify.REASON_ALL_LINKS, False
+                e.is_first = e.is_first_open = False
                 if e.pk:
                     reflag_ids.append(e.pk)
     return reflag_ids
@@ -417,3 +425,108 @@ def _mark_unique(events: list[Event]) -> None:
         if ident not in known:
             event.is_unique = True
             known.add(ident)
+
+
+# --- First events per recipient (the rates' numerators and denominators) ---------------
+
+# What a recipient must already have for an event of this kind to count as theirs: an
+# open, email click or unsubscribe of a message never recorded as delivered, or a bounce
+# of a message never sent, is not set against the delivered (or sent) count.
+_FIRST_NEEDS = {
+    "send": None,
+    "delivery": None,
+    "open": "delivery",
+    "click": "delivery",
+    "unsubscribe": "delivery",
+    "bounce": "send",
+    "complaint": "send",
+}
+# At the same instant a send comes before its delivery, a delivery before the rest.
+_KIND_ORDER = {"send": 0, "delivery": 1}
+
+
+def _mark_first(events: list[Event]) -> None:
+    """Set `is_first` (see analytics.metrics) on the events of this batch that are the
+    first of their kind for their recipient (or, for a click on the web, for their
+    visitor and page that day) and can be counted against that recipient's delivery,
+    send or page view. Two queries at most per batch; each recipient's earlier events
+    are read by the (message_key, kind) and (visitor_hash, link_id, kind) indexes."""
+    mail = [
+        e
+        for e in events
+        if e.message_key
+        and e.kind in _FIRST_NEEDS
+        and not (e.kind in ("open", "click") and e.is_bot)
+    ]
+    if mail:
+        _mark_first_of_recipients(mail)
+    web = [
+        e
+        for e in events
+        if e.kind == "click" and not e.message_key and not e.is_bot and e.visitor_hash
+    ]
+    if web:
+        _mark_first_web_clickers(web, events)
+
+
+def _mark_first_of_recipients(mail: list[Event]) -> None:
+    known = set(
+        Event.objects.filter(message_key__in={e.message_key for e in mail}, is_first=True)
+        .values_list("kind", "message_key")
+        .distinct()
+    )
+    opened = set(
+        Event.objects.filter(message_key__in={e.message_key for e in mail}, is_first_open=True)
+        .values_list("message_key", flat=True)
+        .distinct()
+    )
+    for event in sorted(mail, key=lambda e: (e.occurred_at, _KIND_ORDER.get(e.kind, 2))):
+        key = (event.kind, event.message_key)
+        need = _FIRST_NEEDS[event.kind]
+        if need and (need, event.message_key) not in known:
+            continue
+        if key not in known:
+            event.is_first = True
+            known.add(key)
+        if event.kind in ("open", "click") and event.message_key not in opened:
+            event.is_first_open = True
+            opened.add(event.message_key)
+
+
+def _mark_first_web_clickers(clicks: list[Event], batch: list[Event]) -> None:
+    """A visitor's first click that day on a link of hub content whose page they viewed
+    that day (visitor hashes are daily). Clicks elsewhere are not set against views."""
+    on_hub = set(
+        TrackedLink.objects.filter(pk__in={e.link_id for e in clicks})
+        .filter(
+            Q(channel__in=HUB_LINK_CHANNELS)
+            | Q(publication__channel_account__kind__in=HUB_PUBLICATION_KINDS)
+        )
+        .values_list("pk", flat=True)
+    )
+    clicks = [e for e in clicks if e.link_id in on_hub and e.page_id]
+    if not clicks:
+        return
+    hashes = {e.visitor_hash for e in clicks}
+    pages = {e.page_id for e in clicks}
+    # Viewed before the click: a view stored earlier, or one of this batch no later.
+    viewed_at: dict[tuple, datetime.datetime | None] = {}
+    for e in batch:
+        if e.kind == "pageview" and e.is_unique:
+            viewed_at[(e.page_id, e.visitor_hash)] = e.occurred_at
+    for key in Event.objects.filter(
+        kind="pageview", is_unique=True, visitor_hash__in=hashes, page_id__in=pages
+    ).values_list("page_id", "visitor_hash"):
+        viewed_at[key] = None
+    known = set(
+        Event.objects.filter(
+            kind="click", is_first=True, message_key="", visitor_hash__in=hashes, page_id__in=pages
+        ).values_list("page_id", "visitor_hash")
+    )
+    for event in sorted(clicks, key=lambda e: e.occurred_at):
+        key = (event.page_id, event.visitor_hash)
+        if key not in viewed_at or key in known:
+            continue
+        if viewed_at[key] is None or viewed_at[key] <= event.occurred_at:
+            event.is_first = True
+            known.add(key)

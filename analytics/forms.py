@@ -1,17 +1,17 @@
 import datetime
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .dashboards import CHANNELS, DashboardFilter
+from .dashboards import CHANNELS, MAX_RANGE_DAYS, DashboardFilter
 from .links import InvalidDestination, validate_destination
 from .models import TrackedLink
 
-MAX_RANGE_DAYS = 366
-
 
 class DashboardFilterForm(forms.Form):
+    """The period and channels of a dashboard. Without input it shows `default` (the
+    last 30 days; a campaign's dashboard passes the campaign's own dates)."""
+
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -21,6 +21,13 @@ class DashboardFilterForm(forms.Form):
     channel = forms.MultipleChoiceField(
         label=_("Channels"), choices=CHANNELS, required=False, widget=forms.CheckboxSelectMultiple
     )
+
+    def __init__(self, *args, default: DashboardFilter | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default = default or DashboardFilter.default()
+        # The period shown is the period the fields show.
+        self.initial.setdefault("start", self.default.start)
+        self.initial.setdefault("end", self.default.end)
 
     def clean(self):
         data = super().clean()
@@ -35,12 +42,13 @@ class DashboardFilterForm(forms.Form):
         return data
 
     def get_filter(self) -> DashboardFilter:
-        """The filter to show: the valid input, or the last 30 days."""
-        default = DashboardFilter.default()
-        if not self.is_valid():
-            return default
-        end = self.cleaned_data.get("end") or timezone.now().date()
-        start = self.cleaned_data.get("start") or end - datetime.timedelta(days=29)
+        """The filter to show: the valid input, completed from the default."""
+        if not self.is_bound or not self.is_valid():
+            return self.default
+        end = self.cleaned_data.get("end") or self.default.end
+        start = self.cleaned_data.get("start") or min(self.default.start, end)
+        if (end - start).days >= MAX_RANGE_DAYS:
+            start = end - datetime.timedelta(days=MAX_RANGE_DAYS - 1)
         return DashboardFilter(
             start=start, end=end, channels=self.cleaned_data.get("channel") or []
         )

@@ -102,8 +102,16 @@ class Event(models.Model):
     visitor_hash = models.CharField(max_length=32, blank=True)
     is_bot = models.BooleanField(default=False)
     bot_reason = models.CharField(max_length=40, blank=True)
-    # First human event of its kind for this visitor (or message) and link that day.
+    # First human click of this recipient (or visitor that day) on this link, first open
+    # of this recipient, first page view of this page by this visitor that day.
     is_unique = models.BooleanField(default=False)
+    # First event of its kind for this recipient of this publication, counted against
+    # its denominator (analytics.metrics explains; analytics.events._mark_first sets it).
+    # db_default too: bulk loads that name their columns (bench) may leave it out.
+    is_first = models.BooleanField(default=False, db_default=False)
+    # First open of a delivered recipient, or their first click where no open came
+    # before it (a click shows the message was opened, pixel blocked or not).
+    is_first_open = models.BooleanField(default=False, db_default=False)
     referrer_class = models.CharField(max_length=16, blank=True)
     search_engine = models.CharField(max_length=20, blank=True)
     search_query = models.CharField(max_length=200, blank=True)
@@ -206,6 +214,8 @@ class CampaignDailyRollup(Metrics):
                 fields=["day", "campaign_id", "channel"], name="campaign_daily_rollup_key"
             )
         ]
+        # A campaign's dashboard reads its own rows over its dates (analytics.dashboards).
+        indexes = [models.Index(fields=["campaign_id", "day"], name="campaign_daily_campaign_idx")]
 
 
 class SearchQueryDaily(models.Model):

@@ -8,7 +8,10 @@ occurred_at lies in an hour already rolled up - have a higher id than the waterm
 they are added to their old hour when they arrive. The aggregation runs inside the
 database, so its cost is proportional to the new events only.
 
-Buckets are UTC hours and UTC days.
+Buckets are UTC hours and UTC days. Every table is written in the same transaction,
+so the campaign dashboard, the overview and the home panel never see one table ahead of
+another; RollupState.updated_at (`rolled_up_at`) is when the figures were last brought up
+to date, shown on each dashboard as "as of".
 """
 
 import datetime
@@ -95,6 +98,8 @@ def update_rollups(now: datetime.datetime | None = None, max_events: int = 2_000
         candidates = Event.objects.filter(id__gt=start, received_at__lte=now - rollup_lag())
         upper = candidates.order_by("-id").values_list("id", flat=True).first()
         if upper is None:
+            # Nothing new, but the figures are current as of now: the dashboards' "as of".
+            state.save(update_fields=["updated_at"])
             return 0
         upper = min(upper, start + max_events)
         with connection.cursor() as cursor:
@@ -109,6 +114,11 @@ def update_rollups(now: datetime.datetime | None = None, max_events: int = 2_000
         state.last_event_id = upper
         state.save(update_fields=["last_event_id", "updated_at"])
     return count
+
+
+def rolled_up_at() -> datetime.datetime | None:
+    """When the rollups last caught up with the events (None: never)."""
+    return RollupState.objects.filter(name="events").values_list("updated_at", flat=True).first()
 
 
 def rebuild_rollups() -> int:

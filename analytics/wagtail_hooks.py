@@ -21,6 +21,7 @@ from campaigns.models import Campaign
 from . import admin_views, dashboards
 from .metrics import METRICS
 from .models import SeoAnalysis
+from .rollups import rolled_up_at
 from .search import admin_views as search_admin_views
 
 
@@ -65,7 +66,8 @@ def register_search_connection_viewset():
 ROWS = 10
 # A score under this fails several of the checks (content/seo): worth an editor's time.
 SEO_SCORE_TO_FIX = 60
-HEADLINE_METRICS = ("deliveries", "pageviews", "unique_clicks", "ctr")
+# The same figures, defined once (analytics.metrics), as the dashboards' tiles.
+HEADLINE_METRICS = ("deliveries", "unique_clickers", "email_ctr", "web_click_rate")
 
 
 def _latest_score():
@@ -133,7 +135,7 @@ class SeoToFixPanel(Component):
 
 class RunningCampaignsPanel(Component):
     """Leadership: campaigns running now, with their headline figures over the last 30
-    days (the rollups the overview reads), linking to each dashboard."""
+    days (the overview's own query and rates), linking to each dashboard."""
 
     name = "running_campaigns"
     template_name = "analytics/home/running_campaigns.html"
@@ -152,7 +154,10 @@ class RunningCampaignsPanel(Component):
         rows = [
             {
                 "campaign": c,
-                "figures": [figures.get(c.pk, {}).get(name) for name in HEADLINE_METRICS],
+                "figures": [
+                    dashboards.shown(name, figures.get(c.pk, {}).get(name))
+                    for name in HEADLINE_METRICS
+                ],
             }
             for c in campaigns
         ]
@@ -161,6 +166,7 @@ class RunningCampaignsPanel(Component):
             "headers": [labels[name] for name in HEADLINE_METRICS],
             "overview_url": reverse("analytics_overview"),
             "days": (flt.end - flt.start).days + 1,
+            "as_of": rolled_up_at(),
         }
 
 

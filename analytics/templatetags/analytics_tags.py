@@ -3,17 +3,16 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from channels.registry import family_label
+from analytics.dashboards import shown
 
 register = template.Library()
 
 
 @register.filter
 def cell(row, key):
-    """row[key] for the dashboard tables; lists joined for display."""
-    value = row.get(key) if isinstance(row, dict) else None
-    if key == "channel":
-        return family_label(value)  # the CSV keeps the code; the screen shows words
+    """row[key] for the dashboard tables: rates as percentages, channels by name, lists
+    joined."""
+    value = shown(key, row.get(key)) if isinstance(row, dict) else None
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     return "" if value is None else value

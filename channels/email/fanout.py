@@ -10,6 +10,7 @@ once their lease has expired.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import smtplib
 import time
@@ -343,23 +344,31 @@ def refusal(exc: smtplib.SMTPException) -> tuple[int, bytes]:
 
 
 def record_sends(send: EmailSend, delivery_ids: list[int]) -> None:
-    """One "send" analytics event per message handed over (never raises)."""
+    """Record, for each message the server accepted (250 to our DATA: the rows in
+    `delivery_ids`), one "send" and one "delivery" analytics event, through the same
+    event path as clicks (analytics.events.record_events). Refused recipients have no
+    row here and get none. Idempotent: each event's uid comes from its delivery row, so
+    recording a row twice stores it once. Never raises: analytics must never make us
+    resend mail."""
     if not delivery_ids:
         return
-    now = timezone.now()
-    subscriber_ids = Delivery.objects.filter(pk__in=delivery_ids).values_list(
-        "subscriber_id", flat=True
-    )
     try:
+        now = timezone.now()
+        rows = Delivery.objects.filter(pk__in=delivery_ids).values_list(
+            "pk", "subscriber_id", "sent_at"
+        )
         record_events(
             [
                 {
-                    "kind": "send",
+                    "kind": kind,
                     "publication_id": send.publication_id,
-                    "occurred_at": now,
-                    "recipient_key": audience_services.recipient_key(sid),
+                    # Marked sent as the message was handed over; the 250 came just after.
+                    "occurred_at": sent_at or now,
+                    "recipient_key": audience_services.recipient_key(subscriber_id),
+                    "uid": hashlib.sha256(f"{kind}|delivery-row|{pk}".encode()).hexdigest()[:32],
                 }
-                for sid in subscriber_ids
+                for pk, subscriber_id, sent_at in rows
+                for kind in ("send", "delivery")
             ]
         )
     except Exception:  # noqa: BLE001 - analytics must never make us resend mail

@@ -10,6 +10,7 @@ from analytics import rollups
 from analytics.events import record_events
 from analytics.links import get_or_create_tracked_link
 from analytics.models import Event, TrackedLink
+from analytics.tokens import message_token
 from content.roles import LEADERSHIP, MARKETERS, sync_role_permissions
 from tests.factories import UserFactory
 
@@ -44,14 +45,16 @@ def data(client, email_publication):
             {
                 "kind": "delivery",
                 "publication_id": email_publication.pk,
-                "occurred_at": yesterday,
+                # Within the campaign's own dates (it starts today), before the clicks.
+                "occurred_at": timezone.now() - datetime.timedelta(minutes=5),
                 "recipient_key": f"r{i}",
             }
             for i in range(10)
         ]
     )
     for i in range(3):
-        client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=f"10.1.0.{i}")
+        token = message_token(email_publication.pk, f"r{i}")
+        client.get(f"/t/{link.code}?m={token}", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=f"10.1.0.{i}")
     Event.objects.update(received_at=yesterday)
     rollups.update_rollups()
     return email_publication
@@ -71,8 +74,12 @@ def test_leadership_sees_dashboards_with_numbers(client, leader, data):
     response = client.get(f"/admin/dashboards/campaign/{data.campaign_id}/")
     assert response.status_code == 200
     totals = response.context["totals"]
-    assert (totals["deliveries"], totals["clicks"], totals["unique_clicks"]) == (10, 3, 3)
-    assert totals["ctr"] == 30.0
+    assert (totals["deliveries"], totals["clicks"], totals["unique_clickers"]) == (10, 3, 3)
+    assert totals["email_ctr"] == 0.3
+    # Shown as a percentage, with the rollup's time.
+    assert b'data-kpi="email_ctr"' in response.content
+    assert "30.0 %" in response.content.decode()
+    assert b"data-as-of" in response.content
     assert b'id="chart-data"' in response.content
     assert b"analytics/echarts.min.js" in response.content
     assert client.get("/admin/dashboards/overview/").status_code == 200
@@ -162,3 +169,52 @@ def test_csv_cells_that_look_like_formulas_are_neutralised():
     response = csv_response("x", [("a", "A")], [{"a": "=HYPERLINK(1)"}, {"a": "春季"}])
     body = response.content.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "春季" in body
+
+
+def test_campaign_dashboard_opens_on_the_campaigns_own_dates(client, leader, data):
+    client.force_login(leader)
+    campaign = data.campaign
+    today = timezone.localdate()
+    url = f"/admin/dashboards/campaign/{campaign.pk}/"
+    # Running: from its start to today (not the last 30 days).
+    campaign.start_date = today - datetime.timedelta(days=3)
+    campaign.end_date = today + datetime.timedelta(days=20)
+    campaign.save()
+    flt = client.get(url).context["flt"]
+    assert (flt.start, flt.end) == (campaign.start_date, today)
+    # Over: its start to its end.
+    campaign.start_date = today - datetime.timedelta(days=90)
+    campaign.end_date = today - datetime.timedelta(days=60)
+    campaign.save()
+    response = client.get(url)
+    assert (response.context["flt"].start, response.context["flt"].end) == (
+        campaign.start_date,
+        campaign.end_date,
+    )
+    assert response.context["form"]["start"].value() == campaign.start_date
+
+
+def test_best_and_worst_rank_the_first_campaign(client, leader, data):
+    client.force_login(leader)
+    tables = client.get("/admin/dashboards/overview/").context["tables"]
+    for name in ("best", "worst"):
+        (row,) = tables[name]["rows"]
+        assert row["campaign_id"] == data.campaign_id and row["rank_rate"] == 0.3
+
+
+def test_each_dashboard_says_as_of_when_in_the_readers_zone(client, leader, data):
+    from wagtail.users.models import UserProfile
+
+    from analytics.models import RollupState
+
+    profile = UserProfile.get_for_user(leader)
+    profile.current_time_zone = "Asia/Shanghai"
+    profile.save()
+    RollupState.objects.filter(name="events").update(
+        updated_at=datetime.datetime(2026, 11, 2, 23, 30, tzinfo=datetime.UTC)
+    )
+    client.force_login(leader)
+    for url in (f"/admin/dashboards/campaign/{data.campaign_id}/", "/admin/dashboards/overview/"):
+        html = client.get(url).content.decode()
+        assert "Figures as of Nov. 3, 2026, 7:30 a.m. (Asia/Shanghai)" in html, url
+    assert "Figures as of" in client.get("/admin/").content.decode()

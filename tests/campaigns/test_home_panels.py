@@ -136,14 +136,16 @@ def test_leadership_sees_running_campaigns_with_their_figures(client, blog, acco
     CampaignFactory(name="Old one", status=Campaign.Status.FINISHED)
     CampaignDailyRollup.objects.create(
         day=timezone.now().date(), campaign_id=running.pk, channel="email",
-        deliveries=200, unique_clicks=14, pageviews=0,
+        deliveries=200, unique_clickers=14, pageviews=0,
     )  # fmt: skip
     pub_at(blog, account, "Soon post", timezone.now() + datetime.timedelta(days=1))
 
     html = home_as(client, UserFactory(username="lee", groups=["Leadership"]))
 
     assert LEADERSHIP_PANEL in html and "Spring push" in html and "Old one" not in html
-    assert "<td>200</td>" in html and "<td>14</td>" in html and "<td>7.0</td>" in html
+    # Delivered, clickers, email CTR (docs/metrics.md), and no web click rate to measure.
+    assert "<td>200</td>" in html and "<td>14</td>" in html and "<td>7.0 %</td>" in html
+    assert "<td>—</td>" in html
     assert reverse("analytics_campaign_dashboard", args=[running.pk]) in html
     assert reverse("analytics_overview") in html
     for panel in (*MARKETER_PANELS, APPROVAL_PANEL, *EDITOR_PANELS):
