@@ -15,6 +15,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from campaigns.audiences.models import Suppression
 from channels.http import ResponseTooLarge, fetch_bytes
 
 from .models import Delivery, SeenWebhookToken
+
+logger = logging.getLogger(__name__)
 
 
 class FeedbackError(ValueError):
@@ -231,6 +234,24 @@ def _fetch_from_sns(fetch, url: str, what: str) -> bytes:
         raise FeedbackUnavailable(f"{what} could not be fetched ({type(exc).__name__})") from exc
 
 
+def _certificate(cert_url: str, fetch) -> bytes:
+    """Amazon's signing certificate, from the cache when it holds it. The cache only
+    saves fetches: when it fails (Redis restarting), the certificate is fetched."""
+    cache_key = "email:sns-cert:" + hashlib.sha256(cert_url.encode()).hexdigest()
+    try:
+        pem = cache.get(cache_key)
+    except Exception:  # noqa: BLE001 - any cache backend's error; the fetch still works
+        logger.warning("SNS certificate cache unavailable", exc_info=True)
+        pem = None
+    if pem is None:
+        pem = _fetch_from_sns(fetch, cert_url, "SNS signing certificate")
+        try:
+            cache.set(cache_key, pem, 3600)
+        except Exception:  # noqa: BLE001
+            logger.warning("SNS certificate cache unavailable", exc_info=True)
+    return pem
+
+
 def verify_sns_message(payload: dict, fetch=_fetch_certificate) -> None:
     """Check an SNS message's signature against Amazon's certificate (only fetched from
     an sns.<region>.amazonaws.com https URL). Raises FeedbackError."""
@@ -254,11 +275,7 @@ def verify_sns_message(payload: dict, fetch=_fetch_certificate) -> None:
         lines += [key, _required_text(payload, key)]
     string_to_sign = ("\n".join(lines) + "\n").encode()
     signature_text = _required_text(payload, "Signature")
-    cache_key = "email:sns-cert:" + hashlib.sha256(cert_url.encode()).hexdigest()
-    pem = cache.get(cache_key)
-    if pem is None:
-        pem = _fetch_from_sns(fetch, cert_url, "SNS signing certificate")
-        cache.set(cache_key, pem, 3600)
+    pem = _certificate(cert_url, fetch)
     try:
         cert = x509.load_pem_x509_certificate(pem)
         signature = base64.b64decode(signature_text, validate=True)

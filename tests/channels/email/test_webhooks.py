@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
-from django.core.cache import cache
 from django.test import Client, override_settings
 
 from campaigns.audiences.models import Suppression
@@ -32,7 +33,6 @@ from tests.factories import ChannelAccountFactory
 pytestmark = pytest.mark.django_db
 
 SNS = "https://sns.eu-west-1.amazonaws.com"
-CERT_PATH = "/SimpleNotificationService-0123456789abcdef.pem"
 OUR_TOPIC = "arn:aws:sns:eu-west-1:123456789012:ses-feedback"
 FOREIGN_TOPIC = "arn:aws:sns:eu-west-1:999999999999:attacker"
 CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
@@ -59,24 +59,37 @@ class FakeSns(FakeService):
     the SubscribeURL (Action=ConfirmSubscription). `drop`: close every connection
     without an answer."""
 
-    def __init__(self, pem: bytes):
+    def __init__(self, pem: bytes, cert_path: str):
         super().__init__()
         self.pem = pem
+        self.cert_path = cert_path
         self.drop = False
 
     def handle(self, request):
         if self.drop:
             raise Drop()
-        if request.path == CERT_PATH:
+        if request.path == self.cert_path:
             return Reply(200, self.pem, {"Content-Type": "application/x-pem-file"})
         if request.query.get("Action") == "ConfirmSubscription":
             return Reply(200, "<ConfirmSubscriptionResponse/>", {"Content-Type": "text/xml"})
         return Reply(404, "not found")
 
 
+@dataclass
+class SnsKey:
+    """A signing key and where its certificate is published: a path of its own, so no
+    certificate cached by an earlier test (or process) stands in for it."""
+
+    private: rsa.RSAPrivateKey
+    cert_path: str
+
+
 @pytest.fixture
 def sns_key():
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return SnsKey(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        f"/SimpleNotificationService-{uuid.uuid4().hex}.pem",
+    )
 
 
 @pytest.fixture
@@ -89,14 +102,14 @@ def sns(sns_key, monkeypatch):
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(sns_key.public_key())
+        .public_key(sns_key.private.public_key())
         .serial_number(1)
         .not_valid_before(now)
         .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(sns_key, hashes.SHA256())
+        .sign(sns_key.private, hashes.SHA256())
     )
-    cache.clear()
-    with LoopbackServer(FakeSns(cert.public_bytes(serialization.Encoding.PEM))) as server:
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    with LoopbackServer(FakeSns(pem, sns_key.cert_path)) as server:
         real_fetch = guarded_http.fetch_bytes
 
         def via_loopback(url, allow_internal=False, max_bytes=None):
@@ -107,7 +120,6 @@ def sns(sns_key, monkeypatch):
 
         monkeypatch.setattr(bounces, "fetch_bytes", via_loopback)
         yield server
-    cache.clear()
 
 
 def signed(key, msg_type="Notification", topic=OUR_TOPIC, message=None, **fields) -> dict:
@@ -119,7 +131,7 @@ def signed(key, msg_type="Notification", topic=OUR_TOPIC, message=None, **fields
         "Message": message if isinstance(message, str) else json.dumps(message or {}),
         "Timestamp": "2026-12-06T08:00:00.000Z",
         "SignatureVersion": "2",
-        "SigningCertURL": SNS + CERT_PATH,
+        "SigningCertURL": SNS + key.cert_path,
     }
     if msg_type != "Notification":
         payload["Token"] = (
@@ -135,7 +147,7 @@ def signed(key, msg_type="Notification", topic=OUR_TOPIC, message=None, **fields
             lines += [name, str(payload[name])]
     data = ("\n".join(lines) + "\n").encode()
     payload["Signature"] = base64.b64encode(
-        key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
     ).decode()
     return payload
 
@@ -187,7 +199,7 @@ def test_a_complaint_from_the_accounts_topic_is_applied(sns, sns_key):
     r = post(account, signed(sns_key, message=COMPLAINT))
     assert r.status_code == 200, r.content
     assert Suppression.objects.get(email="victim@example.org").reason == "complaint"
-    assert [req.path for req in sns.requests] == [CERT_PATH]
+    assert [req.path for req in sns.requests] == [sns_key.cert_path]
 
 
 def test_a_subscription_from_a_foreign_topic_is_not_confirmed(sns, sns_key):
@@ -345,7 +357,7 @@ MALFORMED_SES = {
     "type-object": (_wrong(Type={"a": 1}), 400),
     "topic-list": (_wrong(TopicArn=[OUR_TOPIC]), 403),
     "cert-url-number": (_wrong(SigningCertURL=5), 400),
-    "cert-url-list": (_wrong(SigningCertURL=[SNS + CERT_PATH]), 400),
+    "cert-url-list": (_wrong(SigningCertURL=[SNS + "/cert.pem"]), 400),
     "signature-number": (_wrong(Signature=12345), 400),
     "signature-not-base64": (_wrong(Signature="%%%"), 400),
     "version-number": (_wrong(SignatureVersion=2), 400),
@@ -467,3 +479,14 @@ def test_the_naughty_strings_never_break_the_webhooks(sns, sns_key):
         body = mailgun_body(event, token=f"naughty-{n}")
         statuses.add(post(mailgun, body, "mailgun").status_code)
     assert statuses <= {200, 400, 403, 406}, statuses
+
+
+def test_a_cache_outage_does_not_stop_the_ses_webhook(sns, sns_key):
+    """The certificate cache only saves fetches: with Redis down (nothing listens on
+    the port), the certificate is fetched and the complaint applied."""
+    account = ses_account(feedback_webhook="ses", sns_topic_arn=OUR_TOPIC)
+    down = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    with override_settings(CACHES={"default": {**down, "LOCATION": "redis://127.0.0.1:9/0"}}):
+        r = post(account, signed(sns_key, message=COMPLAINT))
+    assert r.status_code == 200, r.content
+    assert Suppression.objects.filter(email="victim@example.org").exists()
