@@ -78,7 +78,8 @@ def open_pixel(request, token):
 def pageview_beacon(request):
     """First-party page-view beacon: page id, referrer and landing URL from our script."""
     page_id = request.POST.get("p", "")
-    if not page_id.isdigit() or len(page_id) > 18:
+    # isascii: "²" and "₀" are digits to str.isdigit() but not to int().
+    if not (page_id.isascii() and page_id.isdigit()) or len(page_id) > 18:
         return HttpResponse(status=400)
     enqueue_event(
         request_event(

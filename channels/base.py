@@ -133,6 +133,9 @@ class AccountField:
     max_value: float | None = None
     max_length: int | None = None
     pattern: str = ""  # a regular expression a text value must match in full
+    # (setting name, value): required only while that setting has that value, e.g. an
+    # SES topic ARN while the webhook setting says "ses".
+    required_when: tuple[str, Any] | None = None
 
     def __post_init__(self):
         if self.type not in FieldType.ALL:

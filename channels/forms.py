@@ -133,6 +133,11 @@ class ChannelAccountForm(forms.ModelForm):
         self.kind = kind
         adapter_class = get_adapter_class(kind)
         required_secrets = {d.name for d in adapter_class.account_secrets if d.required}
+        self.conditional = [
+            (d, d.required_when)
+            for d in (*adapter_class.account_settings, *adapter_class.account_secrets)
+            if d.required_when
+        ]
         settings_fields, secret_fields = kind_fields(kind)
         stored_settings = self.instance.settings or {}
         stored_secrets = (self.instance.secrets or {}) if self.instance.pk else {}
@@ -176,7 +181,32 @@ class ChannelAccountForm(forms.ModelForm):
             kept = self._stored_secrets.get(name) and not data.get(CLEAR_PREFIX + name)
             if not data.get(key) and not kept:
                 self.add_error(key, _("This secret is required."))
+        for declared, (other, value) in self.conditional:
+            if data.get(SETTINGS_PREFIX + other) != value:
+                continue
+            if declared.is_secret:
+                key = SECRET_PREFIX + declared.name
+                kept = self._stored_secrets.get(declared.name) and not data.get(
+                    CLEAR_PREFIX + declared.name
+                )
+                present = data.get(key) or kept
+            else:
+                key = SETTINGS_PREFIX + declared.name
+                present = data.get(key) not in (None, "")
+            if not present and key not in self.errors:
+                self.add_error(
+                    key,
+                    _("Required when %(field)s is “%(value)s”.")
+                    % {
+                        "field": self.fields[SETTINGS_PREFIX + other].label,
+                        "value": self._choice_label(other, value),
+                    },
+                )
         return data
+
+    def _choice_label(self, name: str, value) -> str:
+        choices = dict(getattr(self.fields[SETTINGS_PREFIX + name], "choices", ()) or ())
+        return str(choices.get(value, value))
 
     def settings_value(self) -> dict:
         """The declared settings as typed; None for a field left empty (the service

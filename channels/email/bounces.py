@@ -9,33 +9,56 @@ original Message-ID is one of ours. Signatures are verified before anything is t
 from __future__ import annotations
 
 import base64
+import datetime
 import email
 import email.policy
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from analytics.events import record_events
 from campaigns.audiences import services as audience_services
 from campaigns.audiences.models import Suppression
-from channels.http import fetch_bytes
+from channels.http import ResponseTooLarge, fetch_bytes
 
-from .models import Delivery
+from .models import Delivery, SeenWebhookToken
+
+logger = logging.getLogger(__name__)
 
 
 class FeedbackError(ValueError):
-    """A webhook or message we refuse: bad signature, stale, malformed."""
+    """A webhook or message we refuse: bad signature, stale, malformed. `status` is the
+    HTTP answer the webhook gives; its text, the reason, is short and safe to show."""
+
+    status = 400
+
+
+class ForeignTopic(FeedbackError):
+    """An SNS message from a topic that is not the account's (or an account with no
+    topic): never verified, confirmed or applied."""
+
+    status = 403
+
+
+class FeedbackUnavailable(FeedbackError):
+    """Amazon SNS could not be reached to verify or confirm: answered 503 so SNS
+    delivers the message again (it retries 5xx answers, not 4xx)."""
+
+    status = 503
 
 
 @dataclass
@@ -46,7 +69,18 @@ class Feedback:
     message_id: str = ""
 
 
-_OUR_MESSAGE_ID = re.compile(r"<?[0-9a-f]{32}\.(\d+)@[^>]+>?")
+def _usable_address(address: str) -> bool:
+    """Worth looking up or suppressing: an address's shape, within the column's length,
+    with no control characters (PostgreSQL refuses NUL in text)."""
+    return (
+        bool(address)
+        and "@" in address
+        and len(address) <= 254
+        and not any(ord(char) < 32 or char == "\x7f" for char in address)
+    )
+
+
+_OUR_MESSAGE_ID = re.compile(r"<?[0-9a-f]{32}\.([0-9]{1,18})@[^>]+>?")
 
 
 def apply_feedback(items: list[Feedback]) -> int:
@@ -56,7 +90,7 @@ def apply_feedback(items: list[Feedback]) -> int:
     events = []
     now = timezone.now()
     for item in items:
-        if not item.email or "@" not in item.email:
+        if not _usable_address(item.email):
             continue
         if item.kind in ("bounce", "complaint"):
             reason = (
@@ -65,7 +99,8 @@ def apply_feedback(items: list[Feedback]) -> int:
                 else Suppression.Reason.COMPLAINT
             )
             existed = audience_services.is_suppressed(item.email)
-            audience_services.suppress_address(item.email, reason, item.detail)
+            detail = item.detail.replace("\x00", "")
+            audience_services.suppress_address(item.email, reason, detail)
             suppressed += 0 if existed else 1
         match = _OUR_MESSAGE_ID.fullmatch(item.message_id.strip()) if item.message_id else None
         delivery = (
@@ -85,8 +120,83 @@ def apply_feedback(items: list[Feedback]) -> int:
     return suppressed
 
 
+# --- Reading a webhook body -------------------------------------------------------------
+# Deeper nesting than any provider sends; checked before parsing, so neither json.loads
+# nor anything that walks the result later (json.dumps, str) meets a RecursionError.
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in `text`, strings skipped."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def load_json_object(body: bytes | str, what: str = "body") -> dict:
+    """A webhook body (or an embedded message) as a JSON object. Raises FeedbackError
+    for anything else: not UTF-8, not JSON, nested too deep, not an object."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError as exc:
+        raise FeedbackError(f"{what} is not UTF-8") from exc
+    if not isinstance(text, str):
+        raise FeedbackError(f"{what} is not a JSON string")
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise FeedbackError(f"{what} is nested too deeply")
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise FeedbackError(f"{what} is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise FeedbackError(f"{what} is not a JSON object")
+    return payload
+
+
+def _text(value) -> str:
+    """A JSON string that can be stored and encoded (no lone surrogates, no NUL), else
+    ""."""
+    if not isinstance(value, str) or "\x00" in value:
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ""
+    return value
+
+
+def _obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _objs(value) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _required_text(payload: dict, key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not _text(value):
+        raise FeedbackError(f"{key} missing or not a string")
+    return value
+
+
 # --- Amazon SES through SNS --------------------------------------------------------------
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_SNS_HOST = re.compile(r"^sns\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _SNS_FIELDS = {
     "Notification": ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"],
     "SubscriptionConfirmation": [
@@ -100,154 +210,218 @@ _SNS_FIELDS = {
     ],
 }
 _SNS_FIELDS["UnsubscribeConfirmation"] = _SNS_FIELDS["SubscriptionConfirmation"]
+_SNS_OPTIONAL = {"Subject"}
 
 
 def _fetch_certificate(url: str) -> bytes:
     return fetch_bytes(url, max_bytes=64 * 1024)
 
 
+def _fetch_from_sns(fetch, url: str, what: str) -> bytes:
+    """GET an Amazon SNS URL (through channels.http). A failure Amazon may recover from
+    (no connection, a timeout, a 5xx) is FeedbackUnavailable, so the webhook answers
+    503 and SNS delivers the message again; any other failure is a plain refusal."""
+    try:
+        return fetch(url)
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        if status >= 500:
+            raise FeedbackUnavailable(f"{what}: Amazon SNS answered {status}") from exc
+        raise FeedbackError(f"{what}: Amazon SNS answered {status}") from exc
+    except ResponseTooLarge as exc:
+        raise FeedbackError(f"{what} is too large") from exc
+    except (httpx.HTTPError, OSError) as exc:
+        raise FeedbackUnavailable(f"{what} could not be fetched ({type(exc).__name__})") from exc
+
+
+def _certificate(cert_url: str, fetch) -> bytes:
+    """Amazon's signing certificate, from the cache when it holds it. The cache only
+    saves fetches: when it fails (Redis restarting), the certificate is fetched."""
+    cache_key = "email:sns-cert:" + hashlib.sha256(cert_url.encode()).hexdigest()
+    try:
+        pem = cache.get(cache_key)
+    except Exception:  # noqa: BLE001 - any cache backend's error; the fetch still works
+        logger.warning("SNS certificate cache unavailable", exc_info=True)
+        pem = None
+    if pem is None:
+        pem = _fetch_from_sns(fetch, cert_url, "SNS signing certificate")
+        try:
+            cache.set(cache_key, pem, 3600)
+        except Exception:  # noqa: BLE001
+            logger.warning("SNS certificate cache unavailable", exc_info=True)
+    return pem
+
+
 def verify_sns_message(payload: dict, fetch=_fetch_certificate) -> None:
     """Check an SNS message's signature against Amazon's certificate (only fetched from
     an sns.<region>.amazonaws.com https URL). Raises FeedbackError."""
     msg_type = payload.get("Type")
-    if msg_type not in _SNS_FIELDS:
-        raise FeedbackError(f"unknown SNS message type {msg_type!r}")
-    cert_url = payload.get("SigningCertURL", "")
+    if not isinstance(msg_type, str) or msg_type not in _SNS_FIELDS:
+        raise FeedbackError("unknown SNS message type")
+    cert_url = _required_text(payload, "SigningCertURL")
     parts = urlsplit(cert_url)
     if parts.scheme != "https" or not _SNS_HOST.match(parts.hostname or ""):
         raise FeedbackError("SigningCertURL is not an Amazon SNS https URL")
-    version = str(payload.get("SignatureVersion", ""))
-    algorithm = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(version)  # noqa: S303
+    version = payload.get("SignatureVersion")
+    algorithm = {"1": hashes.SHA1(), "2": hashes.SHA256()}.get(  # noqa: S303
+        version if isinstance(version, str) else ""
+    )
     if algorithm is None:
         raise FeedbackError("unsupported SNS SignatureVersion")
     lines = []
     for key in _SNS_FIELDS[msg_type]:
-        if key in payload and payload[key] is not None:
-            lines += [key, str(payload[key])]
+        if key in _SNS_OPTIONAL and payload.get(key) is None:
+            continue
+        lines += [key, _required_text(payload, key)]
     string_to_sign = ("\n".join(lines) + "\n").encode()
-    cache_key = "email:sns-cert:" + hashlib.sha256(cert_url.encode()).hexdigest()
-    pem = cache.get(cache_key)
-    if pem is None:
-        pem = fetch(cert_url)
-        cache.set(cache_key, pem, 3600)
+    signature_text = _required_text(payload, "Signature")
+    pem = _certificate(cert_url, fetch)
     try:
         cert = x509.load_pem_x509_certificate(pem)
-        signature = base64.b64decode(payload.get("Signature", ""), validate=True)
+        signature = base64.b64decode(signature_text, validate=True)
         cert.public_key().verify(signature, string_to_sign, padding.PKCS1v15(), algorithm)
-    except (InvalidSignature, ValueError, TypeError) as exc:
+    except (InvalidSignature, ValueError, TypeError, AttributeError) as exc:
         raise FeedbackError("SNS signature does not verify") from exc
 
 
+def _header_message_id(mail: dict) -> str:
+    for header in _objs(mail.get("headers")):
+        if _text(header.get("name")).lower() == "message-id":
+            return _text(header.get("value"))
+    return _text(_obj(mail.get("commonHeaders")).get("messageId"))
+
+
 def parse_ses_notification(message: dict) -> list[Feedback]:
-    kind = message.get("notificationType") or message.get("eventType")
-    message_id = ""
-    for header in (message.get("mail") or {}).get("headers") or []:
-        if str(header.get("name", "")).lower() == "message-id":
-            message_id = str(header.get("value", ""))
-    message_id = message_id or (message.get("mail") or {}).get("commonHeaders", {}).get(
-        "messageId", ""
-    )
+    """The bounces and complaints of one SES notification; anything else gives []."""
+    kind = _text(message.get("notificationType")) or _text(message.get("eventType"))
+    message_id = _header_message_id(_obj(message.get("mail")))
     items = []
     if kind == "Bounce":
-        bounce = message.get("bounce") or {}
-        hard = bounce.get("bounceType") == "Permanent"
-        for r in bounce.get("bouncedRecipients") or []:
+        bounce = _obj(message.get("bounce"))
+        bounce_type, sub_type = _text(bounce.get("bounceType")), _text(bounce.get("bounceSubType"))
+        for r in _objs(bounce.get("bouncedRecipients")):
             items.append(
                 Feedback(
-                    "bounce" if hard else "soft_bounce",
-                    str(r.get("emailAddress", "")),
-                    f"SES {bounce.get('bounceType')}/{bounce.get('bounceSubType')}: "
-                    f"{r.get('diagnosticCode', '')}",
+                    "bounce" if bounce_type == "Permanent" else "soft_bounce",
+                    _text(r.get("emailAddress")),
+                    f"SES {bounce_type}/{sub_type}: {_text(r.get('diagnosticCode'))}"[:500],
                     message_id,
                 )
             )
     elif kind == "Complaint":
-        complaint = message.get("complaint") or {}
-        for r in complaint.get("complainedRecipients") or []:
+        complaint = _obj(message.get("complaint"))
+        feedback_type = _text(complaint.get("complaintFeedbackType"))
+        for r in _objs(complaint.get("complainedRecipients")):
             items.append(
                 Feedback(
                     "complaint",
-                    str(r.get("emailAddress", "")),
-                    f"SES complaint: {complaint.get('complaintFeedbackType', '')}",
+                    _text(r.get("emailAddress")),
+                    f"SES complaint: {feedback_type}"[:500],
                     message_id,
                 )
             )
     return items
 
 
-def handle_sns_payload(body: bytes, *, topic_arn: str = "", fetch=_fetch_certificate) -> int:
-    """Verify and apply one SNS POST. Confirms subscriptions. Returns suppressions."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FeedbackError("body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise FeedbackError("body is not a JSON object")
+def _topic_region(topic_arn: str) -> str:
+    parts = topic_arn.split(":")
+    return parts[3] if len(parts) > 3 else ""
+
+
+def handle_sns_payload(body: bytes, *, topic_arn: str, fetch=_fetch_certificate) -> int:
+    """Verify and apply one SNS POST for an account whose SES notifications come from
+    `topic_arn`. Confirms the subscription of that topic and no other. Returns how many
+    addresses were newly suppressed. Raises FeedbackError (ForeignTopic for a message
+    of any other topic, before its certificate or SubscribeURL is fetched)."""
+    if not topic_arn:
+        raise ForeignTopic("no SNS topic ARN is configured for this account's SES webhook")
+    payload = load_json_object(body)
+    received_topic = payload.get("TopicArn")
+    if received_topic != topic_arn:
+        shown = received_topic[:300] if isinstance(received_topic, str) else "none"
+        raise ForeignTopic(f"TopicArn {shown!r} is not this account's SES topic")
     verify_sns_message(payload, fetch=fetch)
-    if topic_arn and payload.get("TopicArn") != topic_arn:
-        raise FeedbackError("unexpected TopicArn")
-    if payload["Type"] == "SubscriptionConfirmation":
-        url = payload.get("SubscribeURL", "")
-        if not _SNS_HOST.match(urlsplit(url).hostname or ""):
-            raise FeedbackError("SubscribeURL is not an Amazon SNS URL")
-        fetch(url)
+    msg_type = payload["Type"]
+    if msg_type == "SubscriptionConfirmation":
+        url = _required_text(payload, "SubscribeURL")
+        parts = urlsplit(url)
+        host = _SNS_HOST.match(parts.hostname or "")
+        if parts.scheme != "https" or not host or host.group(1) != _topic_region(topic_arn):
+            raise FeedbackError("SubscribeURL is not the topic's Amazon SNS https URL")
+        _fetch_from_sns(fetch, url, "SNS subscription confirmation")
         return 0
-    if payload["Type"] != "Notification":
+    if msg_type != "Notification":
         return 0
-    try:
-        message = json.loads(payload.get("Message") or "{}")
-    except ValueError as exc:
-        raise FeedbackError("SNS Message is not JSON") from exc
+    message = load_json_object(payload["Message"], "SNS Message")
     return apply_feedback(parse_ses_notification(message))
 
 
 # --- Mailgun -----------------------------------------------------------------------------
 MAILGUN_MAX_AGE = 15 * 60
+_MAILGUN_SIGNATURE = {
+    "timestamp": re.compile(r"[0-9]{1,12}"),
+    "token": re.compile(r"[\x21-\x7e]{1,256}"),
+    "signature": re.compile(r"[0-9a-fA-F]{64}"),
+}
+
+
+def remember_token_once(token: str, ttl_seconds: int) -> bool:
+    """Record a webhook token; False when it was already recorded and has not expired.
+    In the database, so every process answering webhooks shares it: the unique key
+    decides, atomically, which of two concurrent requests is first."""
+    now = timezone.now()
+    SeenWebhookToken.objects.filter(expires_at__lt=now).delete()
+    try:
+        with transaction.atomic():
+            SeenWebhookToken.objects.create(
+                token=token, expires_at=now + datetime.timedelta(seconds=ttl_seconds)
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 def verify_mailgun(signature: dict, signing_key: str, now: float | None = None) -> None:
-    """HMAC-SHA256 of timestamp+token with the webhook signing key; fresh; not replayed."""
+    """HMAC-SHA256 of timestamp+token with the webhook signing key; fresh; not replayed
+    (seen tokens are kept past the freshness window, see `remember_token_once`)."""
     if not signing_key:
         raise FeedbackError("no Mailgun signing key configured")
-    try:
-        timestamp, token, sig = (
-            str(signature["timestamp"]),
-            str(signature["token"]),
-            str(signature["signature"]),
-        )
-    except (KeyError, TypeError) as exc:
-        raise FeedbackError("signature block missing") from exc
+    values = {}
+    for key, pattern in _MAILGUN_SIGNATURE.items():
+        value = signature.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise FeedbackError(f"signature block: {key} missing or malformed")
+        values[key] = value
+    timestamp, token = values["timestamp"], values["token"]
     expected = hmac.new(signing_key.encode(), (timestamp + token).encode(), hashlib.sha256)
-    if not hmac.compare_digest(expected.hexdigest(), sig):
+    if not hmac.compare_digest(expected.hexdigest(), values["signature"].lower()):
         raise FeedbackError("Mailgun signature does not verify")
     now = now if now is not None else time.time()
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAILGUN_MAX_AGE:
+    if abs(now - int(timestamp)) > MAILGUN_MAX_AGE:
         raise FeedbackError("Mailgun webhook too old")
-    if not cache.add(f"email:mailgun-token:{token}", 1, MAILGUN_MAX_AGE * 2):
+    if not remember_token_once(f"mailgun:{token}", MAILGUN_MAX_AGE * 2):
         raise FeedbackError("Mailgun webhook replayed")
 
 
 def handle_mailgun_payload(body: bytes, signing_key: str) -> int:
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FeedbackError("body is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise FeedbackError("body is not a JSON object")
-    verify_mailgun(payload.get("signature") or {}, signing_key)
-    data = payload.get("event-data") or {}
-    event = data.get("event")
-    recipient = str(data.get("recipient", ""))
-    message_id = str(((data.get("message") or {}).get("headers") or {}).get("message-id", ""))
+    """Verify and apply one Mailgun webhook POST. Raises FeedbackError."""
+    payload = load_json_object(body)
+    verify_mailgun(_obj(payload.get("signature")), signing_key)
+    data = _obj(payload.get("event-data"))
+    event = _text(data.get("event"))
+    recipient = _text(data.get("recipient"))
+    message_id = _text(_obj(_obj(data.get("message")).get("headers")).get("message-id"))
     if message_id and not message_id.startswith("<"):
         message_id = f"<{message_id}>"
-    detail = json.dumps(data.get("delivery-status") or {})[:500]
+    detail = json.dumps(_obj(data.get("delivery-status")))[:500]
     if event == "failed":
         kind = "bounce" if data.get("severity") == "permanent" else "soft_bounce"
         return apply_feedback([Feedback(kind, recipient, f"Mailgun: {detail}", message_id)])
     if event == "complained":
         return apply_feedback([Feedback("complaint", recipient, "Mailgun complaint", message_id)])
-    if event == "unsubscribed":
+    if event == "unsubscribed" and _usable_address(recipient):
         subscriber = audience_services.Subscriber.objects.filter(email__iexact=recipient).first()
         if subscriber:
             audience_services.unsubscribe(subscriber, everything=True)

@@ -1,6 +1,8 @@
 """SMTP account settings: declared once for the account form (SMTP_SETTINGS,
 SMTP_SECRETS) and read from ChannelAccount.settings / .secrets with the same defaults
-(SMTPConfig)."""
+(SMTPConfig). The bounce and complaint webhook settings (which provider's hook the
+account uses, the SES topic ARN, the Mailgun signing key) are read by
+`feedback_hook_config`."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ DEFAULT_SECURITY = "starttls"
 DEFAULT_BATCH_SIZE = 200
 DEFAULT_CONCURRENCY = 2
 DEFAULT_TIMEOUT = 30
+
+# The provider webhooks for bounces and complaints (channels.email.bounces).
+FEEDBACK_HOOK_SES = "ses"
+FEEDBACK_HOOK_MAILGUN = "mailgun"
+# An SNS topic ARN: partition, region, 12-digit account, topic name (FIFO topics, which
+# SES cannot publish to, are not accepted).
+SNS_TOPIC_ARN_PATTERN = r"arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}"
 
 
 def mailing_list_choices() -> list[tuple[str, str]]:
@@ -153,6 +162,32 @@ SMTP_SETTINGS = (
         help_text=_("Optional. Default: the from address's domain."),
         max_length=255,
     ),
+    AccountField(
+        "feedback_webhook",
+        _("Bounce and complaint webhook"),
+        FieldType.CHOICE,
+        choices=(
+            (FEEDBACK_HOOK_SES, _("Amazon SES (through an SNS topic)")),
+            (FEEDBACK_HOOK_MAILGUN, _("Mailgun")),
+        ),
+        help_text=_(
+            "The provider that reports this account's bounces and complaints to the hub; "
+            "leave empty if none does. Its webhook address is /hooks/email/<account number>/ses/ (or /mailgun/) on "
+            "this site; the number is in this page's address."
+        ),
+    ),
+    AccountField(
+        "sns_topic_arn",
+        _("SES notification topic (SNS topic ARN)"),
+        help_text=_(
+            "Required for the Amazon SES webhook: the ARN of the SNS topic SES publishes "
+            "bounces and complaints to, e.g. arn:aws:sns:eu-west-1:123456789012:ses-feedback. "
+            "Messages and subscription requests from any other topic are refused."
+        ),
+        max_length=300,
+        pattern=SNS_TOPIC_ARN_PATTERN,
+        required_when=("feedback_webhook", FEEDBACK_HOOK_SES),
+    ),
 )
 
 SMTP_SECRETS = (
@@ -168,7 +203,41 @@ SMTP_SECRETS = (
         FieldType.SECRET_TEXT,
         help_text=_("Optional. The PEM private key for the DKIM selector."),
     ),
+    AccountField(
+        "mailgun_signing_key",
+        _("Mailgun webhook signing key"),
+        FieldType.PASSWORD,
+        help_text=_(
+            "Required for the Mailgun webhook: Sending, Webhooks, HTTP webhook signing key."
+        ),
+        required_when=("feedback_webhook", FEEDBACK_HOOK_MAILGUN),
+    ),
 )
+
+
+@dataclass(frozen=True)
+class FeedbackHookConfig:
+    """Which provider webhook an account accepts, and what authenticates it."""
+
+    provider: str  # FEEDBACK_HOOK_SES, FEEDBACK_HOOK_MAILGUN or "" (none chosen)
+    sns_topic_arn: str
+    mailgun_signing_key: str
+
+    def accepts(self, provider: str) -> bool:
+        """Whether the account takes `provider`'s webhook: the one it names, or any
+        while it names none (accounts saved before the choice existed among them).
+        The webhook then still requires its credential (topic ARN, signing key)."""
+        return not self.provider or self.provider == provider
+
+
+def feedback_hook_config(account) -> FeedbackHookConfig:
+    s = account.settings or {}
+    secrets = account.secrets or {}
+    return FeedbackHookConfig(
+        provider=str(s.get("feedback_webhook") or ""),
+        sns_topic_arn=str(s.get("sns_topic_arn") or "").strip(),
+        mailgun_signing_key=str(secrets.get("mailgun_signing_key") or ""),
+    )
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,20 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.email} ({self.status})"
+
+
+class SeenWebhookToken(models.Model):
+    """A signed webhook token already accepted (Mailgun's `token`): a second request
+    with it is a replay. In the database, not a per-process cache, so every web process
+    sees every other's tokens; the unique key makes "first one wins" atomic. Rows are
+    deleted once `expires_at` passes (the signature's freshness window has closed)."""
+
+    token = models.CharField(max_length=300, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("seen webhook token")
+        verbose_name_plural = _("seen webhook tokens")
+
+    def __str__(self):
+        return self.token

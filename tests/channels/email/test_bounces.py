@@ -21,6 +21,7 @@ from channels.email import bounces
 from tests.factories import ChannelAccountFactory
 
 CERT_URL = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:ses-feedback"
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def signed_sns(key, message: dict, msg_type="Notification") -> dict:
     payload = {
         "Type": msg_type,
         "MessageId": "1",
-        "TopicArn": "arn:aws:sns:eu-west-1:1:ses",
+        "TopicArn": TOPIC_ARN,
         "Message": json.dumps(message),
         "Timestamp": "2026-11-22T08:00:00.000Z",
         "SignatureVersion": "2",
@@ -70,7 +71,9 @@ def signed_sns(key, message: dict, msg_type="Notification") -> dict:
 @pytest.fixture
 def account(db):
     return ChannelAccountFactory(
-        kind="email/smtp", secrets={"mailgun_signing_key": "mg-key"}, settings={}
+        kind="email/smtp",
+        secrets={"mailgun_signing_key": "mg-key"},
+        settings={"sns_topic_arn": TOPIC_ARN},
     )
 
 
