@@ -51,7 +51,7 @@ def test_marketer_connects_baidu_tongji(open_journey, make_user, demo_analytics,
     j.step("imported")
 
     j.click_menu(j.t("Dashboards"))
-    j.click_link("Spring sale 2026")
+    j.click_link("Winter sale 2026 冬季大促")  # the demo's running campaign
     section = j.page.locator("[data-seo-section]")
     expect(section.locator("[data-site-words]")).to_contain_text("春季促销攻略")
     expect(section.get_by_role("columnheader", name=j.t("Top hints"))).to_be_visible()
