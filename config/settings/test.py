@@ -24,3 +24,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
         BASE_DIR / "var" / f"test_{_suffix or 'default'}.sqlite3"
     )
+
+# The shared Redis cache is one keyspace for every test run on the machine (parallel
+# runs, other developers): Wagtail keeps the sites' root paths there, among others, and
+# a run must never read another's. One prefix per run, inherited by the processes it
+# starts (a real worker, a web server), so they share this run's entries.
+os.environ.setdefault("TEST_CACHE_PREFIX", f"test-{_suffix or 'default'}-{os.getpid()}")
+for _cache in CACHES.values():  # noqa: F405 - from .base
+    _cache["KEY_PREFIX"] = os.environ["TEST_CACHE_PREFIX"]
