@@ -115,10 +115,13 @@ class DeadlineStream(httpcore.NetworkStream):
         return self._stream.read(max_bytes, self._deadline.bound(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        view = memoryview(buffer)
-        for start in range(0, len(view), WRITE_STEP) or (0,):
-            piece = bytes(view[start : start + WRITE_STEP])
+        start = 0
+        while True:  # at least once: an empty write still checks the deadline
+            piece = buffer[start : start + WRITE_STEP]
             self._stream.write(piece, self._deadline.bound(timeout, httpcore.WriteTimeout))
+            start += WRITE_STEP
+            if start >= len(buffer):
+                return
 
     def close(self) -> None:
         self._stream.close()
