@@ -140,7 +140,9 @@ def fetch_feed_entries(account, url: str) -> list:
     """The entries of the feed at `url`, fetched with the account's SSRF settings.
     Raises FeedUnavailable."""
     try:
-        with client_for_account(account, follow_redirects=True, max_redirects=5) as client:
+        with client_for_account(
+            account, follow_redirects=True, max_redirects=5, max_bytes=MAX_FEED_BYTES
+        ) as client:
             with client.stream("GET", url) as response:
                 response.raise_for_status()
                 data = read_limited(response, MAX_FEED_BYTES)

@@ -135,6 +135,9 @@ def reddit_callback(request):
     except SocialAuthBaseException as exc:
         messages.error(request, _("Reddit did not connect: %(error)s") % {"error": exc})
         return redirect("channels_admin:account_index")
+    except PublishError as exc:  # the code exchange, through channels.http
+        messages.error(request, _("Reddit did not connect: %(error)s") % {"error": exc.message})
+        return redirect("channels_admin:account_index")
     try:
         account = services.connect_reddit_account(account_pk, tokens)
     except PublishError as exc:

@@ -7,6 +7,7 @@ Like every adapter it never retries, sleeps or imports Celery.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 
@@ -19,6 +20,9 @@ from . import services
 from .config import SMTP_SECRETS, SMTP_SETTINGS, SMTPConfig
 from .models import EmailSend
 from .rendering import render_issue
+from .sender import cannot_connect_message
+
+logger = logging.getLogger(__name__)
 
 
 class EmailAdapter(ChannelAdapter):
@@ -81,7 +85,10 @@ class EmailAdapter(ChannelAdapter):
             conn = services.open_smtp(config)
             conn.noop()
             conn.quit()
-        except services.TransientSendError as exc:
+        except services.TransientSendError as exc:  # already in words that hide port state
             raise PublishError(str(exc), permanent=False) from exc
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-            raise PublishError(str(exc), permanent=False) from exc
+            logger.warning(
+                "mail server %s:%s failed after connecting: %r", config.host, config.port, exc
+            )
+            raise PublishError(cannot_connect_message(), permanent=False) from exc

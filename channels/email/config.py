@@ -261,6 +261,8 @@ class SMTPConfig:
     dkim_domain: str
     dkim_private_key: str
     timeout: float = 30.0
+    # The account is marked internal: its host may be on loopback or a private network.
+    allow_internal: bool = False
 
     @classmethod
     def from_account(cls, account) -> SMTPConfig:
@@ -289,4 +291,5 @@ class SMTPConfig:
             dkim_domain=s.get("dkim_domain", ""),
             dkim_private_key=secrets.get("dkim_private_key", ""),
             timeout=float(s.get("timeout") or DEFAULT_TIMEOUT),
+            allow_internal=bool(account.is_internal),
         )

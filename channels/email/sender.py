@@ -7,6 +7,7 @@ the issue frozen on the EmailSend.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 
@@ -21,13 +22,28 @@ from .config import SMTPConfig
 from .mime import MessageFrame, feedback_id_for
 from .models import Delivery, EmailSend
 
+logger = logging.getLogger(__name__)
+
 
 class TransientSendError(Exception):
     """The SMTP server is unreachable or failed mid-batch; try again later."""
 
 
+def cannot_connect_message() -> str:
+    return _(
+        "Could not connect to the mail server. Check its host name, port and security "
+        "setting; the server log has the details."
+    )
+
+
 def open_smtp(config: SMTPConfig) -> smtplib.SMTP:
-    """One connection for a whole batch. Raises TransientSendError when unreachable."""
+    """One connection for a whole batch, through the SSRF guard unless the account is
+    internal. Raises TransientSendError when it cannot be made.
+
+    Its message is the same whatever went wrong before the login (an address the guard
+    refuses, a refused or timed-out connection, no route, something that is not a mail
+    server, a failed TLS handshake): a marketer's Test connection must not tell an
+    open port from a closed one. What happened goes to the server log."""
     try:
         if config.security == "ssl":
             conn = smtp.SMTP_SSL(
@@ -35,9 +51,15 @@ def open_smtp(config: SMTPConfig) -> smtplib.SMTP:
                 config.port,
                 timeout=config.timeout,
                 context=ssl.create_default_context(),
+                allow_internal=config.allow_internal,
             )
         else:
-            conn = smtp.SMTP(config.host, config.port, timeout=config.timeout)
+            conn = smtp.SMTP(
+                config.host,
+                config.port,
+                timeout=config.timeout,
+                allow_internal=config.allow_internal,
+            )
             conn.ehlo()
             if config.security == "starttls":
                 conn.starttls(context=ssl.create_default_context())
@@ -46,8 +68,15 @@ def open_smtp(config: SMTPConfig) -> smtplib.SMTP:
             conn.login(config.username, config.password)
     except smtplib.SMTPAuthenticationError as exc:
         raise PublishError(_("SMTP login refused: %(err)s") % {"err": exc}, permanent=True) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise TransientSendError(f"cannot connect to {config.host}:{config.port}: {exc}") from exc
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        logger.warning(
+            "cannot connect to the mail server %s:%s (%s): %r",
+            config.host,
+            config.port,
+            config.security,
+            exc,
+        )
+        raise TransientSendError(cannot_connect_message()) from exc
     return conn
 
 

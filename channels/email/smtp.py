@@ -12,6 +12,11 @@ over every message.
 - Internationalised domains go as punycode (IDNA); a non-ASCII mailbox name uses
   SMTPUTF8 where offered and is refused for that one recipient where not (smtplib on
   its own would raise UnicodeEncodeError).
+- The connection goes through the SSRF guard (channels.netguard): the host is resolved,
+  every address checked, and the socket connects to a checked address, while TLS (SSL
+  or STARTTLS) still names and verifies the host. Loopback, private, link-local and
+  IPv4-embedding addresses are refused unless `allow_internal` is given (an account
+  marked internal); the refusal is an OSError, like any other failure to connect.
 Errors raise exactly what smtplib's `sendmail` raises, so callers cannot tell the two
 paths apart. Anything else goes through smtplib unchanged.
 """
@@ -21,6 +26,8 @@ from __future__ import annotations
 import re
 import smtplib
 import socket
+
+from channels.netguard import connect_checked
 
 CRLF = b"\r\n"
 END_OF_DATA = b"." + CRLF
@@ -260,9 +267,35 @@ class FastSendMixin:
         return {}
 
 
-class SMTP(FastSendMixin, smtplib.SMTP):
-    pass
+class GuardedSocketMixin(smtplib.SMTP):
+    """Connects through the SSRF guard. Below smtplib.SMTP_SSL in SMTP_SSL's order, so
+    smtplib still wraps the checked socket in TLS for the host's name."""
+
+    allow_internal = False
+
+    def _get_socket(self, host, port, timeout):
+        if timeout is not None and not timeout:
+            raise ValueError("Non-blocking socket (timeout=0) is not supported")
+        return connect_checked(
+            host,
+            port,
+            allow_internal=self.allow_internal,
+            timeout=socket.getdefaulttimeout()
+            if timeout is socket._GLOBAL_DEFAULT_TIMEOUT
+            else timeout,
+            source_address=self.source_address,
+        )
 
 
-class SMTP_SSL(FastSendMixin, smtplib.SMTP_SSL):  # noqa: N801 - mirrors smtplib's name
-    pass
+class SMTP(FastSendMixin, GuardedSocketMixin):
+    """`SMTP(host, port, timeout=..., allow_internal=False)`, smtplib.SMTP otherwise."""
+
+    def __init__(self, *args, allow_internal: bool = False, **kwargs):
+        self.allow_internal = allow_internal  # before smtplib connects, in __init__
+        super().__init__(*args, **kwargs)
+
+
+class SMTP_SSL(FastSendMixin, smtplib.SMTP_SSL, GuardedSocketMixin):  # noqa: N801 - smtplib's name
+    def __init__(self, *args, allow_internal: bool = False, **kwargs):
+        self.allow_internal = allow_internal
+        super().__init__(*args, **kwargs)

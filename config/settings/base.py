@@ -387,8 +387,11 @@ FIELD_ENCRYPTION_KEYS = env.list(
 )
 # Hub pages and tracked links are served from this base URL (BASE_URL, above).
 SITE_BASE_URL = BASE_URL
-# Outbound HTTP (channel adapters, partner feeds): timeouts and the SSRF guard.
+# Outbound HTTP (channels.http: every adapter, feed and fetch): the timeout of each
+# phase (connect, each read or write), the wall clock of a whole request (redirects and
+# reading the answer included) and the most an answer may hold once decoded.
 OUTBOUND_HTTP_TIMEOUT = env.float("OUTBOUND_HTTP_TIMEOUT", default=15.0)
+OUTBOUND_HTTP_DEADLINE = env.float("OUTBOUND_HTTP_DEADLINE", default=60.0)
 OUTBOUND_HTTP_MAX_BYTES = env.int("OUTBOUND_HTTP_MAX_BYTES", default=10 * 1024 * 1024)
 
 LOGGING = {

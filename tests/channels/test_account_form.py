@@ -244,6 +244,7 @@ def test_save_and_test_connection_from_the_edit_screen(staff, smtp_port):
     assert 'name="test"' in edit and f"/admin/channels/{account.pk}/test/" in edit
     data = smtp_post(
         **{
+            "is_internal": "on",  # the test server is on loopback
             "setting__host": "127.0.0.1",
             "setting__port": str(smtp_port),
             "setting__security": "none",

@@ -272,6 +272,7 @@ def smtp_account(smtp_server, news_list):
     return ChannelAccountFactory(
         kind="email/smtp",
         name="Newsletter SMTP",
+        is_internal=True,  # the loopback server, which the SSRF guard refuses otherwise
         settings={
             "host": "127.0.0.1",
             "port": controller.port,

@@ -137,6 +137,7 @@ def email_account(smtp_server, mailing_list):
     return ChannelAccountFactory(
         kind="email/smtp",
         name="Newsletter SMTP",
+        is_internal=True,  # the test server is on loopback, which the SSRF guard refuses
         settings={
             "host": "127.0.0.1",
             "port": controller.port,

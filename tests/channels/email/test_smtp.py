@@ -29,7 +29,7 @@ class CountingSMTP(smtp.SMTP):
 
 def connect(server, cls=CountingSMTP):
     controller, _handler = server
-    conn = cls(controller.hostname, controller.port, timeout=10)
+    conn = cls(controller.hostname, controller.port, timeout=10, allow_internal=True)
     conn.ehlo()
     return conn
 

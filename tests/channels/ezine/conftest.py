@@ -22,6 +22,7 @@ def ezine_setup(home_page, smtp_server):  # noqa: F811 - the fixture imported ab
     page = add_child(home_page, EZinePage(title="Weekly", slug="weekly"))
     account = ChannelAccountFactory(
         kind="ezine/email",
+        is_internal=True,  # the test server is on loopback, which the SSRF guard refuses
         settings={
             "host": "127.0.0.1",
             "port": controller.port,
