@@ -67,7 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "social_django.middleware.SocialAuthExceptionMiddleware",
+    # social_django's, with sign-in refusals in the reader's language (content/sso.py).
+    "content.sso.SignInErrorMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
