@@ -287,6 +287,25 @@ ANALYTICS_LINK_CACHE_SIZE = env.int("ANALYTICS_LINK_CACHE_SIZE", default=100_000
 # after they arrive (analytics' REFLAG_WINDOW_SECONDS), so the default is twice that.
 ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=60)
 
+# audiences: the public forms and the CSV import.
+# One confirmation email per address per period, however often the form is posted.
+AUDIENCES_CONFIRMATION_PERIOD_SECONDS = env.int(
+    "AUDIENCES_CONFIRMATION_PERIOD_SECONDS", default=24 * 3600
+)
+# Posts per client (hashed IP) per window to each public form (subscribe, preferences;
+# never the one-click unsubscribe), counted in the shared cache.
+AUDIENCES_FORM_LIMIT = env.int("AUDIENCES_FORM_LIMIT", default=20)
+AUDIENCES_FORM_LIMIT_WINDOW_SECONDS = env.int("AUDIENCES_FORM_LIMIT_WINDOW_SECONDS", default=600)
+# Reverse proxies in front of Django that append the client's address to
+# X-Forwarded-For (1 behind the compose file's nginx, 2 with a load balancer in front of
+# it). 0: the client is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A CSV import still checking or importing this long after its step began lost its
+# worker (the hard time limit is far shorter) and is marked failed.
+AUDIENCES_IMPORT_STALE_SECONDS = env.int(
+    "AUDIENCES_IMPORT_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
+)
+
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
 # is dropped: the next one does the same work.
@@ -330,6 +349,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.email.tasks.pump_email_sends",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # A CSV import whose worker vanished is failed with the reason, never left running.
+    "audiences-sweep-stale-imports": {
+        "task": "campaigns.audiences.tasks.sweep_stale_imports",
+        "schedule": 300.0,
+        "options": {"expires": 240},
     },
     "ezine-run-due": {
         "task": "channels.ezine.tasks.run_due_ezines",
