@@ -234,15 +234,21 @@ def _problem(
     # The report keeps the row as it was read (bounded, so a hostile file cannot bloat
     # the job row); the error CSV reads the file again for the full values. "problem"
     # is the reason in the worker's language, for logs and older readers.
-    problem = {"code": code, "params": params or {}}
+    params = {k: _storable(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
+    problem = {"code": code, "params": params}
     return {
         "row": row,
         "kind": kind,
         **problem,
-        "problem": text or describe(problem),
-        "email": email[:254],
-        "values": [c[:200] for c in cells[:30]],
+        "problem": _storable(text or describe(problem)),
+        "email": _storable(email[:254]),
+        "values": [_storable(c[:200]) for c in cells[:30]],
     }
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL's jsonb cannot hold U+0000: the report shows a replacement character.
+    return text.replace("\x00", "\ufffd")
 
 
 def _row_problem(
@@ -425,7 +431,7 @@ def _check(job: ImportJob, progress, recheck: bool = False):
     if not recheck:
         rejected = sum(1 for p in problems if p["kind"] == REJECTED)
         ImportJob.objects.filter(pk=job.pk).update(
-            header=[h[:200] for h in header[:30]],
+            header=[_storable(h[:200]) for h in header[:30]],
             total_rows=len(clean) + len(problems),
             valid_rows=len(clean),
             rejected_rows=rejected,
