@@ -32,6 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -390,13 +391,15 @@ def sweep_stale_imports(now: datetime.datetime | None = None, job_id: int | None
     now = now or timezone.now()
     seconds = settings.AUDIENCES_IMPORT_STALE_SECONDS
     cutoff = now - datetime.timedelta(seconds=seconds)
-    stale = ImportJob.objects.filter(status__in=WORKING, started_at__lt=cutoff)
+    # Jobs from before started_at existed count from their creation.
+    old = Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff)
+    stale = ImportJob.objects.filter(old, status__in=WORKING)
     if job_id is not None:
         stale = stale.filter(pk=job_id)
     failed = 0
     for pk in list(stale.values_list("pk", flat=True)):
         # Re-checked in the update: a job that finished meanwhile keeps its result.
-        failed += ImportJob.objects.filter(pk=pk, status__in=WORKING, started_at__lt=cutoff).update(
+        failed += ImportJob.objects.filter(old, pk=pk, status__in=WORKING).update(
             status=ImportJob.Status.FAILED,
             errors=[_problem(0, [], REJECTED, "stale", {"n": max(1, seconds // 60)})],
             finished_at=now,
@@ -479,7 +482,12 @@ def run_import(job_id: int) -> ImportJob:
     since the report is still skipped), in one transaction. Does nothing unless the job
     was confirmed; safe to re-run, as applying twice creates nothing new."""
     job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
-    if job.status != ImportJob.Status.RUNNING:
+    # The step's clock starts when a worker takes it, not when it was queued.
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+        started_at=timezone.now()
+    )
+    if not started:
+        job.refresh_from_db()
         return job
     try:
         _run(job)

@@ -171,6 +171,10 @@ def test_a_job_whose_worker_vanished_is_swept_as_failed(news, marketer_client):
     ImportJob.objects.filter(pk=checking.pk).update(
         status=ImportJob.Status.CHECKING, started_at=long_ago
     )
+    legacy = make_job(news, b"email\nd@example.org\n")  # from before started_at
+    ImportJob.objects.filter(pk=legacy.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=None, created_at=long_ago
+    )
     recent = make_job(news, b"email\nc@example.org\n")
     ImportJob.objects.filter(pk=recent.pk).update(
         status=ImportJob.Status.RUNNING, started_at=timezone.now()
@@ -182,7 +186,12 @@ def test_a_job_whose_worker_vanished_is_swept_as_failed(news, marketer_client):
         if e["task"] == "campaigns.audiences.tasks.sweep_stale_imports"
     )
     app.tasks[entry["task"]].apply().get()
-    for job, status in ((stale, "failed"), (checking, "failed"), (recent, "running")):
+    for job, status in (
+        (stale, "failed"),
+        (checking, "failed"),
+        (legacy, "failed"),
+        (recent, "running"),
+    ):
         job.refresh_from_db()
         assert job.status == status, job
     assert "stopped without finishing" in importing.describe(stale.errors[0])
