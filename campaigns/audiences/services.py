@@ -135,21 +135,31 @@ def subscribe(
             subscription.confirmed_at = None if double_opt_in else now
             subscription.unsubscribed_at = None
             subscription.save()
-    if subscription.status == Subscription.Status.PENDING and _claim_confirmation(subscriber):
-        send_confirmation_email(subscription)
+    claimed = subscription.status == Subscription.Status.PENDING and _claim_confirmation(subscriber)
+    if claimed:
+        try:
+            send_confirmation_email(subscription)
+        except Exception:
+            # Not sent: the next post may try again instead of waiting out the period.
+            Subscriber.objects.filter(pk=subscriber.pk, confirmation_sent_at=claimed).update(
+                confirmation_sent_at=None
+            )
+            raise
     return subscription
 
 
-def _claim_confirmation(subscriber: Subscriber) -> bool:
-    """True for the one caller per period that may mail `subscriber` a confirmation: an
-    atomic update, so concurrent posts from any number of processes claim it once."""
+def _claim_confirmation(subscriber: Subscriber) -> datetime.datetime | None:
+    """The claim's time for the one caller per period that may mail `subscriber` a
+    confirmation, else None: an atomic update, so concurrent posts from any number of
+    processes claim it once."""
     now = timezone.now()
     since = now - datetime.timedelta(seconds=settings.AUDIENCES_CONFIRMATION_PERIOD_SECONDS)
-    return bool(
+    claimed = (
         Subscriber.objects.filter(pk=subscriber.pk)
         .filter(Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=since))
         .update(confirmation_sent_at=now)
     )
+    return now if claimed else None
 
 
 def subscribe_from_form(

@@ -245,3 +245,16 @@ def test_the_limit_holds_across_processes(news, redis_url, settings):
     assert done.stdout.strip() == "[None, None, None]"
     refused = client_at("203.0.113.99").post("/subscribe/news/", {"email": "a@example.org"})
     assert refused.status_code == 429
+
+
+def test_a_confirmation_that_could_not_be_sent_does_not_use_up_the_period(
+    news, celery_eager, settings
+):
+    settings.AUDIENCES_FORM_LIMIT = 0
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    with pytest.raises(OSError):
+        client_at("198.51.100.9").post("/subscribe/news/", {"email": "later@example.org"})
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client_at("198.51.100.9").post("/subscribe/news/", {"email": "later@example.org"})
+    assert [m.to for m in mail.outbox] == [["later@example.org"]]
