@@ -2,7 +2,10 @@
 
 Only people whose verified email is on an allowed domain get an admin account, and they
 get the group mapped to their domain (settings.SSO_DOMAIN_GROUPS). Everyone else is
-refused with a clear message before any user row is created.
+refused with a clear message (shown on the admin login page) before any user row is
+created or any existing account linked. "Verified" means what the provider says: OIDC and
+Google must send `email_verified` as boolean true or the string "true"
+(claims_email_verified); a missing claim is a no.
 
 This pipeline is for staff sign-in only. Connecting a channel account (e.g. Reddit) must
 never pass through it: see channels/ for that flow.
@@ -11,7 +14,11 @@ never pass through it: see channels/ for that flow.
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from social_core.backends.google import BaseGoogleAuth
+from social_core.backends.open_id_connect import OpenIdConnectAuth
 from social_core.exceptions import AuthPolicyError
+from social_django.middleware import SocialAuthExceptionMiddleware
 
 
 class SignInRefused(AuthPolicyError):
@@ -34,19 +41,63 @@ def email_domain(email: str) -> str:
     return email.strip().lower().rpartition("@")[2]
 
 
-def _unverified(email: str, response) -> bool:
-    """True when the provider says the address is not verified: OIDC and Google send
-    `email_verified`; GitHub lists addresses with a `verified` flag."""
+# The backends whose providers state `email_verified` (OpenID Connect's standard claim;
+# Google's sign-in sends it too). Subclasses count: Google's OIDC backend is an OIDC one.
+_CLAIM_BACKENDS = (BaseGoogleAuth, OpenIdConnectAuth)
+
+
+def claims_email_verified(value) -> bool:
+    """Whether an `email_verified` claim says yes. Only boolean True, or the string
+    "true" in any case (some providers send the claim as a string), say yes: a missing
+    claim, False, "False", "0", 1, None and anything else do not. Silence is not a yes:
+    an unverified address on our domain would otherwise sign in as a colleague."""
+    if value is True:
+        return True
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def _email_verified_claim(backend, response):
+    """The provider's `email_verified` claim: the userinfo answer's, else the validated
+    ID token's (an OIDC provider may put it in only one of them); None when neither has
+    it."""
+    if isinstance(response, dict) and "email_verified" in response:
+        return response["email_verified"]
+    id_token = getattr(backend, "id_token", None)
+    if isinstance(id_token, dict):
+        return id_token.get("email_verified")
+    return None
+
+
+def _unverified(backend, email: str, response) -> bool:
+    """True unless the provider vouches for the address: OIDC and Google must send
+    `email_verified` exactly true (claims_email_verified); GitHub lists addresses with a
+    `verified` flag, which must be true for this address."""
+    if isinstance(backend, _CLAIM_BACKENDS):
+        return not claims_email_verified(_email_verified_claim(backend, response))
     if not isinstance(response, dict):
         return False
-    if response.get("email_verified") in (False, "false"):
-        return True
+    if "email_verified" in response:
+        return not claims_email_verified(response["email_verified"])
     emails = response.get("emails")
     if isinstance(emails, list):
         for entry in emails:
             if isinstance(entry, dict) and str(entry.get("email", "")).lower() == email:
-                return not entry.get("verified", False)
+                return entry.get("verified") is not True
     return False
+
+
+NOT_VERIFIED = gettext_lazy("Your email address is not verified by your provider.")
+
+
+class SignInErrorMiddleware(SocialAuthExceptionMiddleware):
+    """social_django's middleware, with the refusals a person can act on in their own
+    language. Google's backend refuses a missing or false `email_verified` itself,
+    before the pipeline runs, with an English message: it gets ours."""
+
+    def get_message(self, request, exception):
+        if getattr(exception, "claim", None) == "email_verified":
+            return str(NOT_VERIFIED)
+        return super().get_message(request, exception)
 
 
 def require_allowed_domain(backend, details, response=None, *args, **kwargs):
@@ -56,8 +107,8 @@ def require_allowed_domain(backend, details, response=None, *args, **kwargs):
         raise SignInRefused(backend, _("Your identity provider did not share an email address."))
     # Providers that say whether the address is verified (Google, OIDC) must say yes:
     # an unverified address on our domain could otherwise take over a colleague's account.
-    if _unverified(email, response):
-        raise SignInRefused(backend, _("Your email address is not verified by your provider."))
+    if _unverified(backend, email, response):
+        raise SignInRefused(backend, str(NOT_VERIFIED))
     if email_domain(email) not in _domain_groups():
         raise SignInRefused(
             backend,

@@ -7,19 +7,32 @@ and reason; duplicates within the file, suppressed addresses and people who left
 list are skipped, never (re)subscribed. Then the person chooses to import the valid
 rows, which happens in one transaction; the rest can be downloaded as an error CSV.
 Files may be UTF-8 (with or without BOM) or GBK, the usual export of Chinese Excel.
+
+Hostile files are reported, never a crash: a row the CSV reader refuses (a field over
+csv.field_size_limit, 128 KiB, or any other csv.Error) is a rejected row with its row
+and line number, and reading goes on with the next line; a file that cannot be decoded
+or whose header cannot be read is a file error naming the line. A job never stays
+"checking" or "running": any exception marks it failed with the reason, and
+sweep_stale_imports (a beat task, and every read of the job's progress) fails a job
+whose worker vanished (killed, time limit) once it has run longer than
+AUDIENCES_IMPORT_STALE_SECONDS.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import functools
 import io
+import logging
 import zoneinfo
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -41,20 +54,36 @@ MAX_REPORTED = 1000
 REJECTED, SKIPPED = "rejected", "skipped"
 CHUNK = 2000
 
+logger = logging.getLogger(__name__)
+
 
 class ImportFileError(ValueError):
     """The file cannot be read at all (encoding, not CSV)."""
 
 
+def _line_of(data: bytes, position: int) -> int:
+    return data.count(b"\n", 0, position) + 1
+
+
 def decode_csv(data: bytes, encoding: str = "auto") -> tuple[str, str]:
-    """(text, encoding used). "auto" tries UTF-8 (BOM allowed), then GBK."""
+    """(text, encoding used). "auto" tries UTF-8 (BOM allowed), then GBK. A file that
+    decodes in neither is a file error naming the first line that does not."""
     candidates = ["utf-8-sig", "gbk"] if encoding == "auto" else [encoding]
+    first_bad = None
     for candidate in candidates:
         try:
             return data.decode(candidate), ("utf-8" if candidate == "utf-8-sig" else candidate)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError as exc:
+            first_bad = exc.start if first_bad is None else min(first_bad, exc.start)
+        except LookupError:
             continue
-    raise ImportFileError(_("The file is neither UTF-8 nor GBK text."))
+    if first_bad is None:
+        raise ImportFileError(_("The file is neither UTF-8 nor GBK text."))
+    if encoding == "auto":
+        message = _("The file is neither UTF-8 nor GBK text (line %(line)s cannot be read).")
+    else:
+        message = _("The file is not %(encoding)s text (line %(line)s cannot be read).")
+    raise ImportFileError(message % {"line": _line_of(data, first_bad), "encoding": encoding})
 
 
 def _reader(text: str):
@@ -75,32 +104,72 @@ def guess_mapping(header: list[str]) -> dict[str, int]:
     return mapping
 
 
+def _csv_problem(exc: csv.Error, line: int) -> tuple[str, dict]:
+    """A csv.Error as a REASONS code and its values."""
+    if "field larger than field limit" in str(exc):
+        return "too_long", {"line": line, "kib": csv.field_size_limit() // 1024}
+    return "unreadable", {"line": line, "detail": str(exc)[:200]}
+
+
+def _records(reader) -> Iterator[tuple[list[str], tuple[str, dict] | None]]:
+    """The reader's records as (cells, None), and a record it refuses as ([], problem):
+    reading goes on with the next line, so one bad field costs one row, not the file."""
+    while True:
+        line = reader.line_num
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield [], _csv_problem(exc, reader.line_num or line + 1)
+            if reader.line_num == line:  # consumed nothing: the reader cannot go on
+                return
+            continue
+        yield cells, None
+
+
+def _header(reader) -> list[str]:
+    try:
+        return next(reader)
+    except StopIteration:
+        return []
+    except csv.Error as exc:
+        code, params = _csv_problem(exc, reader.line_num or 1)
+        raise ImportFileError(
+            _("The header row cannot be read: %(reason)s") % {"reason": describe_code(code, params)}
+        ) from exc
+
+
 def preview_csv(data: bytes, encoding: str = "auto", rows: int = 5) -> dict:
-    """Header, the first rows, the encoding and a guessed column mapping."""
+    """Header, the first rows, the encoding and a guessed column mapping. A first row
+    the reader refuses is left out of the sample (the report names it)."""
     text, used = decode_csv(data, encoding)
     reader = _reader(text)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise ImportFileError(_("The file is empty or not CSV.")) from exc
+    header = _header(reader)
+    if not header:
+        raise ImportFileError(_("The file is empty or not CSV."))
     sample = []
-    for row in reader:
-        sample.append(row)
-        if len(sample) >= rows:
+    for cells, problem in _records(reader):
+        if problem is None:
+            sample.append(cells)
+        if len(sample) >= rows or reader.line_num > 1000:
             break
     return {"header": header, "rows": sample, "encoding": used, "mapping": guess_mapping(header)}
 
 
-def read_rows(data: bytes, encoding: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """(header, iterator of (row number, cells)) with rows numbered as a spreadsheet
-    shows them: the header is row 1, and a cell holding a line break is still one row."""
+def read_rows(
+    data: bytes, encoding: str
+) -> tuple[list[str], Iterator[tuple[int, list[str], tuple[str, dict] | None]]]:
+    """(header, iterator of (row number, cells, problem)) with rows numbered as a
+    spreadsheet shows them: the header is row 1, and a cell holding a line break is
+    still one row. `problem` is set (a REASONS code and its values, cells empty) for a
+    record the CSV reader refused."""
     text, _used = decode_csv(data, encoding)
     reader = _reader(text)
-    try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
+    header = _header(reader)
+    if not header:
         return [], iter(())
-    return header, enumerate(reader, start=2)
+    return header, ((n, cells, problem) for n, (cells, problem) in enumerate(_records(reader), 2))
 
 
 # Why a row was not imported, kept as a code and its values and put into words when a
@@ -116,6 +185,18 @@ REASONS = {
         % p
     ),
     "nul": lambda p: _("contains a NUL character"),
+    "too_long": lambda p: (
+        _("line %(line)s: a field is longer than %(kib)s KiB; the row cannot be read") % p
+    ),
+    "unreadable": lambda p: _("line %(line)s cannot be read as CSV (%(detail)s)") % p,
+    "short_row": lambda p: (
+        ngettext(
+            "%(n)s column where the header has %(width)s: no email address column",
+            "%(n)s columns where the header has %(width)s: no email address column",
+            p["n"],
+        )
+        % p
+    ),
     "email": lambda p: _("not a valid email address"),
     "language": lambda p: _("unknown language %(lang)s") % p,
     "timezone": lambda p: _("unknown time zone %(zone)s") % p,
@@ -125,6 +206,16 @@ REASONS = {
     "suppressed": lambda p: _("suppressed address"),
     "unsubscribed": lambda p: _("unsubscribed from this list"),
     "already": lambda p: _("already on this list"),
+    # File-wide reasons of a failed job.
+    "crashed": lambda p: _("The import stopped on an unexpected error (%(error)s).") % p,
+    "stale": lambda p: (
+        ngettext(
+            "The import stopped without finishing (no result after %(n)s minute).",
+            "The import stopped without finishing (no result after %(n)s minutes).",
+            p["n"],
+        )
+        % p
+    ),
 }
 
 
@@ -134,25 +225,40 @@ def describe(problem: dict) -> str:
     return words(problem.get("params") or {}) if words else problem.get("problem", "")
 
 
+def describe_code(code: str, params: dict) -> str:
+    return describe({"code": code, "params": params})
+
+
 def _problem(
     row: int, cells: list[str], kind: str, code: str, params=None, email: str = "", text=""
 ) -> dict:
     # The report keeps the row as it was read (bounded, so a hostile file cannot bloat
     # the job row); the error CSV reads the file again for the full values. "problem"
     # is the reason in the worker's language, for logs and older readers.
-    problem = {"code": code, "params": params or {}}
+    params = {k: _storable(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
+    problem = {"code": code, "params": params}
     return {
         "row": row,
         "kind": kind,
         **problem,
-        "problem": text or describe(problem),
-        "email": email[:254],
-        "values": [c[:200] for c in cells[:30]],
+        "problem": _storable(text or describe(problem)),
+        "email": _storable(email[:254]),
+        "values": [_storable(c[:200]) for c in cells[:30]],
     }
 
 
-def _row_problem(values: dict, cells: list[str], width: int) -> tuple[str, dict] | None:
+def _storable(text: str) -> str:
+    # PostgreSQL's jsonb cannot hold U+0000: the report shows a replacement character.
+    return text.replace("\x00", "\ufffd")
+
+
+def _row_problem(
+    values: dict, cells: list[str], width: int, email_index: int
+) -> tuple[str, dict] | None:
     """Why a row cannot be imported at all (a REASONS code and its values), or None."""
+    if email_index >= len(cells) and len(cells) < width:
+        # Trailing empty columns may be left out; the address may not.
+        return "short_row", {"n": len(cells), "width": width}
     extra = [c for c in cells[width:] if c.strip()]
     if extra:
         # An unquoted comma in a name shifts every later column: refusing the row is
@@ -210,9 +316,12 @@ def validate_import(
     }
     seen: dict[str, int] = {}
     clean, problems = [], []
-    for count, (row, cells) in enumerate(rows, start=1):
+    for count, (row, cells, unreadable) in enumerate(rows, start=1):
         if progress and count % 1000 == 0:
             progress(count)
+        if unreadable:
+            problems.append(_problem(row, cells, REJECTED, *unreadable))
+            continue
         if not any(cell.strip() for cell in cells):
             continue  # an empty row holds nothing to lose
         values = {
@@ -221,7 +330,7 @@ def validate_import(
         }
         email = normalise_email(values.get("email", ""))
         values["email"] = email
-        problem = _row_problem(values, cells, len(header))
+        problem = _row_problem(values, cells, len(header), int(mapping["email"]))
         key = email.lower()
         if problem:
             problems.append(_problem(row, cells, REJECTED, *problem, email=email))
@@ -248,9 +357,57 @@ def progress_key(job_id: int) -> str:
 
 
 def import_progress(job: ImportJob) -> dict:
-    """Rows processed so far (from the cache while running) and the total."""
+    """Rows processed so far (from the cache while running) and the total. A job whose
+    worker vanished is failed here too, so its page never polls forever."""
+    if job.status in WORKING and sweep_stale_imports(job_id=job.pk):
+        job.refresh_from_db()
     processed = cache.get(progress_key(job.pk), job.processed_rows)
     return {"status": job.status, "processed": processed, "total": job.total_rows}
+
+
+WORKING = (ImportJob.Status.CHECKING, ImportJob.Status.RUNNING)
+
+
+def _fail(job_id: int, code: str, params: dict) -> None:
+    """Mark a job failed with a file-wide reason (kept as a code, worded for each
+    reader), whatever step it was in."""
+    ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.DONE).update(
+        status=ImportJob.Status.FAILED,
+        errors=[_problem(0, [], REJECTED, code, params)],
+        finished_at=timezone.now(),
+    )
+    cache.delete(progress_key(job_id))
+
+
+def _crashed(job_id: int, exc: BaseException) -> None:
+    logger.exception("Subscriber import %s failed", job_id, extra={"import_job_id": job_id})
+    _fail(job_id, "crashed", {"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+
+def sweep_stale_imports(now: datetime.datetime | None = None, job_id: int | None = None) -> int:
+    """Fail the jobs still checking or importing AUDIENCES_IMPORT_STALE_SECONDS after
+    their step started: the worker that had them is gone (killed, out of memory, past
+    the task's hard time limit). Returns how many were failed."""
+    now = now or timezone.now()
+    seconds = settings.AUDIENCES_IMPORT_STALE_SECONDS
+    cutoff = now - datetime.timedelta(seconds=seconds)
+    # Jobs from before started_at existed count from their creation.
+    old = Q(started_at__lt=cutoff) | Q(started_at__isnull=True, created_at__lt=cutoff)
+    stale = ImportJob.objects.filter(old, status__in=WORKING)
+    if job_id is not None:
+        stale = stale.filter(pk=job_id)
+    failed = 0
+    for pk in list(stale.values_list("pk", flat=True)):
+        # Re-checked in the update: a job that finished meanwhile keeps its result.
+        failed += ImportJob.objects.filter(old, pk=pk, status__in=WORKING).update(
+            status=ImportJob.Status.FAILED,
+            errors=[_problem(0, [], REJECTED, "stale", {"n": max(1, seconds // 60)})],
+            finished_at=now,
+        )
+        cache.delete(progress_key(pk))
+    if failed:
+        logger.warning("Failed %s stale subscriber import(s)", failed)
+    return failed
 
 
 def _progress(job: ImportJob):
@@ -277,7 +434,7 @@ def _check(job: ImportJob, progress, recheck: bool = False):
     if not recheck:
         rejected = sum(1 for p in problems if p["kind"] == REJECTED)
         ImportJob.objects.filter(pk=job.pk).update(
-            header=[h[:200] for h in header[:30]],
+            header=[_storable(h[:200]) for h in header[:30]],
             total_rows=len(clean) + len(problems),
             valid_rows=len(clean),
             rejected_rows=rejected,
@@ -295,11 +452,16 @@ def check_import(job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
     if job.status not in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING):
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING)
-    if _check(job, _progress(job)) is not None:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.CHECKED, processed_rows=0
-        )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.CHECKING, started_at=timezone.now()
+    )
+    try:
+        if _check(job, _progress(job)) is not None:
+            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.CHECKING).update(
+                status=ImportJob.Status.CHECKED, processed_rows=0
+            )
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the job must not stay checking
+        _crashed(job.pk, exc)
     cache.delete(progress_key(job.pk))
     job.refresh_from_db()
     return job
@@ -311,7 +473,7 @@ def confirm_import(job: ImportJob) -> bool:
     return bool(
         ImportJob.objects.filter(
             pk=job.pk, status=ImportJob.Status.CHECKED, valid_rows__gt=0
-        ).update(status=ImportJob.Status.RUNNING)
+        ).update(status=ImportJob.Status.RUNNING, started_at=timezone.now())
     )
 
 
@@ -320,28 +482,43 @@ def run_import(job_id: int) -> ImportJob:
     since the report is still skipped), in one transaction. Does nothing unless the job
     was confirmed; safe to re-run, as applying twice creates nothing new."""
     job = ImportJob.objects.select_related("mailing_list").get(pk=job_id)
-    if job.status != ImportJob.Status.RUNNING:
+    # The step's clock starts when a worker takes it, not when it was queued.
+    started = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+        started_at=timezone.now()
+    )
+    if not started:
+        job.refresh_from_db()
         return job
+    try:
+        _run(job)
+    except Exception as exc:  # noqa: BLE001 - whatever it was, the job must not stay running
+        # The transaction rolled back: nothing of this job was imported.
+        _crashed(job.pk, exc)
+    cache.delete(progress_key(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+def _run(job: ImportJob) -> None:
     progress = _progress(job)
     checked = _check(job, progress, recheck=True)
     if checked is None:
-        job.refresh_from_db()
-        return job
+        return
     # Only rows the report called valid: the person chose those, not rows that would
     # pass now for a reason the report did not show.
     reported = {p["row"] for p in job.errors}
     clean = [values for values in checked[0] if values["row"] not in reported]
     with transaction.atomic():
         imported = _apply(job, clean, progress)
-    ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportJob.Status.DONE,
-        processed_rows=len(clean),
-        imported_rows=imported,
-        finished_at=timezone.now(),
-    )
-    cache.delete(progress_key(job.pk))
-    job.refresh_from_db()
-    return job
+        # In the transaction: a job swept as stale meanwhile imports nothing.
+        done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.DONE,
+            processed_rows=len(clean),
+            imported_rows=imported,
+            finished_at=timezone.now(),
+        )
+        if not done:
+            transaction.set_rollback(True)
 
 
 def error_rows(job: ImportJob) -> Iterator[list[str]]:
@@ -351,7 +528,7 @@ def error_rows(job: ImportJob) -> Iterator[list[str]]:
     header, rows = read_rows(bytes(job.file), job.encoding)
     reasons = {p["row"]: describe(p) for p in job.errors}
     yield [_("row"), _("reason"), *header]
-    for row, cells in rows:
+    for row, cells, _unreadable in rows:
         if row in reasons:
             yield [str(row), reasons[row], *(_cell(c) for c in cells)]
 

@@ -39,6 +39,9 @@ class Subscriber(models.Model):
     last_engaged_at = models.DateTimeField(
         _("last opened or clicked"), null=True, blank=True, db_index=True
     )
+    # The last confirmation email sent to this address: one per
+    # AUDIENCES_CONFIRMATION_PERIOD, however often the subscribe form is posted.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -202,7 +205,7 @@ class ImportJob(models.Model):
         CHECKED = "checked", _("Checked: waiting for your choice")
         RUNNING = "running", _("Importing")
         DONE = "done", _("Imported")
-        FAILED = "failed", _("Could not be read")
+        FAILED = "failed", _("Failed")
 
     mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE, related_name="+")
     file = models.BinaryField(editable=False)
@@ -223,6 +226,9 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the current step (checking, importing) began: a step running far longer than
+    # any worker may lost its worker (importing.sweep_stale_imports).
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

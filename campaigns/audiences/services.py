@@ -81,6 +81,7 @@ def subscribe(
     consent_text: str = "",
     consent_basis: str = "",
     ip: str | None = None,
+    ip_hash: str | None = None,
     name: str = "",
     language: str = "",
     double_opt_in: bool | None = None,
@@ -90,8 +91,12 @@ def subscribe(
     Form sign-ups follow the list's double opt-in setting (on by default): the
     subscription stays pending and a confirmation email is sent. Imports and API calls
     must state their consent basis. A suppressed address is refused (AudienceError).
-    Subscribing an already subscribed address changes nothing.
+    Subscribing an already subscribed address changes nothing. A pending address gets
+    at most one confirmation email per AUDIENCES_CONFIRMATION_PERIOD_SECONDS, however
+    often it is subscribed. `ip_hash` is hash_ip(ip) computed earlier (the raw address
+    never leaves the request).
     """
+    source_ip_hash = ip_hash if ip_hash is not None else hash_ip(ip)
     if method in (Subscription.Method.IMPORT, Subscription.Method.API) and not consent_basis:
         raise AudienceError(_("Imports and API calls must state the consent basis."))
     email = normalise_email(email)
@@ -115,7 +120,7 @@ def subscribe(
                 "consent_method": method,
                 "consent_text": consent_text or mailing_list.consent_text,
                 "consent_basis": consent_basis,
-                "source_ip_hash": hash_ip(ip),
+                "source_ip_hash": source_ip_hash,
                 "confirmed_at": None if double_opt_in else now,
             },
         )
@@ -126,13 +131,59 @@ def subscribe(
             subscription.consent_method = method
             subscription.consent_text = consent_text or mailing_list.consent_text
             subscription.consent_basis = consent_basis
-            subscription.source_ip_hash = hash_ip(ip)
+            subscription.source_ip_hash = source_ip_hash
             subscription.confirmed_at = None if double_opt_in else now
             subscription.unsubscribed_at = None
             subscription.save()
-    if subscription.status == Subscription.Status.PENDING:
-        send_confirmation_email(subscription)
+    claimed = subscription.status == Subscription.Status.PENDING and _claim_confirmation(subscriber)
+    if claimed:
+        try:
+            send_confirmation_email(subscription)
+        except Exception:
+            # Not sent: the next post may try again instead of waiting out the period.
+            Subscriber.objects.filter(pk=subscriber.pk, confirmation_sent_at=claimed).update(
+                confirmation_sent_at=None
+            )
+            raise
     return subscription
+
+
+def _claim_confirmation(subscriber: Subscriber) -> datetime.datetime | None:
+    """The claim's time for the one caller per period that may mail `subscriber` a
+    confirmation, else None: an atomic update, so concurrent posts from any number of
+    processes claim it once."""
+    now = timezone.now()
+    since = now - datetime.timedelta(seconds=settings.AUDIENCES_CONFIRMATION_PERIOD_SECONDS)
+    claimed = (
+        Subscriber.objects.filter(pk=subscriber.pk)
+        .filter(Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=since))
+        .update(confirmation_sent_at=now)
+    )
+    return now if claimed else None
+
+
+def subscribe_from_form(
+    list_id: int, email: str, *, name: str = "", language: str = "", ip_hash: str = ""
+) -> Subscription | None:
+    """The subscribe form's post, run by a worker: subscribe with the list's consent
+    text, or quietly nothing (a suppressed address, a list no longer public). Nothing
+    here reaches the person who posted: the form answered at once, the same way for
+    every address, so it never tells whether one is known, subscribed or suppressed."""
+    mailing_list = MailingList.objects.filter(pk=list_id, is_public=True).first()
+    if mailing_list is None:
+        return None
+    try:
+        return subscribe(
+            email,
+            mailing_list,
+            method=Subscription.Method.FORM,
+            consent_text=mailing_list.consent_text,
+            ip_hash=ip_hash,
+            name=name,
+            language=language,
+        )
+    except AudienceError:
+        return None
 
 
 def confirmation_token(subscription: Subscription) -> str:

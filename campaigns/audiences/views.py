@@ -12,22 +12,28 @@ or work computer's browser says nothing about the reader. Pages that name nobody
 The links of previews and test emails carry a preview token
 (audiences.services.preview_link_token): they open the same pages in test mode, where
 nothing is changed or recorded.
+
+The subscribe and preference forms are limited per client (limits.py): over the limit,
+the same page comes back with status 429, the person's input kept and a message saying
+when to try again. The subscribe form answers every address the same way, at once: the
+subscribing is a worker's (tasks.subscribe_from_form), so neither the page nor its
+timing tells whether an address is known, subscribed or suppressed.
 """
+
+import math
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
+from django.utils.translation import ngettext
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import limits, services
 from .forms import PreferencesForm, SubscribeForm
 from .models import MailingList, Subscriber, Subscription
-
-
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+from .tasks import subscribe_from_form
 
 
 def _render(request, template: str, context: dict, *, language: str = "", status: int = 200):
@@ -46,28 +52,45 @@ def _link_error(request, error: str = "", status: int = 400):
     return _render(request, "audiences/link_error.html", {"error": error}, status=status)
 
 
-@xframe_options_exempt  # the form is meant to be embedded in other sites' pages
+def _too_many(request, template: str, context: dict, retry_after: int, language: str = ""):
+    """The form's own page again, with what was typed, and when to try again (429)."""
+    minutes = max(1, math.ceil(retry_after / 60))
+    with translation.override(language or translation.get_language()):
+        context["limit_error"] = ngettext(
+            "Too many attempts from your network. Please try again in %(n)s minute.",
+            "Too many attempts from your network. Please try again in %(n)s minutes.",
+            minutes,
+        ) % {"n": minutes}
+    response = _render(request, template, context, language=language, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+# The form is meant to be embedded in other sites' pages. In a third-party frame the
+# browser sends no cookie, so there is no CSRF cookie to match; the form acts on no
+# session or account either, so a forged post can do nothing a direct one cannot, and
+# the per-client and per-address limits hold either way.
+@csrf_exempt
+@xframe_options_exempt
 @require_http_methods(["GET", "POST"])
 def subscribe_form(request, slug):
     mailing_list = get_object_or_404(MailingList, slug=slug, is_public=True)
     form = SubscribeForm(request.POST or None)
     context = {"form": form, "mailing_list": mailing_list, "done": False, "error": ""}
-    if request.method == "POST" and form.is_valid():
-        if not form.cleaned_data["website"]:
-            try:
-                services.subscribe(
+    if request.method == "POST":
+        retry_after = limits.over_limit("subscribe", request)
+        if retry_after:
+            return _too_many(request, "audiences/subscribe.html", context, retry_after)
+        if form.is_valid():
+            if not form.cleaned_data["website"]:  # the honeypot: bots get the same answer
+                subscribe_from_form.delay(
+                    mailing_list.pk,
                     form.cleaned_data["email"],
-                    mailing_list,
-                    method=Subscription.Method.FORM,
-                    consent_text=mailing_list.consent_text,
-                    ip=_client_ip(request),
-                    name=form.cleaned_data["name"],
-                    language=(request.LANGUAGE_CODE or "en").lower(),
+                    form.cleaned_data["name"],
+                    (request.LANGUAGE_CODE or "en").lower(),
+                    services.hash_ip(limits.client_ip(request)),
                 )
-            except services.AudienceError:
-                # Same answer as success: the form must not reveal who is suppressed.
-                pass
-        context["done"] = True
+            context["done"] = True
     return render(request, "audiences/subscribe.html", context)
 
 
@@ -154,6 +177,13 @@ def preferences(request, token):
     }
     form = PreferencesForm(request.POST or None, initial=initial, list_choices=choices)
     saved = False
+    context = {"form": form, "email": subscriber.email, "saved": saved, "token": token}
+    if request.method == "POST":
+        retry_after = limits.over_limit("preferences", request)
+        if retry_after:
+            return _too_many(
+                request, "audiences/preferences.html", context, retry_after, subscriber.language
+            )
     if request.method == "POST" and form.is_valid():
         services.update_preferences(
             subscriber,
@@ -162,7 +192,7 @@ def preferences(request, token):
             name=form.cleaned_data["name"],
         )
         saved = True
-    context = {"form": form, "email": subscriber.email, "saved": saved, "token": token}
+    context["saved"] = saved
     # After a save, in the language just chosen.
     return _render(request, "audiences/preferences.html", context, language=subscriber.language)
 

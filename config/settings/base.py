@@ -92,7 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "social_django.middleware.SocialAuthExceptionMiddleware",
+    # social_django's, with sign-in refusals in the reader's language (content/sso.py).
+    "content.sso.SignInErrorMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -318,6 +319,24 @@ ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=6
 # ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
 # operations page counts a worker live while its row is younger than three of these.
 OPS_WORKER_HEARTBEAT_SECONDS = env.int("OPS_WORKER_HEARTBEAT_SECONDS", default=10)
+# audiences: the public forms and the CSV import.
+# One confirmation email per address per period, however often the form is posted.
+AUDIENCES_CONFIRMATION_PERIOD_SECONDS = env.int(
+    "AUDIENCES_CONFIRMATION_PERIOD_SECONDS", default=24 * 3600
+)
+# Posts per client (hashed IP) per window to each public form (subscribe, preferences;
+# never the one-click unsubscribe), counted in the shared cache.
+AUDIENCES_FORM_LIMIT = env.int("AUDIENCES_FORM_LIMIT", default=20)
+AUDIENCES_FORM_LIMIT_WINDOW_SECONDS = env.int("AUDIENCES_FORM_LIMIT_WINDOW_SECONDS", default=600)
+# Reverse proxies in front of Django that append the client's address to
+# X-Forwarded-For (1 behind the compose file's nginx, 2 with a load balancer in front of
+# it). 0: the client is REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# A CSV import still checking or importing this long after its step began lost its
+# worker (the hard time limit is far shorter) and is marked failed.
+AUDIENCES_IMPORT_STALE_SECONDS = env.int(
+    "AUDIENCES_IMPORT_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
+)
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
@@ -369,6 +388,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.email.tasks.pump_email_sends",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # A CSV import whose worker vanished is failed with the reason, never left running.
+    "audiences-sweep-stale-imports": {
+        "task": "campaigns.audiences.tasks.sweep_stale_imports",
+        "schedule": 300.0,
+        "options": {"expires": 240},
     },
     "ezine-run-due": {
         "task": "channels.ezine.tasks.run_due_ezines",

@@ -19,7 +19,7 @@ def news(db):
 
 
 @pytest.mark.django_db
-def test_form_signup_is_double_opt_in_with_consent_record(news):
+def test_form_signup_is_double_opt_in_with_consent_record(news, celery_eager):
     client = Client(REMOTE_ADDR="203.0.113.9")
     response = client.post("/subscribe/news/", {"email": "Ann@Example.ORG", "name": "Ann"})
     assert response.status_code == 200
@@ -47,7 +47,7 @@ def test_form_signup_is_double_opt_in_with_consent_record(news):
 
 
 @pytest.mark.django_db
-def test_subscribe_form_is_quiet_about_suppressed_and_bots(news):
+def test_subscribe_form_is_quiet_about_suppressed_and_bots(news, celery_eager):
     Suppression.objects.create(email="gone@example.org", reason="complaint")
     client = Client()
     assert client.post("/subscribe/news/", {"email": "gone@example.org"}).status_code == 200
