@@ -81,6 +81,26 @@ def private_rendition_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def content_types_known(request, django_db_blocker):
+    """A test without the database that builds a page still needs its content type
+    (Wagtail's Page.__init__ asks for it), which Django serves from a cache that the
+    flush at the end of a browser test empties. pytest-django runs such tests last, after
+    every browser test, so they would find the cache empty and the database closed to
+    them: fill it first."""
+    if request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames):
+        return
+    from django.apps import apps
+    from django.contrib.contenttypes.models import ContentType
+
+    with django_db_blocker.unblock():
+        ContentType.objects.get_for_models(*apps.get_models())
+
+
+@pytest.fixture(autouse=True)
 def fresh_site_root_paths():
     """Wagtail caches the sites' root paths in the default cache (the shared Redis under
     CI), and a test's sites are rolled back with its transaction while the cached paths
