@@ -5,11 +5,13 @@ broker. Production sets DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis o
 RabbitMQ); see README.md and .env.example.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
     "taggit",
     "django_filters",
     "social_django",
+    "axes",
+    "csp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -84,6 +88,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before XFrameOptionsMiddleware: frame-ancestors follows X-Frame-Options (config/security.py).
+    "config.security.PolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -95,6 +101,8 @@ MIDDLEWARE = [
     # social_django's, with sign-in refusals in the reader's language (content/sso.py).
     "content.sso.SignInErrorMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -153,6 +161,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (password or SSO) while its username and address are
+    # locked out; it signs nobody in itself (see "Login throttling" below).
+    "axes.backends.AxesStandaloneBackend",
     "social_core.backends.google.GoogleOAuth2",
     "social_core.backends.github.GithubOAuth2",
     "social_core.backends.open_id_connect.OpenIdConnectAuth",
@@ -419,6 +430,62 @@ OUTBOUND_HTTP_TIMEOUT = env.float("OUTBOUND_HTTP_TIMEOUT", default=15.0)
 OUTBOUND_HTTP_DEADLINE = env.float("OUTBOUND_HTTP_DEADLINE", default=60.0)
 OUTBOUND_HTTP_MAX_BYTES = env.int("OUTBOUND_HTTP_MAX_BYTES", default=10 * 1024 * 1024)
 
+# Login throttling (django-axes, database handler: every web process sees the same
+# count). After AXES_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is locked for AXES_COOLOFF_MINUTES, even with the right password; another
+# address, or another username from the same address, is not. A successful sign-in
+# before the limit clears the count. `manage.py axes_reset` (or axes_reset_username)
+# unlocks early. The address is REMOTE_ADDR; behind proxies, TRUSTED_PROXY_COUNT (the
+# same count the public forms' limit reads) says how many of them append to
+# X-Forwarded-For (never trusted otherwise: a client could name a new address on every
+# guess).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# Content-Security-Policy (django-csp; config/security.py picks the admin's directives
+# and frame-ancestors). Enforced, not report-only. Public pages, emails' web versions and
+# the subscribe form: scripts only from our origin or with the response's nonce
+# (`request.csp_nonce`), no plugins, no <base>, forms post only to us. Styles allow
+# inline: an email's web version is styled by attributes, as mail must be.
+_origins = list(dict.fromkeys(["'self'", f"{_base.scheme}://{_base.netloc}"]))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": [*_origins, NONCE],
+        "style-src": [*_origins, "'unsafe-inline'"],
+        # Pictures may come from a media host or an embed's thumbnail; they run no code.
+        "img-src": [*_origins, "data:", "https:"],
+        "font-src": [*_origins, "data:"],
+        "connect-src": _origins,
+        # Embedded videos and posts (wagtail.embeds) are https iframes.
+        "frame-src": ["'self'", "https:"],
+        "media-src": [*_origins, "https:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": _origins,
+    },
+}
+# The Wagtail admin: the same, except that its scripts run inline. Wagtail 8 still writes
+# inline <script> into date and time widgets and inline panels, and re-runs the scripts in
+# HTML it fetches (modals, "add child" forms), where a per-response nonce cannot match; so
+# 'unsafe-inline' and no nonce here (a nonce would switch 'unsafe-inline' off). No
+# 'unsafe-eval': neither Wagtail nor the dashboards' ECharts needs it.
+CSP_ADMIN_DIRECTIVES = {
+    "script-src": [*_origins, "'unsafe-inline'"],
+    "img-src": [*_origins, "data:", "blob:", "https:"],
+    "worker-src": ["'self'", "blob:"],
+}
+# frame-ancestors of the views meant to be embedded elsewhere (the subscribe form):
+# "*" for any site, or the list of sites that may frame it.
+CSP_EMBED_FRAME_ANCESTORS = env.list("CSP_EMBED_FRAME_ANCESTORS", default=["*"])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -429,6 +496,8 @@ LOGGING = {
         "wagtail": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
         "modelsearch": {"level": "WARNING"},
+        # Axes logs every failed sign-in at INFO; repeated failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 # LOG_FORMAT=json: one JSON object per line with campaign/publication ids (config/ops/logging.py).

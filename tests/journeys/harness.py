@@ -28,6 +28,13 @@ CJK = re.compile(r"[\u3400-\u9fff]")
 # Generous for a shared 2-core CI machine; expect() polls, so a fast run never waits.
 STEP_TIMEOUT_MS = 15_000
 
+CSP_VIOLATION_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || document.location.href}:${e.lineNumber} (${e.disposition})`);
+});
+"""
+
 
 def chromium_path() -> str:
     """Debian's chromium, launched by path: the suite never downloads a browser."""
@@ -79,6 +86,9 @@ class Journey:
         page.set_default_timeout(STEP_TIMEOUT_MS)
         expect.set_options(timeout=STEP_TIMEOUT_MS)
         # Every tab of this person's browser: the main one and any it opens (a preview).
+        # Chromium logs most Content-Security-Policy refusals itself; the listener also
+        # reports the ones it does not (and any in frames), as console errors.
+        page.context.add_init_script(CSP_VIOLATION_LISTENER)
         self.watch(page)
         page.context.on("page", self.watch)
 
