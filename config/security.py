@@ -22,7 +22,8 @@ from django.conf import settings
 from django.forms.utils import ErrorDict
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import ngettext
+
+from content.signin import lockout_message
 
 ADMIN_PREFIXES = ("/admin/", "/django-admin/")
 
@@ -59,15 +60,7 @@ def lockout_response(request, original_response, credentials=None):
     that is not a rendered form page (an API call) gets the sentence as text.
     """
     minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
-    message = ngettext(
-        "Too many failed sign-in attempts. Signing in to this account from your address is "
-        "locked for %(minutes)d minute, even with the right password; an administrator can "
-        "unlock it sooner.",
-        "Too many failed sign-in attempts. Signing in to this account from your address is "
-        "locked for %(minutes)d minutes, even with the right password; an administrator can "
-        "unlock it sooner.",
-        minutes,
-    ) % {"minutes": minutes}
+    message = lockout_message(minutes)
     context = getattr(original_response, "context_data", None) or {}
     form = context.get("form")
     if isinstance(original_response, TemplateResponse) and form is not None:
