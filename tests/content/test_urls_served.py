@@ -180,6 +180,7 @@ def test_a_sent_email_links_to_the_served_address(served, smtp_server, no_celery
     subscribe_many(mailing_list, 2)
     account = ChannelAccountFactory(
         kind="email/smtp",
+        is_internal=True,  # the loopback mail server is allowed only to internal accounts
         settings={
             "host": "127.0.0.1",
             "port": controller.port,

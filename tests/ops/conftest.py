@@ -20,6 +20,7 @@ def broker_url_override(monkeypatch):
     CI exports it, so an assignment to the conf would be silently ignored there.
     """
     from config.celery import app
+    from tests.journeys.conftest import fresh_pools
 
     def set_url(url: str):
         monkeypatch.setenv("CELERY_BROKER_URL", url)
@@ -32,3 +33,6 @@ def broker_url_override(monkeypatch):
     yield set_url
     monkeypatch.undo()
     app.pool.force_close_all()
+    # force_close_all leaves the pool closed for good ("Acquire on closed pool" in every
+    # later test that sends a task): start the app on new pools for the broker restored.
+    fresh_pools(app)
