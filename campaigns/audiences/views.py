@@ -20,6 +20,7 @@ subscribing is a worker's (tasks.subscribe_from_form), so neither the page nor i
 timing tells whether an address is known, subscribed or suppressed.
 """
 
+import logging
 import math
 
 from django.conf import settings
@@ -34,6 +35,18 @@ from . import limits, services
 from .forms import PreferencesForm, SubscribeForm
 from .models import MailingList, Subscriber, Subscription
 from .tasks import subscribe_from_form
+
+logger = logging.getLogger(__name__)
+
+
+def _subscribe(*args) -> None:
+    """Hand the subscribing to a worker; with the broker unreachable, subscribe here
+    rather than lose the person (the answer's timing says more only during an outage)."""
+    try:
+        subscribe_from_form.delay(*args)
+    except Exception:  # noqa: BLE001 - kombu and redis raise their own connection errors
+        logger.warning("broker unreachable: subscribing in the web process", exc_info=True)
+        subscribe_from_form(*args)
 
 
 def _render(request, template: str, context: dict, *, language: str = "", status: int = 200):
@@ -83,7 +96,7 @@ def subscribe_form(request, slug):
             return _too_many(request, "audiences/subscribe.html", context, retry_after)
         if form.is_valid():
             if not form.cleaned_data["website"]:  # the honeypot: bots get the same answer
-                subscribe_from_form.delay(
+                _subscribe(
                     mailing_list.pk,
                     form.cleaned_data["email"],
                     form.cleaned_data["name"],

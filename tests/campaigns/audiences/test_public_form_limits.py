@@ -58,6 +58,21 @@ def test_thirty_posts_for_one_address_send_one_confirmation(news, celery_eager, 
     assert len(mail.outbox) == 2
 
 
+def test_with_the_broker_down_the_form_still_subscribes(news, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.subscribe_from_form, "apply_async", broker_down)
+    response = client_at("198.51.100.7").post("/subscribe/news/", {"email": "later@example.org"})
+    assert response.status_code == 200
+    assert Subscription.objects.get(subscriber__email="later@example.org").status == (
+        Subscription.Status.PENDING
+    )
+    assert len(mail.outbox) == 1
+
+
 def test_the_period_is_per_address_across_lists_and_a_setting(news, celery_eager, settings):
     settings.AUDIENCES_FORM_LIMIT = 0
     other = MailingListFactory(slug="other")
