@@ -101,14 +101,15 @@ def content_types_known(request, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def fresh_site_root_paths():
-    """Wagtail caches the sites' root paths in the default cache (the shared Redis under
-    CI), and a test's sites are rolled back with its transaction while the cached paths
-    stay: the next test would build page URLs from a site that no longer exists (a
-    page's url None). Each test starts without them."""
-    from wagtail.models import Site
+def english_unless_told():
+    """Each test starts and ends in the default language: a request through the test
+    client leaves the language it asked for active in the thread (LocaleMiddleware never
+    deactivates it), and the next test would read its messages in Chinese."""
+    from django.utils import translation
 
-    Site.clear_site_root_paths_cache()
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def missing_service(what: str):

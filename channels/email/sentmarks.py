@@ -31,6 +31,14 @@ _UNMARK_SQL = (
 )
 
 
+def _wait_for(fd: int, events: int) -> None:
+    """Block until the database socket is ready. poll, not select: select() refuses a
+    descriptor numbered 1024 or more, which a busy worker (or a long test run) reaches."""
+    poller = select.poll()
+    poller.register(fd, events)
+    poller.poll()
+
+
 @contextlib.contextmanager
 def fast_commits():
     """A sending worker commits one row per message. With asynchronous commit each is
@@ -96,7 +104,7 @@ class SentMarks:
             self._tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         pg.send_query_params(_MARK_SENT_PG, [p.encode() for p in [*params, self.token]])
         while pg.flush():
-            select.select([], [pg.socket], [])
+            _wait_for(pg.socket, select.POLLOUT)
         self.in_flight = True
 
     def flush(self) -> None:
@@ -113,7 +121,7 @@ class SentMarks:
         pg = self.pgconn
         pg.consume_input()
         while pg.is_busy():
-            select.select([pg.socket], [], [])
+            _wait_for(pg.socket, select.POLLIN)
             pg.consume_input()
         error = None
         while (result := pg.get_result()) is not None:
