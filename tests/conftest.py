@@ -11,7 +11,6 @@ turn into a silently green run. Tests that read the corpora carry the `corpora` 
 import json
 import os
 import socket
-import uuid
 from pathlib import Path
 
 import pytest
@@ -55,29 +54,34 @@ def _migration_data_left_in_place(django_db_setup, django_db_blocker):
     `--reuse-db` session would serialize (and so restore) an empty database.
     """
     yield
+    with django_db_blocker.unblock():
+        restore_migration_data()
+
+
+def restore_migration_data():
+    """Put back what migrations made (root page, default site, groups, content types) if
+    a transactional test's flush took it away."""
     from django.db import connections
     from wagtail.models import Page
 
-    with django_db_blocker.unblock():
-        for alias in connections:
-            contents = getattr(connections[alias], "_test_serialized_contents", None)
-            if contents and not Page.objects.using(alias).exists():
-                connections[alias].creation.deserialize_db_from_string(contents)
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents and not Page.objects.using(alias).exists():
+            connections[alias].creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture(autouse=True)
-def private_rendition_cache(settings):
-    """Wagtail caches renditions by image id in the default cache, which is the shared
-    Redis under CI. Test files live in InMemoryStorage (gone with the process) and image
-    ids repeat across runs and across the parallel test databases, so a rendition cached
-    by another run names a file this process never had. Each test gets its own."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "renditions": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"renditions-{uuid.uuid4().hex}",
-        },
-    }
+def private_rendition_cache():
+    """Wagtail caches renditions by image id in the "renditions" cache. Test files live in
+    InMemoryStorage and image ids repeat across tests (rolled back), so a rendition
+    cached by an earlier test names a file this one never had: each test starts with the
+    cache empty. It is a local-memory cache of its own (config/settings/test.py), cleared
+    here rather than replaced through settings.CACHES: replacing CACHES makes a new
+    default cache, and every Redis cache made that way kept its connection open (a run
+    reached 1,024 descriptors)."""
+    from django.core.cache import caches
+
+    caches["renditions"].clear()
 
 
 @pytest.fixture(autouse=True)
@@ -97,6 +101,7 @@ def content_types_known(request, django_db_blocker):
     from django.contrib.contenttypes.models import ContentType
 
     with django_db_blocker.unblock():
+        restore_migration_data()  # the content types with the ids migrations gave them
         ContentType.objects.get_for_models(*apps.get_models())
 
 

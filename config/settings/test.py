@@ -32,3 +32,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 os.environ.setdefault("TEST_CACHE_PREFIX", f"test-{_suffix or 'default'}-{os.getpid()}")
 for _cache in CACHES.values():  # noqa: F405 - from .base
     _cache["KEY_PREFIX"] = os.environ["TEST_CACHE_PREFIX"]
+# Wagtail's renditions in this process only (tests/conftest.py clears it per test).
+CACHES["renditions"] = {  # noqa: F405
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "renditions",
+}
