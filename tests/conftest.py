@@ -35,7 +35,15 @@ def pytest_collection_modifyitems(config, items):
         if "corpora" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.corpora)
         marker = item.get_closest_marker("django_db")
-        if (
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if marker is None and fixtures & {"live_server", "transactional_db"}:
+            # A browser test's server is transactional too: without the serialized
+            # rollback its flush re-runs post_migrate (groups come back, pages do not)
+            # and the next test finds a half-restored database.
+            item.add_marker(
+                pytest.mark.django_db(transaction=True, serialized_rollback=True), append=False
+            )
+        elif (
             marker
             and marker.kwargs.get("transaction")
             and "serialized_rollback" not in marker.kwargs
@@ -61,12 +69,17 @@ def _migration_data_left_in_place(django_db_setup, django_db_blocker):
 def restore_migration_data():
     """Put back what migrations made (root page, default site, groups, content types) if
     a transactional test's flush took it away."""
+    from django.core.management import call_command
     from django.db import connections
     from wagtail.models import Page
 
     for alias in connections:
         contents = getattr(connections[alias], "_test_serialized_contents", None)
         if contents and not Page.objects.using(alias).exists():
+            # Empty it first: a flush that re-ran post_migrate left groups behind.
+            call_command(
+                "flush", database=alias, interactive=False, inhibit_post_migrate=True, verbosity=0
+            )
             connections[alias].creation.deserialize_db_from_string(contents)
 
 
