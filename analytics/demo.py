@@ -63,6 +63,7 @@ from content.models import CONTENT_PAGE_MODELS, BlogPostPage, EmailIssuePage, So
 
 from .draining import drain_event_queue
 from .models import Event, SeoAnalysis
+from .pusher import flush_pushes
 from .rollups import rollup_lag, update_rollups
 from .seo_store import store_page_analysis
 
@@ -141,6 +142,10 @@ def load_analytics_demo(stdout=None) -> dict:
             readers.read_mail(sink.messages, sent_done)
             readers.visit_placements(_placed_links(RUNNING_SLUG))
             readers.view_pages(pages)
+    # The readers' requests wrote their pushes; a batch not yet due may still wait in a
+    # corked socket. Send it all now, so the drain below finds every event (else the next
+    # load_demo would store the stragglers).
+    flush_pushes()
     drain_event_queue()
     # Counted now, not after the rollup's lag (events, scanner flags, are all settled).
     update_rollups(now=timezone.now() + rollup_lag())
