@@ -145,7 +145,13 @@ class HomePage(Page):
     intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    subpage_types = ["content.BlogIndexPage", "content.EmailIssueIndexPage", "content.EZinePage"]
+    # leads.LandingPage (campaigns/leads) by name only: content imports no other app.
+    subpage_types = [
+        "content.BlogIndexPage",
+        "content.EmailIssueIndexPage",
+        "content.EZinePage",
+        "leads.LandingPage",
+    ]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
 
