@@ -19,6 +19,7 @@ import logging
 
 from django.db import transaction
 
+from analytics.conversions import form_submitted
 from campaigns.audiences import services as audiences
 from campaigns.audiences.models import Subscriber, Subscription
 
@@ -26,11 +27,6 @@ from .forms import SUBSCRIBE_FIELD, answers
 from .models import LandingPage, LeadSubmission
 
 logger = logging.getLogger(__name__)
-
-try:  # TEMPORARY until h20-goals is merged: analytics.conversions.form_submitted
-    from analytics.conversions import form_submitted
-except ImportError:  # pragma: no cover
-    form_submitted = None
 
 # Field types whose answer fills the subscriber's record: (model field or attribute key).
 PERSON_FIELDS = {"name": "name", "phone": "phone", "company": "company"}
@@ -99,8 +95,7 @@ def report_conversion(request, page_id: int, subscriber_id: int | None) -> None:
     (analytics.conversions). A failure there is logged, never the reader's problem: the
     answers are already stored."""
     try:
-        if form_submitted is not None:
-            form_submitted(request, page_id, subscriber_id)
+        form_submitted(request, page_id, subscriber_id)
     except Exception:  # noqa: BLE001 - the answers are stored; a lost conversion is logged
         logger.exception("Conversion not recorded for landing page %s", page_id)
 

@@ -271,3 +271,20 @@ def test_dates_are_stored_as_text_the_export_reads(landing):
     post(VALID)
     data = LeadSubmission.objects.get().get_data()
     assert isinstance(data["submit_time"], datetime.datetime)
+
+
+def test_a_form_submitted_goal_converts_once_per_lead(landing, settings):
+    """Through analytics.conversions (h20-goals): the page's active "form submitted"
+    goal gets a conversion event for the lead; the same person again is not a second."""
+    from analytics.models import Event, Goal
+    from tests.factories import CampaignFactory
+
+    settings.REDIS_URL = ""  # events stored at once, no queue to drain
+    goal = Goal.objects.create(
+        campaign=CampaignFactory(), name="Demo booked", kind=Goal.Kind.FORM, page=landing
+    )
+    post(VALID)
+    post(VALID)
+    conversions = Event.objects.filter(kind=Event.Kind.CONVERSION)
+    assert conversions.count() == 1
+    assert conversions.get().goal_id == goal.pk
