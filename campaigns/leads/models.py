@@ -147,7 +147,7 @@ class LandingPage(SeoFieldsMixin, AbstractForm):
         return LeadSubmissionsListView
 
     # Reading a post (limits, errors, the embedded variant) is views.serve_landing_page,
-    # which wagtail_hooks.py answers every request for this page with (before_serve_page).
+    # which wagtail_hooks.py answers every request for this page with (on_serve_page).
 
 
 class LeadSubmission(AbstractFormSubmission):

@@ -1,5 +1,5 @@
 """A landing page's form for readers: on the hub (the page's own URL, through Wagtail's
-serve and our `before_serve_page` hook) and embedded in other sites' pages (an iframe of
+serve and our `on_serve_page` hook) and embedded in other sites' pages (an iframe of
 /forms/<id>/embed/, or the script tag /forms/<id>/embed.js that writes that iframe).
 
 A post is limited per client (campaigns.audiences.limits, the public forms' limit): over

@@ -1,6 +1,7 @@
-"""Landing pages in the Wagtail admin and on the hub: every request for a landing page is
-answered by views.serve_landing_page (limits, field errors, thanks), after Wagtail's own
-before_serve_page hooks (view restrictions, others' page-view hooks) had their say."""
+"""Landing pages on the hub: every request for a landing page is answered by
+views.serve_landing_page (limits, field errors, thanks). It is the innermost link of
+Wagtail's serve chain (on_serve_page, registered last), so Wagtail's view restrictions
+(a private page's password or sign-in) and any other app's wrapper run first."""
 
 from wagtail import hooks
 
@@ -8,11 +9,13 @@ from .models import LandingPage
 from .views import serve_landing_page
 
 
-def _serve_landing_page(page, request, serve_args, serve_kwargs):
-    if isinstance(page, LandingPage):
-        return serve_landing_page(page, request, embed=False)
-    return None
+def _serve_landing_pages(serve_next):
+    def serve(page, request, args, kwargs):
+        if isinstance(page, LandingPage):
+            return serve_landing_page(page, request, embed=False)
+        return serve_next(page, request, args, kwargs)
+
+    return serve
 
 
-# Last: a restricted page's password or login prompt, and any other app's hook, first.
-hooks.register("before_serve_page", _serve_landing_page, order=1000)
+hooks.register("on_serve_page", _serve_landing_pages, order=1000)
