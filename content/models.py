@@ -7,6 +7,7 @@ they may live:
       BlogIndexPage -> BlogPostPage, SoftArticlePage
       EmailIssueIndexPage -> EmailIssuePage
       EZinePage -> EZineIssuePage
+      LandingPage (campaigns/leads: a form; content imports no other app)
 """
 
 import json
