@@ -1,0 +1,122 @@
+"""A landing page from the first click to the first lead, in English and in Chinese: a
+moderator (an editor who may publish) adds a landing page under the hub's home page,
+builds its form (email, company, a choice), offers the news list and publishes it; the
+embed codes are on its edit screen. A reader opens the page, sends a wrong address
+(the error is shown, the other answers kept), corrects it, ticks the list and is
+thanked; a worker mails the confirmation. Back in the admin, the answer is listed
+under Forms. No console errors anywhere."""
+
+import time
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from campaigns.audiences.models import Subscription
+from campaigns.leads.models import LandingPage, LeadSubmission
+from tests.campaigns.audiences.factories import MailingListFactory
+
+from .harness import CJK, translate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TITLE = "Book a spring demo"
+
+
+def _our_strings_translated(lang: str) -> bool:
+    """Whether the leads app's strings are in the catalogue yet (the translation pass
+    comes after merging): until then the Chinese journey cannot name our screens."""
+    return lang == "en" or bool(CJK.search(translate("landing page", lang)))
+
+
+def test_a_landing_page_is_built_by_clicking_and_a_reader_sends_it(
+    open_journey, make_user, demo_content, lang, celery_running, browser, journey_server, settings
+):
+    if not _our_strings_translated(lang):
+        pytest.xfail("campaigns/leads strings await the translation pass (zh-hans)")
+    settings.SITE_BASE_URL = journey_server.url
+    MailingListFactory(slug="news", name="News", consent_text="Send me the monthly news.")
+    make_user("moderator", lang)
+    j = open_journey("moderator", lang, "landing")
+    j.login(f"moderator-{lang}")
+
+    # Pages > Campaign Hub (its row in the explorer: its pages) > Add child page.
+    j.page.locator("#wagtail-sidebar").get_by_role("button", name=j.t("Pages", js=True)).click()
+    explorer = j.page.get_by_role("dialog", name=j.t("Page explorer", js=True))
+    j.click_link("Campaign Hub", within=explorer)
+    j.step("hub pages")
+    j.click_link(j.t("Add child page"))
+    j.click_link(j.t("landing page"), exact=False)
+    j.fill_field(j.t("title"), TITLE, exact=False)
+    j.step("new landing page")
+
+    # The form: three fields, added with the inline panel's button.
+    fields = [("Email", "Email"), ("Company", "Company"), ("Interest", "Drop down")]
+    add = j.page.get_by_role("button", name=j.t("Add %(label)s", label=j.t("Form fields")))
+    for i, (label, kind) in enumerate(fields):
+        add.click()
+        child = j.page.locator(f"#inline_child_form_fields-{i}")
+        child.get_by_label(j.label("label"), exact=False).first.fill(label)
+        child.get_by_label(j.label("field type"), exact=False).first.select_option(label=j.t(kind))
+    last = j.page.locator("#inline_child_form_fields-2")
+    last.get_by_label(j.label("choices"), exact=False).first.fill("Email\nForum")
+    j.choose(j.label("mailing list"), "News")
+    j.step("form built")
+
+    j.page.get_by_role("button", name=j.t("More actions")).click()
+    j.click_button(j.t("Publish"))
+    j.expect_message(TITLE)
+    page = LandingPage.objects.get(title=TITLE)
+    assert page.live
+    assert [f.field_type for f in page.form_fields.all()] == ["email", "company", "dropdown"]
+    j.step("published")
+
+    # The embed codes are on the page's edit screen.
+    j.click_link(j.t("Edit"), exact=False)
+    codes = j.page.locator("[data-lead-embed]")
+    expect(codes.locator("textarea").first).to_have_value(
+        f'<iframe src="{journey_server.url}/forms/{page.pk}/embed/" title="{TITLE}" '
+        'width="100%" height="640" style="border:0" loading="lazy"></iframe>'
+    )
+    j.step("embed codes")
+
+    # A reader, in another browser, on the hub.
+    reader = browser.new_context(locale="zh-CN" if lang != "en" else "en-US")
+    tab = reader.new_page()
+    errors = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(f"{journey_server.url}{page.url}")
+    tab.get_by_label("Email").fill("not an address")
+    tab.get_by_label("Company").fill("Acme 有限公司")
+    tab.get_by_label("Interest").select_option("Forum")
+    send = tab.locator("form.lead-form button[type=submit]")
+    send.click()
+    expect(tab.locator(".field-error .error").first).to_be_visible()
+    expect(tab.get_by_label("Company")).to_have_value("Acme 有限公司")
+    tab.get_by_label("Email").fill("reader@example.org")
+    tab.locator("input[name=_subscribe]").check()
+    send.click()
+    expect(tab.get_by_role("status")).to_be_visible()
+    reader.close()
+    assert errors == []
+
+    submission = LeadSubmission.objects.get(page=page)
+    assert submission.form_data == {
+        "email": "reader@example.org",
+        "company": "Acme 有限公司",
+        "interest": "Forum",
+    }
+    deadline = time.monotonic() + 15
+    while not mail.outbox and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Subscription.objects.get().status == Subscription.Status.PENDING
+    assert [m.to for m in mail.outbox] == [["reader@example.org"]]
+
+    # Back in the admin: Forms > the page > the answer.
+    j.click_menu(j.t("Forms"))
+    j.click_link(TITLE)
+    j.expect_text("Acme 有限公司")
+    j.step("submissions")
+    assert j.console_errors == []
+    assert j.defects == []
