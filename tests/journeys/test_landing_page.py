@@ -120,3 +120,75 @@ def test_a_landing_page_is_built_by_clicking_and_a_reader_sends_it(
     j.step("submissions")
     assert j.console_errors == []
     assert j.defects == []
+
+
+def test_a_reader_sends_the_form_embedded_by_its_script_tag_on_a_partner_site(
+    browser, journey_server, settings
+):
+    """The script tag the edit screen shows, on another site (127.0.0.1 against our
+    `localhost`: a third-party frame, no cookies of ours): it writes the iframe, the
+    form shows, takes the answers without a CSRF cookie and thanks inside the frame."""
+    import http.server
+    import threading
+
+    from campaigns.leads.panels import embed_codes
+    from tests.campaigns.leads.conftest import make_landing
+
+    settings.SITE_BASE_URL = journey_server.url
+    home = _home()
+    page = make_landing(
+        home, fields=[("Email", "email", True, ""), ("Company", "company", False, "")]
+    )
+    snippet = embed_codes(page)["script"]
+
+    class Partner(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            body = f"<!doctype html><title>Partner</title><h1>Partner news</h1>{snippet}".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Partner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    tab = context.new_page()
+    errors = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        tab.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+        frame = tab.frame_locator(f'iframe[title="{page.title}"]')
+        frame.get_by_label("Email").fill("partner.reader@example.org")
+        frame.get_by_label("Company").fill("Partner Co")
+        frame.locator("form.lead-form button[type=submit]").click()
+        frame.get_by_role("status").wait_for()
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+    assert errors == []
+    submission = LeadSubmission.objects.get(page=page)
+    assert submission.embedded
+    assert submission.form_data == {"email": "partner.reader@example.org", "company": "Partner Co"}
+
+
+def _home():
+    from wagtail.models import Page, Site
+
+    from content.models import HomePage
+
+    home = HomePage.objects.first()
+    if home is not None:
+        return home
+    home = HomePage(title="Home", slug="hub-home")
+    Page.get_first_root_node().add_child(instance=home)
+    home.save_revision().publish()
+    Site.objects.update_or_create(
+        is_default_site=True, defaults={"hostname": "localhost", "root_page": home}
+    )
+    return home
