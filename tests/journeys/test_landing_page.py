@@ -94,10 +94,12 @@ def test_a_landing_page_is_built_by_clicking_and_a_reader_sends_it(
     send.click()
     expect(tab.locator(".field-error .error").first).to_be_visible()
     expect(tab.get_by_label("Company")).to_have_value("Acme 有限公司")
+    tab.screenshot(path=str(j.shots / "landing-reader-1-errors.png"), full_page=True)
     tab.get_by_label("Email").fill("reader@example.org")
     tab.locator("input[name=_subscribe]").check()
     send.click()
     expect(tab.get_by_role("status")).to_be_visible()
+    tab.screenshot(path=str(j.shots / "landing-reader-2-thanks.png"), full_page=True)
     reader.close()
     assert errors == []
 
