@@ -23,6 +23,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from . import estimates
 from .models import MailingList, Segment, Subscriber, Subscription, Suppression
 from .segments import (
     SegmentError,
@@ -476,14 +477,31 @@ def audience_count(
     """How many people a send to `segment` (or to `mailing_list`) would reach right
     now: confirmed, not suppressed, matching the segment's conditions. `filters`
     counts unsaved conditions of the segment builder on `mailing_list` instead."""
+    return _audience(mailing_list, segment, filters).count()
+
+
+def estimate_count(
+    mailing_list: MailingList | None = None,
+    segment: Segment | None = None,
+    filters: dict | None = None,
+    *,
+    budget_ms: int = 120,
+) -> tuple[int, bool]:
+    """audience_count for the segment builder's live count: (count, exact). The exact
+    count when it takes under `budget_ms`; otherwise, on PostgreSQL, an estimate from a
+    sample of the table (exact is False: say "about"). See estimates.py."""
+    return estimates.estimate(_audience(mailing_list, segment, filters), budget_ms)
+
+
+def _audience(mailing_list, segment, filters) -> QuerySet:
     if segment is not None:
-        return segment_audience(segment).count()
+        return segment_audience(segment)
     if mailing_list is None:
         raise AudienceError(_("Choose a mailing list or a segment."))
     qs = list_audience(mailing_list)
     if filters:
         qs = apply_filters(qs, filters)
-    return qs.count()
+    return qs
 
 
 def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = None) -> QuerySet:

@@ -22,6 +22,7 @@ from __future__ import annotations
 SUBSCRIBER = "audiences_subscriber"
 SUBSCRIPTION = "audiences_subscription"
 SUPPRESSION = "audiences_suppression"
+EVENT = "analytics_event"
 
 # --- PostgreSQL ---------------------------------------------------------------------
 _PG_LIST_IDS = f"""
@@ -75,6 +76,17 @@ BEGIN
   RETURN NULL;
 END $$;
 
+CREATE OR REPLACE FUNCTION audiences_sync_engaged() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {SUBSCRIBER} s SET last_engaged_at = e.at
+    FROM (SELECT substring(message_key from ':s([0-9]+)$')::bigint AS sid,
+                 max(occurred_at) AS at
+            FROM new_rows WHERE kind IN ('open', 'click') AND NOT is_bot GROUP BY 1) e
+   WHERE s.id = e.sid AND (s.last_engaged_at IS NULL OR s.last_engaged_at < e.at);
+  RETURN NULL;
+END $$;
+
 CREATE OR REPLACE FUNCTION audiences_subscriber_suppressed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -113,6 +125,8 @@ _PG_TRIGGERS = [
      "audiences_subscriber_suppressed"),
     ("audiences_subscriber_upd", SUBSCRIBER, "UPDATE",
      "OLD TABLE AS old_rows NEW TABLE AS new_rows", "audiences_subscriber_suppressed"),
+    ("audiences_event_engaged", EVENT, "INSERT", "NEW TABLE AS new_rows",
+     "audiences_sync_engaged"),
 ]  # fmt: skip
 
 PG_INDEXES = [
@@ -122,9 +136,11 @@ PG_INDEXES = [
 ]
 
 
-def _install_postgresql(cursor) -> None:
+def _install_postgresql(cursor, tables) -> None:
     cursor.execute(_PG_FUNCTIONS)
     for name, table, event, referencing, function in _PG_TRIGGERS:
+        if table not in tables:  # analytics not migrated yet: 0007 installs it
+            continue
         cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         cursor.execute(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
@@ -188,11 +204,21 @@ _SQLITE_TRIGGERS = {
         f"AFTER UPDATE OF email ON {SUBSCRIBER}",
         _sqlite_suppressed("NEW.email"),
     ),
+    # A human open or click of "<publication>:s<subscriber>" moves last_engaged_at.
+    "audiences_event_engaged": (
+        f"AFTER INSERT ON {EVENT} WHEN NEW.kind IN ('open', 'click') AND NOT NEW.is_bot "
+        "AND instr(NEW.message_key, ':s') > 0",
+        f"UPDATE {SUBSCRIBER} SET last_engaged_at = NEW.occurred_at WHERE id = "
+        "CAST(substr(NEW.message_key, instr(NEW.message_key, ':s') + 2) AS INTEGER) "
+        "AND (last_engaged_at IS NULL OR last_engaged_at < NEW.occurred_at);",
+    ),
 }
 
 
-def _install_sqlite(cursor) -> None:
+def _install_sqlite(cursor, tables) -> None:
     for name, (when, body) in _SQLITE_TRIGGERS.items():
+        if name == "audiences_event_engaged" and EVENT not in tables:
+            continue
         cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} FOR EACH ROW BEGIN {body} END")
 
 
@@ -209,17 +235,20 @@ def install(connection) -> None:
     with connection.cursor() as cursor:
         if not _ready(connection, cursor):
             return
+        tables = connection.introspection.table_names(cursor)
         if connection.vendor == "postgresql":
-            _install_postgresql(cursor)
+            _install_postgresql(cursor, tables)
         elif connection.vendor == "sqlite":
-            _install_sqlite(cursor)
+            _install_sqlite(cursor, tables)
 
 
 def uninstall(connection) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            tables = connection.introspection.table_names(cursor)
             for name, table, *_rest in _PG_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                if table in tables:
+                    cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             for name, _using in PG_INDEXES:
                 cursor.execute(f"DROP INDEX IF EXISTS {name}")
         elif connection.vendor == "sqlite":
@@ -244,3 +273,20 @@ def reconcile(connection) -> None:
                 f"suppressed = EXISTS (SELECT 1 FROM {SUPPRESSION} x "
                 f"WHERE upper(x.email) = upper({SUBSCRIBER}.email))"
             )
+
+
+def backfill_engagement(connection) -> None:
+    """Set last_engaged_at from the human opens and clicks already stored, for events
+    recorded before the engagement trigger existed."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sid = "substring(message_key from ':s([0-9]+)$')::bigint"
+        else:
+            sid = "CAST(substr(message_key, instr(message_key, ':s') + 2) AS INTEGER)"
+        cursor.execute(
+            f"UPDATE {SUBSCRIBER} SET last_engaged_at = e.at FROM (SELECT {sid} AS sid, "
+            f"max(occurred_at) AS at FROM {EVENT} WHERE kind IN ('open', 'click') "
+            "AND NOT is_bot AND message_key LIKE '%:s%' GROUP BY 1) e "
+            f"WHERE {SUBSCRIBER}.id = e.sid AND ({SUBSCRIBER}.last_engaged_at IS NULL "
+            f"OR {SUBSCRIBER}.last_engaged_at < e.at)"
+        )
