@@ -206,8 +206,8 @@ _SQLITE_TRIGGERS = {
     ),
     # A human open or click of "<publication>:s<subscriber>" moves last_engaged_at.
     "audiences_event_engaged": (
-        f"AFTER INSERT ON {EVENT} WHEN NEW.kind IN ('open', 'click') AND NOT NEW.is_bot "
-        "AND instr(NEW.message_key, ':s') > 0",
+        f"AFTER INSERT ON {EVENT} FOR EACH ROW WHEN NEW.kind IN ('open', 'click') "
+        "AND NOT NEW.is_bot AND instr(NEW.message_key, ':s') > 0",
         f"UPDATE {SUBSCRIBER} SET last_engaged_at = NEW.occurred_at WHERE id = "
         "CAST(substr(NEW.message_key, instr(NEW.message_key, ':s') + 2) AS INTEGER) "
         "AND (last_engaged_at IS NULL OR last_engaged_at < NEW.occurred_at);",
@@ -219,7 +219,9 @@ def _install_sqlite(cursor, tables) -> None:
     for name, (when, body) in _SQLITE_TRIGGERS.items():
         if name == "audiences_event_engaged" and EVENT not in tables:
             continue
-        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} FOR EACH ROW BEGIN {body} END")
+        if "FOR EACH ROW" not in when:
+            when += " FOR EACH ROW"
+        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {body} END")
 
 
 def _ready(connection, cursor) -> bool:
