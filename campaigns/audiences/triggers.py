@@ -25,14 +25,8 @@ SUBSCRIPTION = "audiences_subscription"
 SUPPRESSION = "audiences_suppression"
 EVENT = "analytics_event"
 
+
 # --- PostgreSQL ---------------------------------------------------------------------
-_PG_LIST_IDS = f"""
-SELECT ARRAY(SELECT m.mailing_list_id::integer FROM {SUBSCRIPTION} m
-             WHERE m.subscriber_id = s.id AND m.status = 'subscribed'
-             ORDER BY 1)
-"""
-
-
 def _pg_sync_list_ids(ids: str) -> str:
     """One set-based UPDATE for the subscribers `ids` (a SELECT of subscriber ids): their
     memberships grouped in one pass, rows rewritten only when their list changed."""
@@ -276,9 +270,26 @@ def reconcile(connection) -> None:
     mirror (after a migration, or a bulk load that ran with triggers disabled)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Set-based (hash joins), rows rewritten only where they differ: a one-off
+            # over the whole table, at ten million rows too.
             cursor.execute(
-                f"UPDATE {SUBSCRIBER} s SET list_ids = ({_PG_LIST_IDS}), suppressed = EXISTS ("
-                f"SELECT 1 FROM {SUPPRESSION} x WHERE upper(x.email) = upper(s.email))"
+                f"UPDATE {SUBSCRIBER} s SET list_ids = x.ids FROM (SELECT subscriber_id AS sid, "
+                "array_agg(mailing_list_id::integer ORDER BY mailing_list_id) AS ids "
+                f"FROM {SUBSCRIPTION} WHERE status = 'subscribed' GROUP BY 1) x "
+                "WHERE s.id = x.sid AND s.list_ids IS DISTINCT FROM x.ids"
+            )
+            cursor.execute(
+                f"UPDATE {SUBSCRIBER} s SET list_ids = '{{}}' WHERE list_ids <> '{{}}' AND NOT "
+                f"EXISTS (SELECT 1 FROM {SUBSCRIPTION} m WHERE m.subscriber_id = s.id "
+                "AND m.status = 'subscribed')"
+            )
+            cursor.execute(
+                f"UPDATE {SUBSCRIBER} SET suppressed = true WHERE NOT suppressed AND "
+                f"upper(email) IN (SELECT upper(email) FROM {SUPPRESSION})"
+            )
+            cursor.execute(
+                f"UPDATE {SUBSCRIBER} s SET suppressed = false WHERE suppressed AND NOT EXISTS "
+                f"(SELECT 1 FROM {SUPPRESSION} x WHERE upper(x.email) = upper(s.email))"
             )
         else:
             cursor.execute(
