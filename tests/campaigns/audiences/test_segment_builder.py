@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import Event
 from campaigns.audiences import services
-from campaigns.audiences.models import Segment, Subscriber
+from campaigns.audiences.models import Segment, Subscriber, normalise_tags
 from tests.factories import UserFactory
 
 from .factories import MailingListFactory
@@ -31,9 +31,7 @@ def world(db):
         sub = services.subscribe(email, lists[0], method="api", consent_basis="t").subscriber
         for extra in lists[1:]:
             services.subscribe(email, extra, method="api", consent_basis="t")
-        Subscriber.objects.filter(pk=sub.pk).update(
-            **fields, tags=",".join(["", *tags.split(","), ""]) if tags else ""
-        )
+        Subscriber.objects.filter(pk=sub.pk).update(**fields, tags=normalise_tags(tags))
         return sub
 
     people = {
@@ -212,6 +210,7 @@ def test_live_count_answers_for_the_posted_rows(client, world, marketer):
     data = builder_post(world, filters_0_field="tag", filters_0_op="is", filters_0_value="vip")
     answer = client.post(url, data).json()
     assert answer["count"] == 2 and "2 subscribers match" in answer["text"]
+    assert answer["exact"] is True and "About" not in answer["text"]
     data["filters-match"] = "any"
     data.update({"filters-1-field": "timezone", "filters-1-op": "is", "filters-1-timezone": "UTC"})
     assert client.post(url, data).json()["count"] == 3
@@ -250,3 +249,13 @@ def test_editing_a_segment_saved_before_the_builder_keeps_its_old_conditions(
     old.refresh_from_db()
     assert old.filters["tags_all"] == ["vip"] and old.filters["rules"][0]["value"] == "en"
     assert {s.email for s in services.segment_audience(old)} == {"bob@example.org"}
+
+
+def test_live_count_says_about_when_it_estimates(client, world, marketer, monkeypatch):
+    """An estimate (the exact count ran out of time at scale) is worded as one."""
+    client.force_login(marketer)
+    monkeypatch.setattr(services, "estimate_count", lambda **kwargs: (12345, False))
+    data = builder_post(world, filters_0_field="tag", filters_0_op="is", filters_0_value="vip")
+    answer = client.post(reverse("audiences_segment_count"), data).json()
+    assert answer["exact"] is False and answer["count"] == 12345
+    assert answer["text"].startswith("About 12345 subscribers match")
