@@ -23,7 +23,7 @@ from wagtail.admin.ui.tables import Column
 
 from . import importing, listing, segments, services
 from .admin_forms import MappingForm, SegmentBuilderWidget, UploadForm
-from .models import LANGUAGE_CHOICES, ImportJob, MailingList, Subscriber, normalise_tags
+from .models import LANGUAGE_CHOICES, ImportJob, MailingList, Subscriber
 from .tasks import check_subscriber_import, import_subscribers
 
 # Excel reads a CSV as the system's ANSI code page (GBK on Chinese Windows) unless the
@@ -78,8 +78,7 @@ class SubscriberFilterSet(WagtailFilterSet):
         return queryset.filter(segments.list_member_condition(value.pk)) if value else queryset
 
     def filter_tag(self, queryset, name, value):
-        tags = normalise_tags([value])
-        return queryset.filter(segments.tag_condition(tags[0])) if tags else queryset
+        return queryset.filter(segments.tag_condition(value)) if value.strip() else queryset
 
 
 def _require(request, perm):

@@ -59,7 +59,7 @@ def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audiences", "0005_import_started_confirmation_sent")]
+    dependencies = [("audiences", "0007_engagement_trigger")]
 
     operations = [
         migrations.AddField(
