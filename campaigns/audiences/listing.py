@@ -181,3 +181,22 @@ def describe_count(info: dict) -> str:
     if info["exactness"] == MORE_THAN:
         return _("More than %(n)s (counting soon)") % {"n": n}
     return n
+
+
+# --- a subscriber's page ----------------------------------------------------------------
+MEMBERSHIPS_SHOWN = 20
+
+
+def subscriber_memberships(subscriber) -> dict:
+    """The first MEMBERSHIPS_SHOWN of a subscriber's subscriptions (list and status) and
+    how many more there are (capped): never every related row."""
+    rows = list(
+        Subscription.objects.filter(subscriber=subscriber)
+        .select_related("mailing_list")
+        .order_by("mailing_list__name", "pk")[: MEMBERSHIPS_SHOWN + 1]
+    )
+    more = 0
+    if len(rows) > MEMBERSHIPS_SHOWN:
+        rows = rows[:MEMBERSHIPS_SHOWN]
+        more = capped_count(Subscription.objects.filter(subscriber=subscriber)) - len(rows)
+    return {"subscriptions": rows, "more": more, "tags": subscriber.tag_list}

@@ -83,6 +83,18 @@ def _field_label(name):
     return capfirst(Subscriber._meta.get_field(name).verbose_name)
 
 
+class SubscriberEditView(generic.EditView):
+    """The form, then the subscriber's lists (the first few, see
+    listing.subscriber_memberships) and tags, read-only."""
+
+    template_name = "audiences/admin/subscriber_edit.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(listing.subscriber_memberships(self.object))
+        return context
+
+
 class MailingListViewSet(ModelViewSet):
     model = MailingList
     icon = "list-ul"
@@ -118,6 +130,7 @@ class SubscriberViewSet(ModelViewSet):
     filterset_class = admin_views.SubscriberFilterSet
     search_fields = ["email", "name"]  # searched by listing.search_subscribers
     index_view_class = SubscriberIndexView
+    edit_view_class = SubscriberEditView
     index_results_template_name = "audiences/admin/subscriber_results.html"
 
     def get_form_class(self, for_update=False):

@@ -263,3 +263,27 @@ def test_permissions_are_unchanged(client, people):
     for url in (reverse("subscriber:index"), reverse("mailinglist:index")):
         assert client.get(url).status_code in (302, 403)
         assert client.get(url, {"q": "alice"}).status_code in (302, 403)
+
+
+def test_subscriber_page_shows_the_first_lists_only(marketer_client, people):
+    wang = people["wxm@example.cn"]
+    wang.set_tags("vip, beijing")
+    wang.save()
+    lists = MailingList.objects.bulk_create(
+        [MailingList(name=f"List {i:02}", slug=f"list-{i:02}") for i in range(25)]
+    )
+    for mailing_list in lists:
+        subscribe(wang, mailing_list)
+    with CaptureQueriesContext(connection) as queries:
+        response = marketer_client.get(reverse("subscriber:edit", args=[wang.pk]))
+    page = response.content.decode()
+    section = page.split("data-subscriber-lists")[1]
+    assert "List 00" in section and "List 19" in section and "List 20" not in section
+    assert "and 5 more lists" in section
+    assert "beijing, vip" in section
+    # Every read of the subscriptions is bounded.
+    reads = [q["sql"] for q in queries if "audiences_subscription" in q["sql"]]
+    assert reads and all("LIMIT" in sql for sql in reads), reads
+    # A subscriber on no list says so.
+    page = marketer_client.get(reverse("subscriber:edit", args=[people["li.na@example.cn"].pk]))
+    assert "Not on any list." in page.content.decode()
