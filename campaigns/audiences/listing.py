@@ -4,9 +4,11 @@ search that uses indexes, and the mailing lists' member counts.
 Counting. A page of the subscriber index never runs COUNT(*) over the table:
 - the unfiltered listing on PostgreSQL shows the planner's estimate of the table's rows
   (`pg_class.reltuples`, kept by autovacuum/ANALYZE) as "About 10,000,000";
-- a searched or filtered listing counts at most COUNT_CAP + 1 rows
-  (`SELECT COUNT(*) FROM (... LIMIT 1001)`) and says "More than 1,000" beyond (a
-  common word's bitmap of a few hundred thousand rows would cost more than a page);
+- a searched or filtered listing reads at most COUNT_CAP + 1 matching ids
+  (`SELECT id ... LIMIT 1001`) and says "More than 1,000" beyond (a common word's
+  bitmap of a few hundred thousand rows would cost more than a page); when they are
+  fewer, its pages are those ids, sorted, so a rare match never walks the email index
+  across the table;
 - small results (and SQLite's unfiltered listing, where a count is cheap) are exact.
 Pages beyond the first COUNT_CAP rows are not offered (an OFFSET of millions reads them
 all): the listing says so and points to search and filters.
@@ -71,6 +73,29 @@ def estimated_rows(model) -> int | None:
     return int(row[0]) if row and row[0] >= 0 else None
 
 
+class _RowsByIds:
+    """A listing's few matching rows in its order: their ids and sort keys read in one
+    pass (no ORDER BY ... LIMIT that would walk the email index past millions of
+    non-matching rows), sorted here (code point order, as the database's C.UTF-8
+    collation), then each page's rows read by id."""
+
+    def __init__(self, model, keyed_rows, ordering):
+        self.model = model
+        rows = list(keyed_rows)
+        for position in reversed(range(len(ordering))):
+            rows.sort(key=lambda r: r[position + 1], reverse=ordering[position].startswith("-"))
+        self.ids = [r[0] for r in rows]
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        ids = self.ids[index] if isinstance(index, slice) else [self.ids[index]]
+        rows = self.model._default_manager.in_bulk(ids)
+        found = [rows[pk] for pk in ids if pk in rows]
+        return found if isinstance(index, slice) else found[0]
+
+
 class AudiencePaginator(WagtailPaginator):
     """A paginator whose count is exact, an estimate or a lower bound (see the module
     docstring), and which offers only the pages an OFFSET reaches cheaply."""
@@ -89,11 +114,20 @@ class AudiencePaginator(WagtailPaginator):
                 return estimate
             if connection.vendor != "postgresql":
                 return self.object_list.count()
-        counted = capped_count(self.object_list)
-        if counted > COUNT_CAP:
+        queryset = self.object_list
+        ordering = [o for o in (queryset.query.order_by or queryset.model._meta.ordering) if o]
+        if not all(isinstance(o, str) for o in ordering):
+            ordering = ["pk"]
+        keys = [o.lstrip("-") for o in ordering]
+        rows = list(queryset.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
+        if len(rows) > COUNT_CAP:
             self.exactness = MORE_THAN
             return COUNT_CAP
-        return counted
+        # Few matches: the pages read them by primary key and sort them, rather than
+        # walking the ordering's index past millions of rows that do not match (the
+        # planner cannot tell how rare a name or prefix is).
+        self.object_list = _RowsByIds(queryset.model, rows, ordering)
+        return len(rows)
 
     @cached_property
     def num_pages(self):

@@ -189,8 +189,8 @@ def test_no_listing_counts_the_whole_table(marketer_client, people):
         counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
         subscriber_counts = [sql for sql in counts if "audiences_subscriber" in sql]
         assert all("LIMIT" in sql for sql in subscriber_counts), (params, subscriber_counts)
-        if params:
-            assert subscriber_counts, params  # a capped count, not none at all
+        if params:  # matches read up to the cap, not counted
+            assert any("LIMIT 1001" in q["sql"] for q in queries), params
     with CaptureQueriesContext(connection) as queries:
         marketer_client.get(reverse("mailinglist:index"))
     for query in queries:
@@ -287,3 +287,19 @@ def test_subscriber_page_shows_the_first_lists_only(marketer_client, people):
     # A subscriber on no list says so.
     page = marketer_client.get(reverse("subscriber:edit", args=[people["li.na@example.cn"].pk]))
     assert "Not on any list." in page.content.decode()
+
+
+@pytest.mark.parametrize("cap", [1000, 2])
+def test_matches_keep_the_chosen_order(marketer_client, people, monkeypatch, cap):
+    # Few matches are sorted from their ids and keys; many are read in index order,
+    # the first COUNT_CAP of them offered.
+    monkeypatch.setattr(listing, "COUNT_CAP", cap)
+    wang = ["wang.fang@example.cn", "wangfang@example.cn", "wf@example.cn"]
+    created = sorted(wang, key=lambda e: people[e].pk)
+    for ordering, expected in [
+        ("email", wang),
+        ("-email", wang[::-1]),
+        ("pk", created),
+        ("-pk", created[::-1]),
+    ]:
+        assert found(marketer_client, q="wang", ordering=ordering) == expected[:cap]
