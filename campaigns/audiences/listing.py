@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -51,7 +51,10 @@ from .services import normalise_email
 COUNT_CAP = 1_000
 SHORT_NAME = 3  # shorter queries match names by prefix (no trigram to look up)
 
-EXACT, ABOUT, MORE_THAN = "exact", "about", "more_than"
+# A search or filter's matches are read for at most this long (PostgreSQL).
+READ_TIMEOUT_MS = 80
+
+EXACT, ABOUT, MORE_THAN, MANY = "exact", "about", "more_than", "many"
 
 
 def capped_count(queryset, cap: int | None = None) -> int:
@@ -71,6 +74,25 @@ def estimated_rows(model) -> int | None:
         row = cursor.fetchone()
     # -1: never vacuumed or analysed.
     return int(row[0]) if row and row[0] >= 0 else None
+
+
+def _read_capped(queryset):
+    """The rows, or None when PostgreSQL cannot read them within READ_TIMEOUT_MS (a
+    word in a few hundred thousand names: its trigram bitmap alone takes longer than a
+    page may). SQLite has no statement timeout and reads them all."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [READ_TIMEOUT_MS])
+            rows = list(queryset)
+            # Inside a request's transaction the savepoint's release would keep it.
+            cursor.execute("SET LOCAL statement_timeout = DEFAULT")
+            return rows
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "57014":  # query_canceled
+            raise
+        return None
 
 
 class _RowsByIds:
@@ -119,7 +141,10 @@ class AudiencePaginator(WagtailPaginator):
         if not all(isinstance(o, str) for o in ordering):
             ordering = ["pk"]
         keys = [o.lstrip("-") for o in ordering]
-        rows = list(queryset.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
+        rows = _read_capped(queryset.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
+        if rows is None:  # too slow to read: a very common word; page in index order
+            self.exactness = MANY
+            return COUNT_CAP
         if len(rows) > COUNT_CAP:
             self.exactness = MORE_THAN
             return COUNT_CAP
@@ -155,6 +180,8 @@ def count_phrase(count: int, exactness: str = EXACT) -> str:
         return ngettext("More than %(n)s subscriber", "More than %(n)s subscribers", count) % {
             "n": n
         }
+    if exactness == MANY:
+        return _("Too many subscribers to count quickly")
     return ngettext("%(n)s subscriber", "%(n)s subscribers", count) % {"n": n}
 
 

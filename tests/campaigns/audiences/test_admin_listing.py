@@ -303,3 +303,29 @@ def test_matches_keep_the_chosen_order(marketer_client, people, monkeypatch, cap
         ("-pk", created[::-1]),
     ]:
         assert found(marketer_client, q="wang", ordering=ordering) == expected[:cap]
+
+
+def test_matches_too_slow_to_read_are_paged_uncounted(marketer_client, people, monkeypatch):
+    monkeypatch.setattr(listing, "_read_capped", lambda queryset: None)
+    page = marketer_client.get(reverse("subscriber:index"), {"q": "wang"}).content.decode()
+    assert "There are too many matches to count quickly" in page
+    assert "Too many subscribers to count quickly" in page
+    assert "data-audience-truncated" in page
+    assert found(marketer_client, q="wang") == [
+        "wang.fang@example.cn",
+        "wangfang@example.cn",
+        "wf@example.cn",
+    ]
+
+
+@on_postgres
+def test_a_slow_read_is_cut_short_and_the_timeout_restored(people, monkeypatch):
+    from django.db.models.expressions import RawSQL
+
+    monkeypatch.setattr(listing, "READ_TIMEOUT_MS", 20)
+    slow = Subscriber.objects.annotate(nap=RawSQL("pg_sleep(0.05)", [])).values_list("pk", "nap")
+    assert listing._read_capped(slow) is None
+    assert len(listing._read_capped(Subscriber.objects.values_list("pk"))) == len(PEOPLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
