@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.admin.paginator import WagtailPaginator
 
-from .models import MailingList, Subscription
+from .models import MailingList, Subscriber, Subscription
 from .services import normalise_email
 
 COUNT_CAP = 1_000
@@ -182,7 +182,9 @@ def count_phrase(count: int, exactness: str = EXACT) -> str:
         }
     if exactness == MANY:
         return _("Too many subscribers to count quickly")
-    return ngettext("%(n)s subscriber", "%(n)s subscribers", count) % {"n": n}
+    # Wagtail's own wording for an exact count: the number and the model's name.
+    name = Subscriber._meta.verbose_name if count == 1 else Subscriber._meta.verbose_name_plural
+    return f"{n} {name}"
 
 
 def search_subscribers(queryset, query: str):

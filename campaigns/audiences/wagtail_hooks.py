@@ -102,7 +102,9 @@ class MailingListViewSet(ModelViewSet):
     list_display = [
         "name",
         "slug",
-        admin_views.MemberCountColumn("subscriber_count", label=_("Subscribers")),
+        admin_views.MemberCountColumn(
+            "subscriber_count", label=capfirst(Subscriber._meta.verbose_name_plural)
+        ),
         admin_views.YesNoColumn(
             "is_public", label=MailingList._meta.get_field("is_public").verbose_name
         ),
