@@ -65,7 +65,9 @@ def test_migration_converts_existing_rows():
                 uid=uid, kind=kind, occurred_at=at, received_at=at, message_key=key, is_bot=bot
             )
     finally:
+        # Through 0007 and every later migration: the checks below use today's models.
         _migrate(AFTER)
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
     from analytics.models import Event as NewEvent
     from campaigns.audiences import services
