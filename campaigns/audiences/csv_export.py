@@ -97,7 +97,7 @@ def _copy_sql(mailing_list: MailingList | None) -> str:
         _sql_cell("s.name"),
         _sql_cell("s.language"),
         _sql_cell("s.timezone"),
-        _sql_cell("trim(BOTH ',' FROM s.tags)"),
+        _sql_cell("array_to_string(s.tags, ',')"),
         "m.status",
         _sql_time("m.consent_at"),
         "m.consent_method",

@@ -83,8 +83,10 @@ def _row_problem(
         return "timezone", {"zone": zone[:64]}
     if len(values.get("name", "")) > 200:
         return "long_name", {}
-    if len(normalise_tags(values.get("tags", ""))) > 1000:
+    tags = normalise_tags(values.get("tags", ""))
+    if len(",".join(tags)) > 1000:
         return "long_tags", {}
+    values["tags"] = tags  # as stored: a sorted list
     return None
 
 
@@ -94,7 +96,7 @@ def checked_rows(
     """(header, iterator of (row, cells, values, problem)) for every non-empty row:
     `problem` is the rejected row's report entry, else `values` the row ready to
     import (address normalised, language as stored, time zone defaulted to UTC, tags
-    normalised)."""
+    normalised, as a list)."""
     if "email" not in mapping:
         raise ImportFileError(_("Choose which column holds the email address."))
     header, rows = read_rows(data, encoding)
@@ -120,7 +122,6 @@ def checked_rows(
                 continue
             values["language"] = LANGUAGES[values.get("language", "").strip().lower()] or "en"
             values["timezone"] = values.get("timezone") or "UTC"
-            values["tags"] = normalise_tags(values.get("tags", ""))
             values["name"] = values.get("name", "")
             yield row, cells, values, None
 
