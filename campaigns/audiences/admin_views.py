@@ -187,8 +187,15 @@ def segment_count(request):
         return JsonResponse({"error": _("Choose a mailing list to count its subscribers.")})
     filters = SegmentBuilderWidget().value_from_datadict(request.POST, None, "filters")
     try:
-        count = services.audience_count(mailing_list=mailing_list, filters=filters)
+        count, exact = services.estimate_count(mailing_list=mailing_list, filters=filters)
     except services.AudienceError as exc:
         return JsonResponse({"error": str(exc)})
-    text = ngettext("%(n)s subscriber matches.", "%(n)s subscribers match.", count) % {"n": count}
-    return JsonResponse({"count": count, "text": text})
+    if exact:
+        text = ngettext("%(n)s subscriber matches.", "%(n)s subscribers match.", count)
+    else:  # estimated from a sample while the exact count would keep you waiting
+        text = ngettext(
+            "About %(n)s subscriber matches (estimate).",
+            "About %(n)s subscribers match (estimate).",
+            count,
+        )
+    return JsonResponse({"count": count, "exact": exact, "text": text % {"n": count}})

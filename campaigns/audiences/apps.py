@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,15 @@ class AudiencesConfig(AppConfig):
     label = "audiences"
     verbose_name = _("Audiences")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        post_migrate.connect(_install_triggers, sender=self)
+
+
+def _install_triggers(using="default", **kwargs):
+    """SQLite drops a table's triggers when a migration rebuilds it: put them back."""
+    from django.db import connections
+
+    from . import triggers
+
+    triggers.install(connections[using])

@@ -277,7 +277,7 @@ def _row_problem(
         return "timezone", {"zone": zone[:64]}
     if len(values.get("name", "")) > 200:
         return "long_name", {}
-    if len(normalise_tags(values.get("tags", ""))) > 1000:
+    if len(",".join(normalise_tags(values.get("tags", "")))) > 1000:
         return "long_tags", {}
     return None
 

@@ -3,6 +3,24 @@
 Consent lives on the Subscription (one per subscriber x list): when, how, the exact form
 text shown and a hash of the source IP (never the IP itself). The Suppression list is
 global and checked at every send: an address on it is never mailed again.
+
+How the audience columns are stored (bulk SQL writers, such as COPY imports, rely on it):
+
+- `Subscriber.tags`: the normalised tags (normalise_tags: stripped, lower case, unique,
+  sorted). PostgreSQL: `text[]` with a GIN index (`audiences_subscriber_tags_gin`);
+  SQLite: a JSON list as text, '[]' when none. Write them as such; never NULL.
+- `Subscriber.list_ids`: the ids of the lists the subscriber is *subscribed* to (status
+  "subscribed"), sorted. PostgreSQL: `integer[]` with a GIN index; SQLite: JSON text.
+  Database triggers on the subscription table keep it (insert, update, delete, COPY
+  included): writers only write Subscription rows and never set list_ids themselves.
+- `Subscriber.suppressed`: whether the address is on the Suppression list (case-
+  insensitive). Triggers keep it too: on suppression insert/update/delete, and on a
+  subscriber's insert or email change. Writers leave it to the triggers.
+- `Subscriber.attributes`: jsonb with a GIN jsonb_path_ops index on PostgreSQL (segment
+  conditions use `attributes @> {"city": "上海"}`); JSON text on SQLite.
+
+`services.reconcile_audience_columns()` recomputes list_ids and suppressed from the
+tables they mirror, should a writer ever have disabled the triggers.
 """
 
 from django.conf import settings
@@ -11,17 +29,21 @@ from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .addresses import validate_address
+from .fields import ListField
 
 LANGUAGE_CHOICES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 
 
-def normalise_tags(tags) -> str:
-    """Tags are stored as ",a,b," so `tags__contains=",a,"` filters the same way on
-    PostgreSQL and SQLite (JSON containment is not portable)."""
+def normalise_tags(tags) -> list[str]:
+    """Tags as stored: stripped, lower case, unique and sorted. Accepts a list or a
+    string separated by "," or ";" (as in CSV files)."""
     if isinstance(tags, str):
         tags = tags.replace(";", ",").split(",")
-    clean = sorted({t.strip().lower() for t in tags or [] if t and t.strip()})
-    return f",{','.join(clean)}," if clean else ""
+    return sorted({str(t).strip().lower() for t in tags or [] if t and str(t).strip()})
+
+
+# Subscriber columns kept by database triggers (triggers.py), never written by the ORM.
+TRIGGER_FIELDS = ("list_ids", "suppressed")
 
 
 class Subscriber(models.Model):
@@ -35,7 +57,10 @@ class Subscriber(models.Model):
     )
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC")
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
-    tags = models.CharField(_("tags"), max_length=1000, blank=True, editable=False)
+    tags = ListField(_("tags"), editable=False)
+    # Kept by database triggers (see the module docstring): never set these directly.
+    list_ids = ListField(_("subscribed lists"), base="integer", editable=False)
+    suppressed = models.BooleanField(_("suppressed"), default=False, editable=False)
     last_engaged_at = models.DateTimeField(
         _("last opened or clicked"), null=True, blank=True, db_index=True
     )
@@ -49,13 +74,32 @@ class Subscriber(models.Model):
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
         ordering = ["email"]
+        # Exact, case-insensitive address look-ups (email__iexact) and the suppression
+        # triggers probe this instead of reading the whole table.
+        indexes = [models.Index(Upper("email"), name="audiences_subscriber_upper")]
 
     def __str__(self):
         return self.email
 
+    def save(self, *args, **kwargs):
+        # list_ids and suppressed belong to the triggers: an instance loaded before they
+        # changed must not write its stale copy back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            if not kwargs.get("force_insert"):
+                kwargs["update_fields"] = [
+                    f.name
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key and f.name not in TRIGGER_FIELDS
+                ]
+        elif kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = [
+                f for f in kwargs["update_fields"] if f not in TRIGGER_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def tag_list(self) -> list[str]:
-        return [t for t in self.tags.split(",") if t]
+        return list(self.tags or [])
 
     def set_tags(self, tags) -> None:
         self.tags = normalise_tags(tags)

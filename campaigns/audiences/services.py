@@ -17,14 +17,21 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .models import MailingList, Segment, Subscriber, Subscription, Suppression, normalise_tags
-from .segments import SegmentError, rules_condition
+from . import estimates
+from .models import MailingList, Segment, Subscriber, Subscription, Suppression
+from .segments import (
+    SegmentError,
+    attribute_equals_condition,
+    list_member_condition,
+    rules_condition,
+    tags_condition,
+)
 
 TOKEN_SALT = "audiences.subscriber-link"
 PREVIEW_TOKEN_SALT = "audiences.preview-link"
@@ -436,32 +443,24 @@ def note_engagement(key: str, occurred_at: datetime.datetime) -> None:
 
 
 # --- audiences -------------------------------------------------------------------------
-def _not_suppressed(qs: QuerySet, email_field: str = "email") -> QuerySet:
-    return qs.exclude(Exists(Suppression.objects.filter(email__iexact=OuterRef(email_field))))
+def _not_suppressed(qs: QuerySet) -> QuerySet:
+    """Subscribers not on the suppression list: the `suppressed` column the triggers
+    keep (models.py), one test on the row instead of a probe per subscriber."""
+    return qs.filter(suppressed=False)
 
 
 def list_audience(mailing_list: MailingList) -> QuerySet:
-    """Subscribers who may be mailed for `mailing_list`: confirmed and not suppressed."""
-    members = Subscription.objects.filter(
-        mailing_list=mailing_list, status=Subscription.Status.SUBSCRIBED
-    )
-    return _not_suppressed(Subscriber.objects.filter(pk__in=members.values("subscriber_id")))
+    """Subscribers who may be mailed for `mailing_list`: confirmed and not suppressed.
+    One table: membership is Subscriber.list_ids (see segments.list_member_condition)."""
+    return _not_suppressed(Subscriber.objects.filter(list_member_condition(mailing_list.pk)))
 
 
 def mailable_ids(mailing_list: MailingList, subscriber_ids: list[int]) -> set[int]:
     """Which of `subscriber_ids` list_audience(mailing_list) holds right now: the check
-    a send runs before each batch. Asked from the ids' side, so the plan probes the
-    batch's rows; narrowing list_audience instead let the planner walk the whole list
-    (twice the time of sending the batch on a freshly imported list, whose statistics
-    are not yet known)."""
-    subscriptions = Subscription.objects.filter(
-        subscriber_id__in=subscriber_ids,
-        mailing_list=mailing_list,
-        status=Subscription.Status.SUBSCRIBED,
-    )
-    return set(
-        _not_suppressed(subscriptions, "subscriber__email").values_list("subscriber_id", flat=True)
-    )
+    a send runs before each batch. Asked by primary key, so the plan probes the batch's
+    rows and tests list and suppression on each of them."""
+    qs = list_audience(mailing_list).filter(pk__in=list(subscriber_ids))
+    return set(qs.values_list("pk", flat=True))
 
 
 def segment_audience(segment: Segment, now: datetime.datetime | None = None) -> QuerySet:
@@ -478,14 +477,31 @@ def audience_count(
     """How many people a send to `segment` (or to `mailing_list`) would reach right
     now: confirmed, not suppressed, matching the segment's conditions. `filters`
     counts unsaved conditions of the segment builder on `mailing_list` instead."""
+    return _audience(mailing_list, segment, filters).count()
+
+
+def estimate_count(
+    mailing_list: MailingList | None = None,
+    segment: Segment | None = None,
+    filters: dict | None = None,
+    *,
+    budget_ms: int = 120,
+) -> tuple[int, bool]:
+    """audience_count for the segment builder's live count: (count, exact). The exact
+    count when it takes under `budget_ms`; otherwise, on PostgreSQL, an estimate from a
+    sample of the table (exact is False: say "about"). See estimates.py."""
+    return estimates.estimate(_audience(mailing_list, segment, filters), budget_ms)
+
+
+def _audience(mailing_list, segment, filters) -> QuerySet:
     if segment is not None:
-        return segment_audience(segment).count()
+        return segment_audience(segment)
     if mailing_list is None:
         raise AudienceError(_("Choose a mailing list or a segment."))
     qs = list_audience(mailing_list)
     if filters:
         qs = apply_filters(qs, filters)
-    return qs.count()
+    return qs
 
 
 def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = None) -> QuerySet:
@@ -499,24 +515,19 @@ def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = N
     if condition is not None:
         qs = qs.filter(condition)
     for list_id in filters.get("lists") or []:
-        qs = qs.filter(
-            subscriptions__mailing_list_id=list_id,
-            subscriptions__status=Subscription.Status.SUBSCRIBED,
-        )
-    tags_all = [t for t in normalise_tags(filters.get("tags_all") or []).split(",") if t]
-    for tag in tags_all:
-        qs = qs.filter(tags__contains=f",{tag},")
-    tags_any = [t for t in normalise_tags(filters.get("tags_any") or []).split(",") if t]
-    if tags_any:
-        cond = Q()
-        for tag in tags_any:
-            cond |= Q(tags__contains=f",{tag},")
-        qs = qs.filter(cond)
+        qs = qs.filter(list_member_condition(list_id))
+    if filters.get("tags_all"):
+        qs = qs.filter(tags_condition(filters["tags_all"], match="all"))
+    if filters.get("tags_any"):
+        qs = qs.filter(tags_condition(filters["tags_any"], match="any"))
     for key, value in (filters.get("attributes") or {}).items():
         # Keys become ORM lookups: refuse anything that could chain another lookup.
         if not str(key).isidentifier() or "__" in str(key):
             raise AudienceError(_("Invalid attribute name: %(key)s") % {"key": key})
-        qs = qs.filter(**{f"attributes__{key}": value})
+        if isinstance(value, (dict, list)):
+            qs = qs.filter(**{f"attributes__{key}": value})
+        else:
+            qs = qs.filter(attribute_equals_condition(key, value))
     engagement = filters.get("engagement")
     days = int(filters.get("days") or 30)
     since = now - datetime.timedelta(days=days)
@@ -528,4 +539,5 @@ def apply_filters(qs: QuerySet, filters: dict, now: datetime.datetime | None = N
         qs = qs.filter(last_engaged_at__lt=since)
     elif engagement:
         raise AudienceError(_("Unknown engagement filter: %(value)s") % {"value": engagement})
-    return qs.distinct()
+    # Every condition tests the subscriber's own row (no joins): no DISTINCT needed.
+    return qs

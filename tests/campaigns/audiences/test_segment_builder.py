@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import Event
 from campaigns.audiences import services
-from campaigns.audiences.models import Segment, Subscriber
+from campaigns.audiences.models import Segment, Subscriber, normalise_tags
 from tests.factories import UserFactory
 
 from .factories import MailingListFactory
@@ -31,9 +31,7 @@ def world(db):
         sub = services.subscribe(email, lists[0], method="api", consent_basis="t").subscriber
         for extra in lists[1:]:
             services.subscribe(email, extra, method="api", consent_basis="t")
-        Subscriber.objects.filter(pk=sub.pk).update(
-            **fields, tags=",".join(["", *tags.split(","), ""]) if tags else ""
-        )
+        Subscriber.objects.filter(pk=sub.pk).update(**fields, tags=normalise_tags(tags))
         return sub
 
     people = {
