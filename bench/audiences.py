@@ -180,16 +180,20 @@ def baseline_terms(pages: dict) -> dict:
     }
 
 
-def admin_figures(ours: dict, main: dict) -> list[dict]:
+def admin_figures(ours: dict, ours_db: dict, main: dict) -> list[dict]:
+    """The pages against the target; main only ran its queries here (its pages no
+    longer exist), so the ratio compares database time with database time."""
     worst = max(percentile(v, 95) for v in ours.values())
     figures = [figure("admin screens p95, worst", worst, "ms", "<=", 150)]
     for name, times in ours.items():
+        db = percentile(ours_db[name], 95)
         figures.append(figure(f"admin {name} p95", percentile(times, 95), "ms", "<=", 150))
+        figures.append(figure(f"admin {name}: its queries p95", db, "ms"))
         if name in main:
             base = percentile(main[name], 95)
             figures.append(figure(f"admin {name}: main's queries p95 (baseline)", base, "ms"))
             figures.append(
-                figure(f"admin {name}: speed-up over main", base / percentile(times, 95), "x")
+                figure(f"admin {name}: queries speed-up over main", base / max(0.01, db), "x")
             )
     return figures
 
@@ -225,9 +229,9 @@ def run(args) -> tuple[list[dict], dict]:
 
     # 2. admin
     pages = m.admin_pages(big, smalls)
-    ours = m.measure_admin(client, pages, args.repeats)
+    ours, ours_db = m.measure_admin(client, pages, args.repeats)
     main = m.measure_admin_baseline(baseline_terms(pages), max(2, args.repeats // 3))
-    figures += admin_figures(ours, main)
+    figures += admin_figures(ours, ours_db, main)
 
     # 3. import (into a small list, so the big one stays as loaded)
     import_list = MailingList.objects.get(slug=audiences_load.SMALL_SLUGS[9])

@@ -129,16 +129,23 @@ def clear(connection) -> None:
         cur.execute("DROP SCHEMA IF EXISTS bench_baseline CASCADE")
 
 
-def insert_subscribers(cur, lo: int, hi: int) -> None:
+def insert_subscribers(cur, lo: int, hi: int, big_id: int, small_ids: list[int]) -> None:
     """Subscribers lo..hi into the real table, in its storage layout (the one function
-    to change when the layout changes). Subscriber i gets id i."""
+    to change when the layout changes; see campaigns/audiences/models.py): tags as
+    text[], list_ids (the lists subscribed to, sorted) and suppressed as the triggers
+    would keep them (the load runs with triggers off, see `load`). Subscriber i gets id
+    i; insert_subscriptions and insert_suppressions write the rows these mirror."""
+    small = "ARRAY[" + ",".join(str(s) for s in small_ids) + "]::integer[]"
     cur.execute(
         "INSERT INTO audiences_subscriber (id, email, name, language, timezone, attributes,"
-        " tags, last_engaged_at, created_at, updated_at)"
-        " SELECT i, email, name, language, timezone, attributes,"
-        " CASE WHEN cardinality(tags) = 0 THEN '' ELSE ',' || array_to_string(tags, ',') || ',' END,"
-        " last_engaged_at, now(), now() FROM bench_people(%s, %s)",
-        [lo, hi],
+        " tags, list_ids, suppressed, last_engaged_at, created_at, updated_at)"
+        " SELECT i, email, name, language, timezone, attributes, tags,"
+        " ARRAY(SELECT x FROM unnest("
+        "   CASE WHEN bench_u(20, i) < 0.02 THEN ARRAY[]::integer[] ELSE ARRAY[%s]::integer[] END"
+        f"   || CASE WHEN i %% 100 < 10 THEN ARRAY[({small})[1 + i %% 100]] ELSE ARRAY[]::integer[] END"
+        " ) AS x ORDER BY x),"
+        " bench_u(30, i) < 0.01, last_engaged_at, now(), now() FROM bench_people(%s, %s)",
+        [big_id, lo, hi],
     )
 
 
@@ -195,13 +202,17 @@ def load(connection, n: int, log=print) -> float:
     raw.commit()
     big_id, small_ids = make_lists(connection)
     with raw.cursor() as cur:
+        # The columns triggers keep are written by insert_subscribers directly: a
+        # trigger per subscription row would update each subscriber row again.
+        cur.execute("SET session_replication_role = replica")
         for lo in range(1, n + 1, CHUNK):
             hi = min(n, lo + CHUNK - 1)
-            insert_subscribers(cur, lo, hi)
+            insert_subscribers(cur, lo, hi, big_id, small_ids)
             insert_subscriptions(cur, lo, hi, big_id, small_ids)
             raw.commit()
             log(f"  loaded {hi:,} of {n:,} subscribers ({time.monotonic() - started:.0f} s)")
         insert_suppressions(cur, n)
+        cur.execute("SET session_replication_role = DEFAULT")
         for table in ("audiences_subscriber", "audiences_subscription"):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
