@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column
 
-from . import importing, services
+from . import csv_export, importing, services
 from .admin_forms import MappingForm, SegmentBuilderWidget, UploadForm
 from .models import ImportJob, MailingList
 from .tasks import check_subscriber_import, import_subscribers
@@ -173,7 +173,11 @@ def export_list(request, list_id=None):
     _require(request, "audiences.view_subscriber")
     mailing_list = get_object_or_404(MailingList, pk=list_id) if list_id is not None else None
     name = mailing_list.slug if mailing_list else "subscribers"
-    return _csv_response(importing.export_rows(mailing_list), f"{name}.csv")
+    response = StreamingHttpResponse(
+        csv_export.export_chunks(mailing_list), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 @require_POST
