@@ -5,7 +5,7 @@
     python -m bench.audiences_child baseline-import PATH ENCODING LIST_ID
     python -m bench.audiences_child send SEND_ID BATCHES
 
-Prints one JSON line: what the step returned, its seconds and peak RSS in MB.
+Prints one JSON line: what the step returned, its seconds and peak RSS in MB (VmHWM).
 """
 
 from __future__ import annotations
@@ -62,6 +62,17 @@ def _send(send_id: int, batches: int) -> dict:
     return {"sent": sent, "claimed": claimed}
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM, which starts afresh at exec (ru_maxrss does not:
+    Linux keeps the forking parent's across execve, so a child of a large benchmark
+    would report the benchmark's)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str]) -> None:
     from bench.audiences import setup_django
 
@@ -77,7 +88,7 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(f"unknown step {command}")
     out["seconds"] = time.perf_counter() - started
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
 
