@@ -1,24 +1,29 @@
 """Admin views for CSV import (upload, column mapping, the report and the choice to
-import the valid rows, the error CSV), export, and the segment builder's live count.
-Thin: the work is in campaigns.audiences.importing and services."""
+import the valid rows, the error CSV), export, and the segment builder's live count;
+the subscriber listing's filters and the mailing lists' member-count column.
+Thin: the work is in campaigns.audiences.importing, listing, segments and services."""
 
 import csv
 
+import django_filters
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import yesno
 from django.template.response import TemplateResponse
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin import messages
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 
-from . import csv_export, importing, services
+from . import csv_export, importing, listing, segments, services
 from .admin_forms import MappingForm, SegmentBuilderWidget, UploadForm
-from .models import ImportJob, MailingList
+from .models import LANGUAGE_CHOICES, ImportJob, MailingList, Subscriber
 from .tasks import check_subscriber_import, import_subscribers
 
 # Excel reads a CSV as the system's ANSI code page (GBK on Chinese Windows) unless the
@@ -31,6 +36,49 @@ class YesNoColumn(Column):
 
     def get_value(self, instance):
         return yesno(super().get_value(instance))
+
+
+class MemberCountColumn(Column):
+    """A list's subscribed members: the stored count and how long ago it was counted
+    (listing.member_count), never a count of millions of rows per page view."""
+
+    def get_value(self, instance):
+        info = listing.member_count(instance)
+        text = listing.describe_count(info)
+        if info["counted_at"] is None:
+            return text
+        return _("%(count)s (counted %(when)s ago)") % {
+            "count": text,
+            "when": timesince(info["counted_at"], depth=1),
+        }
+
+
+class SubscriberFilterSet(WagtailFilterSet):
+    """The subscriber index's filters: language, membership of a list, a tag. Each is
+    one indexed condition (segments.list_member_condition, segments.tag_condition)."""
+
+    language = django_filters.ChoiceFilter(
+        label=gettext_lazy("Language"),
+        choices=LANGUAGE_CHOICES,
+        empty_label=gettext_lazy("All"),
+        widget=forms.RadioSelect,
+    )
+    mailing_list = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Subscribed to"),
+        queryset=MailingList.objects.all(),
+        method="filter_mailing_list",
+    )
+    tag = django_filters.CharFilter(label=gettext_lazy("Tag"), method="filter_tag")
+
+    class Meta:
+        model = Subscriber
+        fields = []
+
+    def filter_mailing_list(self, queryset, name, value):
+        return queryset.filter(segments.list_member_condition(value.pk)) if value else queryset
+
+    def filter_tag(self, queryset, name, value):
+        return queryset.filter(segments.tag_condition(value)) if value.strip() else queryset
 
 
 def _require(request, perm):

@@ -125,6 +125,10 @@ class MailingList(models.Model):
         help_text=_("Shown next to the subscribe button and stored with every consent."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Subscribed members as last counted by listing.refresh_list_counts (a periodic
+    # task): the list index shows this and its time, never counting millions per view.
+    subscriber_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    subscriber_count_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("mailing list")

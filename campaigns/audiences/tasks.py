@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import importing, services
+from . import importing, listing, services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -25,3 +25,9 @@ def subscribe_from_form(list_id: int, email: str, name: str, language: str, ip_h
     """A subscribe form's post, done off the request: the form's answer takes the same
     time whoever the address belongs to (services.subscribe_from_form)."""
     services.subscribe_from_form(list_id, email, name=name, language=language, ip_hash=ip_hash)
+
+
+@shared_task
+def refresh_list_counts():
+    """Recount every list's subscribed members for the list index (listing.py)."""
+    listing.refresh_list_counts()

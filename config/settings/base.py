@@ -406,6 +406,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 240},
     },
+    # The mailing-list index shows member counts taken here (counting a list of
+    # millions takes seconds: never per page view).
+    "audiences-refresh-list-counts": {
+        "task": "campaigns.audiences.tasks.refresh_list_counts",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
     "ezine-run-due": {
         "task": "channels.ezine.tasks.run_due_ezines",
         "schedule": 60.0,

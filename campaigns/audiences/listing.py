@@ -1,0 +1,202 @@
+"""The audience admin listings at millions of rows: counts that never scan the table,
+search that uses indexes, and the mailing lists' member counts.
+
+Counting. A page of the subscriber index never runs COUNT(*) over the table:
+- the unfiltered listing on PostgreSQL shows the planner's estimate of the table's rows
+  (`pg_class.reltuples`, kept by autovacuum/ANALYZE) as "About 10,000,000";
+- a searched or filtered listing counts at most COUNT_CAP + 1 rows
+  (`SELECT COUNT(*) FROM (... LIMIT 1001)`) and says "More than 1,000" beyond (a
+  common word's bitmap of a few hundred thousand rows would cost more than a page);
+- small results (and SQLite's unfiltered listing, where a count is cheap) are exact.
+Pages beyond the first COUNT_CAP rows are not offered (an OFFSET of millions reads them
+all): the listing says so and points to search and filters.
+
+Search (one box, `search_subscribers`), indexes from migration 0007 on PostgreSQL:
+- input with an "@" is an address: case-insensitive prefix of the email, normalised as
+  the app stores addresses (services.normalise_email), so a whole address finds exactly
+  that subscriber; index `audiences_subscriber_email_pattern`, UPPER(email)
+  text_pattern_ops, which also serves `email__iexact`;
+- other input of 3 or more characters: email prefix OR name containing it (pg_trgm GIN
+  on UPPER(name), `audiences_subscriber_name_trgm`; Chinese characters are trigram
+  characters under the database's UTF-8 ctype);
+- 1 or 2 characters (a Chinese surname, 王 or 王芳, has too few for a trigram): email
+  prefix OR name *prefix* (`audiences_subscriber_name_pattern`): "王" finds 王芳 and
+  王小明, not 李王; a longer query finds names containing it anywhere.
+SQLite runs the same queries without the indexes.
+
+Member counts. Counting a 10M-member list takes seconds, so the mailing-list index shows
+`MailingList.subscriber_count` with the time it was counted, refreshed by the
+`refresh_list_counts` task (every few minutes, see CELERY_BEAT_SCHEDULE) and after
+imports. A list never counted yet shows a capped live count instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from wagtail.admin.paginator import WagtailPaginator
+
+from .models import MailingList, Subscription
+from .services import normalise_email
+
+COUNT_CAP = 1_000
+SHORT_NAME = 3  # shorter queries match names by prefix (no trigram to look up)
+
+EXACT, ABOUT, MORE_THAN = "exact", "about", "more_than"
+
+
+def capped_count(queryset, cap: int | None = None) -> int:
+    """The number of rows, counting no further than cap + 1 (COUNT_CAP + 1)."""
+    cap = COUNT_CAP if cap is None else cap
+    return queryset.order_by()[: cap + 1].count()
+
+
+def estimated_rows(model) -> int | None:
+    """The planner's estimate of a table's rows (PostgreSQL), None when unknown."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+        )
+        row = cursor.fetchone()
+    # -1: never vacuumed or analysed.
+    return int(row[0]) if row and row[0] >= 0 else None
+
+
+class AudiencePaginator(WagtailPaginator):
+    """A paginator whose count is exact, an estimate or a lower bound (see the module
+    docstring), and which offers only the pages an OFFSET reaches cheaply."""
+
+    def __init__(self, object_list, per_page, *, whole_table=False, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.whole_table = whole_table
+        self.exactness = EXACT
+
+    @cached_property
+    def count(self):
+        if self.whole_table:
+            estimate = estimated_rows(self.object_list.model)
+            if estimate is not None and estimate > COUNT_CAP:
+                self.exactness = ABOUT
+                return estimate
+            if connection.vendor != "postgresql":
+                return self.object_list.count()
+        counted = capped_count(self.object_list)
+        if counted > COUNT_CAP:
+            self.exactness = MORE_THAN
+            return COUNT_CAP
+        return counted
+
+    @cached_property
+    def num_pages(self):
+        count = self.count
+        if count == 0 and not self.allow_empty_first_page:
+            return 0
+        reachable = min(count, COUNT_CAP) - self.orphans
+        return max(1, math.ceil(max(reachable, 1) / self.per_page))
+
+    @property
+    def truncated(self) -> bool:
+        """Whether rows exist beyond the pages offered."""
+        return self.exactness != EXACT
+
+    @cached_property
+    def items_count_label(self):
+        return count_phrase(self.count, self.exactness)
+
+
+def count_phrase(count: int, exactness: str = EXACT) -> str:
+    n = intcomma(count)
+    if exactness == ABOUT:
+        return ngettext("About %(n)s subscriber", "About %(n)s subscribers", count) % {"n": n}
+    if exactness == MORE_THAN:
+        return ngettext("More than %(n)s subscriber", "More than %(n)s subscribers", count) % {
+            "n": n
+        }
+    return ngettext("%(n)s subscriber", "%(n)s subscribers", count) % {"n": n}
+
+
+def search_subscribers(queryset, query: str):
+    """Subscribers matching the one search box (see the module docstring)."""
+    text = normalise_email(query)
+    if not text:
+        return queryset
+    condition = Q(email__istartswith=text)
+    if "@" not in text:
+        if len(text) >= SHORT_NAME:
+            condition |= Q(name__icontains=text)
+        else:
+            condition |= Q(name__istartswith=text)
+    return queryset.filter(condition)
+
+
+# --- mailing-list member counts ---------------------------------------------------------
+def subscribed_members(mailing_list_id: int):
+    return Subscription.objects.filter(
+        mailing_list_id=mailing_list_id, status=Subscription.Status.SUBSCRIBED
+    )
+
+
+def refresh_list_counts(list_ids=None) -> int:
+    """Count each list's subscribed members exactly and store the count with its time.
+    Returns how many lists were counted."""
+    lists = MailingList.objects.all()
+    if list_ids is not None:
+        lists = lists.filter(pk__in=list_ids)
+    done = 0
+    for pk in lists.values_list("pk", flat=True).iterator():
+        count = subscribed_members(pk).count()
+        MailingList.objects.filter(pk=pk).update(
+            subscriber_count=count, subscriber_count_at=timezone.now()
+        )
+        done += 1
+    return done
+
+
+def member_count(mailing_list) -> dict:
+    """What the list index shows: the stored count and when it was counted, or, for a
+    list never counted, a live count capped at COUNT_CAP."""
+    if mailing_list.subscriber_count_at is not None:
+        return {
+            "count": mailing_list.subscriber_count,
+            "exactness": EXACT,
+            "counted_at": mailing_list.subscriber_count_at,
+        }
+    counted = capped_count(subscribed_members(mailing_list.pk))
+    if counted > COUNT_CAP:
+        return {"count": COUNT_CAP, "exactness": MORE_THAN, "counted_at": None}
+    return {"count": counted, "exactness": EXACT, "counted_at": timezone.now()}
+
+
+def describe_count(info: dict) -> str:
+    n = intcomma(info["count"])
+    if info["exactness"] == MORE_THAN:
+        return _("More than %(n)s (counting soon)") % {"n": n}
+    return n
+
+
+# --- a subscriber's page ----------------------------------------------------------------
+MEMBERSHIPS_SHOWN = 20
+
+
+def subscriber_memberships(subscriber) -> dict:
+    """The first MEMBERSHIPS_SHOWN of a subscriber's subscriptions (list and status) and
+    how many more there are (capped): never every related row."""
+    rows = list(
+        Subscription.objects.filter(subscriber=subscriber)
+        .select_related("mailing_list")
+        .order_by("mailing_list__name", "pk")[: MEMBERSHIPS_SHOWN + 1]
+    )
+    more = 0
+    if len(rows) > MEMBERSHIPS_SHOWN:
+        rows = rows[:MEMBERSHIPS_SHOWN]
+        more = capped_count(Subscription.objects.filter(subscriber=subscriber)) - len(rows)
+    return {"subscriptions": rows, "more": more, "tags": subscriber.tag_list}
