@@ -31,23 +31,35 @@ SELECT ARRAY(SELECT m.mailing_list_id::integer FROM {SUBSCRIPTION} m
              ORDER BY 1)
 """
 
+
+def _pg_sync_list_ids(ids: str) -> str:
+    """One set-based UPDATE for the subscribers `ids` (a SELECT of subscriber ids): their
+    memberships grouped in one pass, rows rewritten only when their list changed."""
+    return f"""
+    UPDATE {SUBSCRIBER} s SET list_ids = x.ids
+      FROM (SELECT n.sid, coalesce(array_agg(m.mailing_list_id::integer
+                       ORDER BY m.mailing_list_id) FILTER (WHERE m.status = 'subscribed'),
+                       '{{}}') AS ids
+              FROM (SELECT DISTINCT sid FROM ({ids}) i(sid)) n
+              LEFT JOIN {SUBSCRIPTION} m ON m.subscriber_id = n.sid
+             GROUP BY n.sid) x
+     WHERE s.id = x.sid AND s.list_ids IS DISTINCT FROM x.ids;"""
+
+
 _PG_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION audiences_sync_list_ids() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    UPDATE {SUBSCRIBER} s SET list_ids = ({_PG_LIST_IDS})
-     WHERE s.id IN (SELECT subscriber_id FROM new_rows)
-       AND s.list_ids IS DISTINCT FROM ({_PG_LIST_IDS});
+    {_pg_sync_list_ids("SELECT subscriber_id FROM new_rows")}
   ELSIF TG_OP = 'DELETE' THEN
-    UPDATE {SUBSCRIBER} s SET list_ids = ({_PG_LIST_IDS})
-     WHERE s.id IN (SELECT subscriber_id FROM old_rows)
-       AND s.list_ids IS DISTINCT FROM ({_PG_LIST_IDS});
+    {_pg_sync_list_ids("SELECT subscriber_id FROM old_rows")}
   ELSE
-    UPDATE {SUBSCRIBER} s SET list_ids = ({_PG_LIST_IDS})
-     WHERE s.id IN (SELECT subscriber_id FROM new_rows
-                    UNION SELECT subscriber_id FROM old_rows)
-       AND s.list_ids IS DISTINCT FROM ({_PG_LIST_IDS});
+    {
+    _pg_sync_list_ids(
+        "SELECT subscriber_id FROM new_rows UNION ALL SELECT subscriber_id FROM old_rows"
+    )
+}
   END IF;
   RETURN NULL;
 END $$;
