@@ -1,12 +1,13 @@
-"""bench.audiences: the code paths of main before issue 19, as the baseline.
+"""bench.audiences: the code paths of main before issue 19 (de5454c), as the baseline.
 
-Counts and searches are the SQL main's ORM generated (captured from
-`campaigns.audiences.services.audience_count` and the Wagtail subscriber index of
-main at 9f1c... (de5454c), the commit this branch started from), run on the old-layout
-copy of the same people (schema bench_baseline, see audiences_load.BASELINE_DDL) with
-search_path bench_baseline, public. Export and import are main's
-`importing.export_rows` and `validate_import` + `_apply`, copied as they were, run on a
-capped sample (they are slow; reported as rows/s).
+Counts and the subscriber index's queries are written as the SQL main's ORM sent
+(services.audience_count: members through IN, suppression as a per-row EXISTS,
+DISTINCT; tags with LIKE '%,a,%'; the Wagtail index's icontains search), and run on
+the old-layout copy of the same people (schema bench_baseline, see
+audiences_load.BASELINE_DDL) with search_path bench_baseline, public. Export is main's
+export_rows (ORM, 2,000 rows a fetch, csv writer per row) and import main's job
+(audiences_baseline_importing, a frozen copy of main's importing.py); both run on the
+real tables, on a capped sample (they are slow; reported as rows/s).
 """
 
 from __future__ import annotations
