@@ -12,12 +12,18 @@ How the audience columns are stored (bulk SQL writers, such as COPY imports, rel
 - `Subscriber.list_ids`: the ids of the lists the subscriber is *subscribed* to (status
   "subscribed"), sorted. PostgreSQL: `integer[]` with a GIN index; SQLite: JSON text.
   Database triggers on the subscription table keep it (insert, update, delete, COPY
-  included): writers only write Subscription rows and never set list_ids themselves.
+  included): writers write Subscription rows and the trigger sets list_ids. A bulk
+  writer creating new subscribers may write the list_ids they are about to get (the
+  trigger then finds nothing to change and skips rewriting those rows, the costly part
+  of a membership change); a wrong value is corrected by the trigger all the same.
 - `Subscriber.suppressed`: whether the address is on the Suppression list (case-
   insensitive). Triggers keep it too: on suppression insert/update/delete, and on a
   subscriber's insert or email change. Writers leave it to the triggers.
 - `Subscriber.attributes`: jsonb with a GIN jsonb_path_ops index on PostgreSQL (segment
   conditions use `attributes @> {"city": "上海"}`); JSON text on SQLite.
+- `Subscriber.last_engaged_at`: the latest human open or click; a trigger on
+  analytics_event moves it for every open or click whose message key names the
+  subscriber ("<publication>:s<id>"), so engagement conditions are an index range.
 
 `services.reconcile_audience_columns()` recomputes list_ids and suppressed from the
 tables they mirror, should a writer ever have disabled the triggers.

@@ -210,6 +210,7 @@ def test_live_count_answers_for_the_posted_rows(client, world, marketer):
     data = builder_post(world, filters_0_field="tag", filters_0_op="is", filters_0_value="vip")
     answer = client.post(url, data).json()
     assert answer["count"] == 2 and "2 subscribers match" in answer["text"]
+    assert answer["exact"] is True and "About" not in answer["text"]
     data["filters-match"] = "any"
     data.update({"filters-1-field": "timezone", "filters-1-op": "is", "filters-1-timezone": "UTC"})
     assert client.post(url, data).json()["count"] == 3
@@ -248,3 +249,13 @@ def test_editing_a_segment_saved_before_the_builder_keeps_its_old_conditions(
     old.refresh_from_db()
     assert old.filters["tags_all"] == ["vip"] and old.filters["rules"][0]["value"] == "en"
     assert {s.email for s in services.segment_audience(old)} == {"bob@example.org"}
+
+
+def test_live_count_says_about_when_it_estimates(client, world, marketer, monkeypatch):
+    """An estimate (the exact count ran out of time at scale) is worded as one."""
+    client.force_login(marketer)
+    monkeypatch.setattr(services, "estimate_count", lambda **kwargs: (12345, False))
+    data = builder_post(world, filters_0_field="tag", filters_0_op="is", filters_0_value="vip")
+    answer = client.post(reverse("audiences_segment_count"), data).json()
+    assert answer["exact"] is False and answer["count"] == 12345
+    assert answer["text"].startswith("About 12345 subscribers match")

@@ -290,3 +290,27 @@ def test_mailable_ids_follow_status_and_suppression_changes(world):
     Suppression.objects.filter(email__iexact=second.email).delete()
     assert services.mailable_ids(mailing_list, some) == set(some[1:])
     assert services.audience_count(mailing_list=mailing_list) == len(audience) - 1
+
+
+def test_live_estimate_falls_back_to_a_sample_marked_about(world, monkeypatch):
+    """When the exact count runs out of its time budget (PostgreSQL), the live count
+    scales what matched in a block sample (here the whole, tiny table) and says so."""
+    from django.db import connection
+
+    from campaigns.audiences import estimates
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite always counts exactly")
+    mailing_list = world["lists"][0]
+    expected = _expected(world, mailing_list, [], "all")
+    # Every row costs a millisecond: the 5 ms budget cannot count them.
+    slow = services.list_audience(mailing_list).extra(where=["pg_sleep(0.001) IS NOT NULL"])
+    monkeypatch.setattr(estimates, "MIN_SAMPLE_MATCHES", 1)
+    assert estimates.estimate(slow, budget_ms=5) == (len(expected), False)
+    # Too few matches to scale: counted exactly after all.
+    monkeypatch.setattr(estimates, "MIN_SAMPLE_MATCHES", 10_000)
+    assert estimates.estimate(slow, budget_ms=5) == (len(expected), True)
+    # The timeout did not outlive the estimate.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
