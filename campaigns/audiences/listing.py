@@ -4,9 +4,11 @@ search that uses indexes, and the mailing lists' member counts.
 Counting. A page of the subscriber index never runs COUNT(*) over the table:
 - the unfiltered listing on PostgreSQL shows the planner's estimate of the table's rows
   (`pg_class.reltuples`, kept by autovacuum/ANALYZE) as "About 10,000,000";
-- a searched or filtered listing counts at most COUNT_CAP + 1 rows
-  (`SELECT COUNT(*) FROM (... LIMIT 1001)`) and says "More than 1,000" beyond (a
-  common word's bitmap of a few hundred thousand rows would cost more than a page);
+- a searched or filtered listing reads at most COUNT_CAP + 1 matching ids
+  (`SELECT id ... LIMIT 1001`) and says "More than 1,000" beyond (a common word's
+  bitmap of a few hundred thousand rows would cost more than a page); when they are
+  fewer, its pages are those ids, sorted, so a rare match never walks the email index
+  across the table;
 - small results (and SQLite's unfiltered listing, where a count is cheap) are exact.
 Pages beyond the first COUNT_CAP rows are not offered (an OFFSET of millions reads them
 all): the listing says so and points to search and filters.
@@ -35,7 +37,7 @@ from __future__ import annotations
 import math
 
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -49,7 +51,10 @@ from .services import normalise_email
 COUNT_CAP = 1_000
 SHORT_NAME = 3  # shorter queries match names by prefix (no trigram to look up)
 
-EXACT, ABOUT, MORE_THAN = "exact", "about", "more_than"
+# A search or filter's matches are read for at most this long (PostgreSQL).
+READ_TIMEOUT_MS = 80
+
+EXACT, ABOUT, MORE_THAN, MANY = "exact", "about", "more_than", "many"
 
 
 def capped_count(queryset, cap: int | None = None) -> int:
@@ -71,6 +76,48 @@ def estimated_rows(model) -> int | None:
     return int(row[0]) if row and row[0] >= 0 else None
 
 
+def _read_capped(queryset):
+    """The rows, or None when PostgreSQL cannot read them within READ_TIMEOUT_MS (a
+    word in a few hundred thousand names: its trigram bitmap alone takes longer than a
+    page may). SQLite has no statement timeout and reads them all."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = %s", [READ_TIMEOUT_MS])
+            rows = list(queryset)
+            # Inside a request's transaction the savepoint's release would keep it.
+            cursor.execute("SET LOCAL statement_timeout = DEFAULT")
+            return rows
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "57014":  # query_canceled
+            raise
+        return None
+
+
+class _RowsByIds:
+    """A listing's few matching rows in its order: their ids and sort keys read in one
+    pass (no ORDER BY ... LIMIT that would walk the email index past millions of
+    non-matching rows), sorted here (code point order, as the database's C.UTF-8
+    collation), then each page's rows read by id."""
+
+    def __init__(self, model, keyed_rows, ordering):
+        self.model = model
+        rows = list(keyed_rows)
+        for position in reversed(range(len(ordering))):
+            rows.sort(key=lambda r: r[position + 1], reverse=ordering[position].startswith("-"))
+        self.ids = [r[0] for r in rows]
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        ids = self.ids[index] if isinstance(index, slice) else [self.ids[index]]
+        rows = self.model._default_manager.in_bulk(ids)
+        found = [rows[pk] for pk in ids if pk in rows]
+        return found if isinstance(index, slice) else found[0]
+
+
 class AudiencePaginator(WagtailPaginator):
     """A paginator whose count is exact, an estimate or a lower bound (see the module
     docstring), and which offers only the pages an OFFSET reaches cheaply."""
@@ -89,11 +136,23 @@ class AudiencePaginator(WagtailPaginator):
                 return estimate
             if connection.vendor != "postgresql":
                 return self.object_list.count()
-        counted = capped_count(self.object_list)
-        if counted > COUNT_CAP:
+        queryset = self.object_list
+        ordering = [o for o in (queryset.query.order_by or queryset.model._meta.ordering) if o]
+        if not all(isinstance(o, str) for o in ordering):
+            ordering = ["pk"]
+        keys = [o.lstrip("-") for o in ordering]
+        rows = _read_capped(queryset.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
+        if rows is None:  # too slow to read: a very common word; page in index order
+            self.exactness = MANY
+            return COUNT_CAP
+        if len(rows) > COUNT_CAP:
             self.exactness = MORE_THAN
             return COUNT_CAP
-        return counted
+        # Few matches: the pages read them by primary key and sort them, rather than
+        # walking the ordering's index past millions of rows that do not match (the
+        # planner cannot tell how rare a name or prefix is).
+        self.object_list = _RowsByIds(queryset.model, rows, ordering)
+        return len(rows)
 
     @cached_property
     def num_pages(self):
@@ -121,6 +180,8 @@ def count_phrase(count: int, exactness: str = EXACT) -> str:
         return ngettext("More than %(n)s subscriber", "More than %(n)s subscribers", count) % {
             "n": n
         }
+    if exactness == MANY:
+        return _("Too many subscribers to count quickly")
     return ngettext("%(n)s subscriber", "%(n)s subscribers", count) % {"n": n}
 
 

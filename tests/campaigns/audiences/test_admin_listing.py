@@ -189,8 +189,8 @@ def test_no_listing_counts_the_whole_table(marketer_client, people):
         counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
         subscriber_counts = [sql for sql in counts if "audiences_subscriber" in sql]
         assert all("LIMIT" in sql for sql in subscriber_counts), (params, subscriber_counts)
-        if params:
-            assert subscriber_counts, params  # a capped count, not none at all
+        if params:  # matches read up to the cap, not counted
+            assert any("LIMIT 1001" in q["sql"] for q in queries), params
     with CaptureQueriesContext(connection) as queries:
         marketer_client.get(reverse("mailinglist:index"))
     for query in queries:
@@ -287,3 +287,45 @@ def test_subscriber_page_shows_the_first_lists_only(marketer_client, people):
     # A subscriber on no list says so.
     page = marketer_client.get(reverse("subscriber:edit", args=[people["li.na@example.cn"].pk]))
     assert "Not on any list." in page.content.decode()
+
+
+@pytest.mark.parametrize("cap", [1000, 2])
+def test_matches_keep_the_chosen_order(marketer_client, people, monkeypatch, cap):
+    # Few matches are sorted from their ids and keys; many are read in index order,
+    # the first COUNT_CAP of them offered.
+    monkeypatch.setattr(listing, "COUNT_CAP", cap)
+    wang = ["wang.fang@example.cn", "wangfang@example.cn", "wf@example.cn"]
+    created = sorted(wang, key=lambda e: people[e].pk)
+    for ordering, expected in [
+        ("email", wang),
+        ("-email", wang[::-1]),
+        ("pk", created),
+        ("-pk", created[::-1]),
+    ]:
+        assert found(marketer_client, q="wang", ordering=ordering) == expected[:cap]
+
+
+def test_matches_too_slow_to_read_are_paged_uncounted(marketer_client, people, monkeypatch):
+    monkeypatch.setattr(listing, "_read_capped", lambda queryset: None)
+    page = marketer_client.get(reverse("subscriber:index"), {"q": "wang"}).content.decode()
+    assert "There are too many matches to count quickly" in page
+    assert "Too many subscribers to count quickly" in page
+    assert "data-audience-truncated" in page
+    assert found(marketer_client, q="wang") == [
+        "wang.fang@example.cn",
+        "wangfang@example.cn",
+        "wf@example.cn",
+    ]
+
+
+@on_postgres
+def test_a_slow_read_is_cut_short_and_the_timeout_restored(people, monkeypatch):
+    from django.db.models.expressions import RawSQL
+
+    monkeypatch.setattr(listing, "READ_TIMEOUT_MS", 20)
+    slow = Subscriber.objects.annotate(nap=RawSQL("pg_sleep(0.05)", [])).values_list("pk", "nap")
+    assert listing._read_capped(slow) is None
+    assert len(listing._read_capped(Subscriber.objects.values_list("pk"))) == len(PEOPLE)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
