@@ -149,6 +149,10 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]], progress) -> in
     subscribers inserted and subscriptions upserted. Returns the rows applied."""
     now = timezone.now()
     subscribers, subscriptions = Subscriber._meta.db_table, Subscription._meta.db_table
+    # A new subscriber's list_ids is written as the subscription trigger would set it
+    # (this list only, subscribed just below in the same transaction): the trigger
+    # still checks every row but then rewrites none, which at a million rows is the
+    # difference between seconds and minutes (a new row version and GIN entries each).
     with connection.cursor() as cursor:
         staged = _stage(cursor, rows, progress)
         gone = [(row,) for row, *_rest in _skipped(cursor, job.mailing_list_id, recheck=True)]
@@ -157,10 +161,10 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]], progress) -> in
         cursor.execute(
             f"INSERT INTO {subscribers} (email, name, language, timezone, attributes, tags,"
             " list_ids, suppressed, created_at, updated_at)"
-            " SELECT email, name, language, timezone, '{}'::jsonb, tags, '{}', false,"
-            " %(now)s, %(now)s"
+            " SELECT email, name, language, timezone, '{}'::jsonb, tags, ARRAY[%(list)s],"
+            " false, %(now)s, %(now)s"
             f" FROM {STAGE} ORDER BY row ON CONFLICT (email) DO NOTHING",
-            {"now": now},
+            {"now": now, "list": job.mailing_list_id},
         )
         if progress:
             progress(staged)

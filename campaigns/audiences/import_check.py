@@ -91,12 +91,16 @@ def _row_problem(
 
 
 def checked_rows(
-    data: bytes, encoding: str, mapping: dict
+    data: bytes, encoding: str, mapping: dict, reported: frozenset[int] | None = None
 ) -> tuple[list[str], Iterator[tuple[int, list[str], dict | None, dict | None]]]:
     """(header, iterator of (row, cells, values, problem)) for every non-empty row:
     `problem` is the rejected row's report entry, else `values` the row ready to
     import (address normalised, language as stored, time zone defaulted to UTC, tags
-    normalised, as a list)."""
+    normalised, as a list).
+
+    `reported` is for the run after a check: the rows its report named are passed
+    over, and the others, which the same checks already passed (the file is the
+    job's own and never changes), are only put in their stored form."""
     if "email" not in mapping:
         raise ImportFileError(_("Choose which column holds the email address."))
     header, rows = read_rows(data, encoding)
@@ -113,10 +117,16 @@ def checked_rows(
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # an empty row holds nothing to lose
+            if reported is not None and row in reported:
+                continue
             n = len(cells)
             values = {field: (cells[i].strip() if 0 <= i < n else "") for field, i in fields}
             email = values["email"] = normalise_email(values.get("email", ""))
-            problem = _row_problem(values, cells, width, email_index)
+            if reported is not None and values.get("language", "").lower() in LANGUAGES:
+                values["tags"] = normalise_tags(values.get("tags", ""))
+                problem = None
+            else:
+                problem = _row_problem(values, cells, width, email_index)
             if problem:
                 yield row, cells, None, problem_row(row, cells, REJECTED, *problem, email=email)
                 continue

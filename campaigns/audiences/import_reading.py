@@ -11,6 +11,7 @@ imported is kept as a code and its values (REASONS) and put into words for each 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
@@ -58,11 +59,41 @@ def decode_csv(data: bytes, encoding: str = "auto") -> tuple[str, str]:
 
 
 def _reader(text: str):
+    return _csv_reader(io.StringIO(text, newline=""), text[:4096])
+
+
+def _csv_reader(lines, sample: str):
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return csv.reader(io.StringIO(text, newline=""), dialect)
+    return csv.reader(lines, dialect)
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    """Whether the whole file decodes, checked in blocks (nothing kept)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for start in range(0, len(data), 1 << 20):
+            decoder.decode(data[start : start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text_stream(data: bytes, encoding: str):
+    """The file as a stream of text, decoded as it is read: a large file is never held
+    as one str (nor as StringIO's four bytes a character). Errors as decode_csv's."""
+    candidates = ["utf-8-sig", "gbk"] if encoding == "auto" else [encoding]
+    for candidate in candidates:
+        try:
+            if _decodes(data, candidate):
+                return io.TextIOWrapper(io.BytesIO(data), encoding=candidate, newline="")
+        except LookupError:
+            continue
+    decode_csv(data, encoding)  # raises the file error naming the line
+    raise ImportFileError(_("The file is neither UTF-8 nor GBK text."))
 
 
 def guess_mapping(header: list[str]) -> dict[str, int]:
@@ -135,8 +166,10 @@ def read_rows(
     spreadsheet shows them: the header is row 1, and a cell holding a line break is
     still one row. `problem` is set (a REASONS code and its values, cells empty) for a
     record the CSV reader refused."""
-    text, _used = decode_csv(data, encoding)
-    reader = _reader(text)
+    stream = _text_stream(data, encoding)
+    sample = stream.read(4096)
+    stream.seek(0)
+    reader = _csv_reader(stream, sample)
     header = _header(reader)
     if not header:
         return [], iter(())

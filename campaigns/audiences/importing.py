@@ -247,12 +247,10 @@ def _run(job: ImportJob) -> None:
     reported = {p["row"] for p in job.errors}
     try:
         if import_apply.fast_path():
-            _header, rows = checked_rows(bytes(job.file), job.encoding, job.mapping)
-            chosen = (
-                (row, values)
-                for row, _cells, values, problem in rows
-                if problem is None and row not in reported
+            _header, rows = checked_rows(
+                bytes(job.file), job.encoding, job.mapping, frozenset(reported)
             )
+            chosen = ((row, values) for row, _cells, values, problem in rows if problem is None)
             clean = None
         else:
             _header, clean, _problems = validate_import(
