@@ -44,7 +44,7 @@ messages: $(STAMP)
 	$(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore ".venv/*" --ignore "var/*" --ignore "bench/*"
 	$(BIN)/python manage.py compilemessages --ignore ".venv/*"
 
-BENCHMARKS := scheduler email_fanout redirect dashboard ops
+BENCHMARKS := scheduler email_fanout redirect dashboard ops audiences
 # The benchmarks drive wrk and Postfix's smtp-sink/smtp-source (Debian packages).
 bench: $(STAMP)
 	@command -v wrk >/dev/null && test -x /usr/sbin/smtp-sink || \

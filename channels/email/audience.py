@@ -80,13 +80,14 @@ def start_email_send(publication, rendered: Rendered, config: SMTPConfig) -> Ema
 
 def freeze_deliveries(publication, audience) -> int:
     """One pending Delivery per audience member (existing rows are kept); returns how
-    many rows the publication has. On PostgreSQL a single INSERT ... SELECT, so the rows
-    never travel to this process."""
-    members = audience.order_by("pk").values_list("pk", "email")
+    many rows the publication has. Never holds the audience in memory: on PostgreSQL a
+    single INSERT ... SELECT, so the rows never travel to this process (unsorted: the
+    sort of a large audience spills to disk, and nothing needs the delivery rows in
+    subscriber order); elsewhere streamed and written FREEZE_CHUNK rows at a time."""
     if connection.vendor == "postgresql":
-        _insert_selected(publication, members)
+        _insert_selected(publication, audience.order_by().values_list("pk", "email"))
     else:
-        _insert_in_chunks(publication, members)
+        _insert_in_chunks(publication, audience.order_by("pk").values_list("pk", "email"))
     return Delivery.objects.filter(publication=publication).count()
 
 

@@ -74,11 +74,24 @@ class Delivery(models.Model):
         SKIPPED = "skipped", _("Skipped (unsubscribed or suppressed)")
         FAILED = "failed", _("Failed")
 
+    # No database-level foreign keys (db_constraint=False): freezing an audience inserts
+    # one row per recipient, and PostgreSQL checks each key with a row lock on the
+    # subscriber (and on the publication): two thirds of the freeze's time (issue 19,
+    # bench/audiences). Deleting a subscriber or a publication still deletes its rows:
+    # Django's CASCADE runs in the ORM, not in the database. No index of its own on
+    # publication either: the unique constraint and the claim index start with it.
     publication = models.ForeignKey(
-        "campaigns.Publication", on_delete=models.CASCADE, related_name="deliveries"
+        "campaigns.Publication",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        db_index=False,
     )
     subscriber = models.ForeignKey(
-        "audiences.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+        "audiences.Subscriber",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
     )
     email = models.EmailField(max_length=254)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
