@@ -2,7 +2,9 @@
 
 `update_rollups` adds every event above the watermark (and older than the lag) to the
 hourly, daily, per-campaign daily and search-query tables with one INSERT ... SELECT ...
-ON CONFLICT DO UPDATE each, then moves the watermark, all in one transaction. Running
+ON CONFLICT DO UPDATE each, credits the new conversions to their clicks
+(analytics.attribution: ConversionCredit, and each converting click on its own hour and
+row), then moves the watermark, all in one transaction. Running
 it twice adds nothing the second time (idempotent). Late events - an event whose
 occurred_at lies in an hour already rolled up - have a higher id than the watermark, so
 they are added to their old hour when they arrive. The aggregation runs inside the

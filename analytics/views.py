@@ -7,6 +7,7 @@ so only a process that serves these views carries it.
 """
 
 import base64
+import json
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotFound
@@ -131,6 +132,8 @@ def conversion_script(request, key):
     body = render_to_string(
         "analytics/goal_script.js",
         {
+            # A JSON string is a JavaScript string (the key is checked above).
+            "pixel_url_json": json.dumps(f"{settings.SITE_BASE_URL.rstrip('/')}/c/{key}"),
             "pixel_url": f"{settings.SITE_BASE_URL.rstrip('/')}/c/{key}",
             "window_days": settings.ANALYTICS_ATTRIBUTION_WINDOW_DAYS,
         },

@@ -6,7 +6,7 @@
  * Or call window.hubConversion({value: "99.00", currency: "CNY", order: "A1234"}). */
 (function () {
   "use strict";
-  var PIXEL = "{{ pixel_url|escapejs }}";
+  var PIXEL = {{ pixel_url_json }};
   var STORE = "hub_ch_clicks";
   var WINDOW_MS = {{ window_days|add:0 }} * 86400000;
   var script = document.currentScript;
