@@ -31,6 +31,8 @@ class CampaignForm(forms.ModelForm):
             "end_date",
             "owner",
             "target_keyphrases",
+            "budget",
+            "currency",
         ]
         field_classes = {"start_date": LenientDateField, "end_date": LenientDateField}
 
@@ -215,6 +217,7 @@ class PublicationForm(ScheduleFieldsForm, forms.ModelForm):
             "tags",
             "email_subject",
             "email_preheader",
+            "cost",
         ]
         widgets = {"page": content_chooser_viewset.widget_class}
 
@@ -267,6 +270,14 @@ class PublicationForm(ScheduleFieldsForm, forms.ModelForm):
         if cleaned.get("schedule") and not cleaned.get("publish_at"):
             self.add_error("publish_at", _("Enter a publish time to schedule it."))
         return cleaned
+
+
+class PublicationCostForm(forms.ModelForm):
+    """What a publication costs, on its own (any status)."""
+
+    class Meta:
+        model = Publication
+        fields = ["cost"]
 
 
 class RecurrencePreviewForm(ScheduleFieldsForm):
