@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from campaigns.models import Publication
 
-from . import classify
+from . import classify, conversion_store
 from .hub_links import HUB_CHANNEL
 from .metrics import HUB_LINK_CHANNELS, HUB_PUBLICATION_KINDS
 from .models import Event, TrackedLink
@@ -128,9 +128,12 @@ def store_events(payloads: list[dict]) -> int:
             event = _event_from_payload(payload, now, dimensions)
             if event is not None:
                 events.append(event)
+        conversion_store.add_page_goal_conversions(events, dimensions.goals)
+        events = conversion_store.dedupe_orders(events)
         _flag_scanner_clicks(events, now)
         _mark_unique(events)
         _mark_first(events)
+        conversion_store.link_clicks(events)
         insert_events(events)
     return len(events)
 
@@ -156,6 +159,7 @@ class _Dimensions:
     links: dict[int, dict]  # link id -> its campaign, publication, page and channel
     messages: dict[str, tuple[int, str]]  # valid token -> (publication id, recipient key)
     publications: dict[int, dict]  # publication id -> its campaign, page and account kind
+    goals: dict  # conversion_store.load_goals: goals by id and page goals by page
 
 
 def _load_dimensions(payloads: list[dict]) -> _Dimensions:
@@ -179,7 +183,7 @@ def _load_dimensions(payloads: list[dict]) -> _Dimensions:
             "pk", "campaign_id", "page_id", "channel_account__kind"
         )
     }
-    return _Dimensions(links, messages, publications)
+    return _Dimensions(links, messages, publications, conversion_store.load_goals(payloads))
 
 
 def _event_from_payload(p: dict, now, dimensions: _Dimensions) -> Event | None:
@@ -245,6 +249,8 @@ def _fill_pageview(event: Event, p: dict, dimensions: _Dimensions) -> bool:
     event.referrer_class = ref["class"]
     event.search_engine = ref["engine"]
     event.search_query = ref["query"][:200]
+    # The hub's click cookie, for the page's "hub page reached" goals (conversion_store).
+    event.carried_clicks = p.get("cc") or ""
     return True
 
 
@@ -260,11 +266,21 @@ def _fill_recorded_event(event: Event, p: dict, dimensions: _Dimensions) -> bool
     return True
 
 
-_FILL_BY_KIND = {"click": _fill_click, "open": _fill_open, "pageview": _fill_pageview}
+def _fill_conversion(event: Event, p: dict, dimensions: _Dimensions) -> bool:
+    return conversion_store.fill_conversion(event, p, dimensions.goals)
+
+
+_FILL_BY_KIND = {
+    "click": _fill_click,
+    "open": _fill_open,
+    "pageview": _fill_pageview,
+    "conversion": _fill_conversion,
+}
 
 
 def insert_events(events: list[Event]) -> None:
-    """INSERT ... ON CONFLICT (uid) DO NOTHING for many events. On PostgreSQL one
+    """INSERT ... ON CONFLICT DO NOTHING for many events: an event stored before (its
+    uid) or an order a goal already counted (conversion_order_once) is skipped. On PostgreSQL one
     statement per 5,000 rows with a column array each (unnest): the ORM's bulk_create
     spent more time building its VALUES list than PostgreSQL spent storing it."""
     if connection.vendor != "postgresql":
@@ -275,7 +291,7 @@ def insert_events(events: list[Event]) -> None:
     arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
     sql = (
         f"INSERT INTO {Event._meta.db_table} ({columns}) SELECT * FROM unnest({arrays})"
-        " ON CONFLICT (uid) DO NOTHING"
+        " ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
         for start in range(0, len(events), 5000):

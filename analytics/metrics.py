@@ -47,6 +47,8 @@ class Metric:
     # SQL condition over the events table (aliased `e`) selecting the events this
     # counter counts. Empty for a rate computed from the counters (RATES).
     counts: str = ""
+    # What each such event adds: 1 (a count), or an SQL expression over `e` (a sum).
+    adds: str = "1"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,19 @@ METRICS = (
         _("Organic visits"),
         f"e.kind = 'pageview' AND {HUMAN} AND e.referrer_class = 'organic'",
     ),
+    Metric("conversions", _("Conversions"), f"e.kind = 'conversion' AND {HUMAN}"),
+    Metric(
+        "converting_clicks",
+        _("Converting clicks"),
+        f"e.kind = 'conversion' AND {HUMAN} AND {FIRST}",
+    ),
+    Metric("conversion_rate", _("Conversion rate")),
+    # In hundredths of the currency unit (one currency per campaign: the goal's).
+    Metric(
+        "conversion_value",
+        counts=f"e.kind = 'conversion' AND {HUMAN}",
+        adds="e.value_cents",
+    ),
     Metric("complaints", counts=f"e.kind = 'complaint' AND {FIRST}"),
     Metric("unique_visitors", counts=f"e.kind = 'pageview' AND {HUMAN} AND e.is_unique"),
 )
@@ -114,9 +129,13 @@ RATES = (
     Rate("unsubscribe_rate", _("Unsubscribe rate"), "unsubscribes", "deliveries_to_date"),
     Rate("bounce_rate", _("Bounce rate"), "bounces", "sends_to_date"),
     Rate("web_click_rate", _("Web click rate"), "web_clickers", "web_views"),
+    # Clicks that led to a conversion (each counted once, on the first conversion whose
+    # last human click it was) over every human click to the period's end: each
+    # numerator is one of the denominator's clicks, so the rate lies in [0, 1].
+    Rate("conversion_rate", _("Conversion rate"), "converting_clicks", "clicks_to_date"),
 )
 # The counters some denominator needs up to the period's end.
-TO_DATE = ("deliveries", "unique_opens", "sends")
+TO_DATE = ("deliveries", "unique_opens", "sends", "clicks")
 RATE_NAMES = frozenset(rate.name for rate in RATES)
 
 # The counters: one integer column each in every rollup table.

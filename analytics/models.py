@@ -6,6 +6,8 @@ rollup tables only; the rollup columns are plain integers (0 = "none") rather th
 nullable foreign keys so they can sit in one unique key (NULLs are distinct in SQL).
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -87,6 +89,7 @@ class Event(models.Model):
         BOUNCE = "bounce", _("Bounce")
         COMPLAINT = "complaint", _("Complaint")
         UNSUBSCRIBE = "unsubscribe", _("Unsubscribe")
+        CONVERSION = "conversion", _("Conversion")
 
     # Producer-assigned id: draining the same queued event twice inserts it once.
     uid = models.CharField(max_length=32, unique=True)
@@ -116,6 +119,18 @@ class Event(models.Model):
     search_engine = models.CharField(max_length=20, blank=True)
     search_query = models.CharField(max_length=200, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Conversions only (analytics.conversion_store): the goal reached, its value in
+    # hundredths of the currency unit, the currency as sent, the order id that makes a
+    # goal count once per order, and the clicks that led to it (their uids, oldest
+    # first, space-separated). A conversion's campaign is its goal's; its channel,
+    # publication, page and link are those of its last human click, and its
+    # message_key is "click:<that click's uid>" (is_first: the first conversion of that
+    # click, the conversion rate's numerator).
+    goal_id = models.BigIntegerField(default=0, db_default=0)
+    value_cents = models.BigIntegerField(default=0, db_default=0)
+    currency = models.CharField(max_length=3, blank=True, db_default="")
+    order_id = models.CharField(max_length=100, blank=True, db_default="")
+    click_ids = models.CharField(max_length=400, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("event")
@@ -125,6 +140,108 @@ class Event(models.Model):
             models.Index(fields=["message_key", "kind"], name="event_message_idx"),
             models.Index(fields=["visitor_hash", "link_id", "kind"], name="event_visitor_idx"),
         ]
+        constraints = [
+            # An order counts once per goal however often it is posted: the database
+            # refuses the second row (insert_events skips it), no check-then-insert.
+            models.UniqueConstraint(
+                fields=["goal_id", "order_id"],
+                condition=models.Q(kind="conversion") & ~models.Q(order_id=""),
+                name="conversion_order_once",
+            )
+        ]
+
+
+class Goal(models.Model):
+    """What a campaign wants its readers to do: submit a form on a landing page, reach
+    a hub page, or something on the company's own site (an order), reported by the
+    script or pixel at /c/<key>. Each time it happens is a conversion event."""
+
+    class Kind(models.TextChoices):
+        FORM = "form", _("Form submitted")
+        PAGE = "page", _("Hub page reached")
+        EXTERNAL = "external", _("External (your own site)")
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.CASCADE,
+        related_name="goals",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.EXTERNAL)
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("page"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The landing page whose form, or the hub page whose visit, converts."),
+    )
+    # The public name of the goal in /c/<key>: not its id, so goals cannot be counted
+    # or guessed from the outside.
+    key = models.CharField(max_length=24, unique=True, editable=False)
+    target_count = models.PositiveIntegerField(_("target conversions"), null=True, blank=True)
+    target_value = models.DecimalField(
+        _("target value"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        blank=True,
+        help_text=_(
+            "ISO code (CNY, USD, EUR). Values sent in another currency are counted as "
+            "conversions without a value."
+        ),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("goal")
+        verbose_name_plural = _("goals")
+        ordering = ["campaign_id", "pk"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.key:
+            self.key = secrets.token_urlsafe(12)
+        if not self.currency:
+            self.currency = settings.ANALYTICS_CURRENCY
+        self.currency = self.currency.upper()
+        super().save(*args, **kwargs)
+
+
+class ConversionCredit(models.Model):
+    """What one conversion credits to one touch point (channel, publication, page and
+    link of the clicks that led to it), under each attribution model, written by the
+    rollup when it counts the conversion (analytics.attribution). A conversion with no
+    click in the window has one row with no channel. Each model's weights of one
+    conversion add up to 1, so summing a campaign's rows gives its conversions."""
+
+    conversion_id = models.BigIntegerField()
+    day = models.DateField()
+    campaign_id = models.BigIntegerField()
+    goal_id = models.BigIntegerField()
+    channel = models.CharField(max_length=40, blank=True)
+    publication_id = models.BigIntegerField(default=0)
+    page_id = models.BigIntegerField(default=0)
+    link_id = models.BigIntegerField(default=0)
+    first_touch = models.FloatField(default=0)
+    last_touch = models.FloatField(default=0)
+    linear = models.FloatField(default=0)
+    value_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversion_id", "channel", "publication_id", "page_id", "link_id"],
+                name="conversion_credit_key",
+            )
+        ]
+        indexes = [models.Index(fields=["campaign_id", "day"], name="conversion_credit_idx")]
 
 
 class DailySalt(models.Model):

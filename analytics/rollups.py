@@ -20,10 +20,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .attribution import credit_conversions
 from .events import REFLAG_WINDOW_SECONDS, lock_events
 from .metrics import COUNTERS, HUMAN
 from .models import (
     CampaignDailyRollup,
+    ConversionCredit,
     DailyRollup,
     Event,
     HourlyRollup,
@@ -58,7 +60,7 @@ def _upsert_sql(table: str, bucket_column: str, granularity: str, dimensions=DIM
     metrics = [counter.name for counter in COUNTERS]
     columns = [bucket_column, *dimensions, *metrics]
     select = [_bucket(granularity), *(f"e.{d}" for d in dimensions)] + [
-        f"SUM(CASE WHEN {counter.counts} THEN 1 ELSE 0 END)" for counter in COUNTERS
+        f"SUM(CASE WHEN {counter.counts} THEN {counter.adds} ELSE 0 END)" for counter in COUNTERS
     ]
     key = ", ".join([bucket_column, *dimensions])
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in metrics)
@@ -110,6 +112,8 @@ def update_rollups(now: datetime.datetime | None = None, max_events: int = 2_000
                 [start, upper],
             )
             cursor.execute(_search_sql(), [start, upper])
+        # The conversions' credits per touch point and attribution model.
+        credit_conversions(start, upper)
         count = Event.objects.filter(id__gt=start, id__lte=upper).count()
         state.last_event_id = upper
         state.save(update_fields=["last_event_id", "updated_at"])
@@ -129,6 +133,7 @@ def rebuild_rollups() -> int:
         DailyRollup.objects.all().delete()
         CampaignDailyRollup.objects.all().delete()
         SearchQueryDaily.objects.all().delete()
+        ConversionCredit.objects.all().delete()
         RollupState.objects.filter(name="events").delete()
     total = 0
     while True:

@@ -8,11 +8,15 @@ so only a process that serves these views carries it.
 
 import base64
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotFound
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from .click_carry import click_cookie_of, remember_click, with_click_param
+from .conversions import KEY_RE, any_external_goal, carries_click_id, record_external
 from .link_cache import resolve_link_attribution, resolve_link_code
 from .pusher import enqueue_event
 from .visitors import request_event
@@ -43,10 +47,8 @@ def redirect_link(request, code):
     # lost.
     # The campaign this visitor came to the hub through, if any: the drainer adds it to
     # clicks on hub links (analytics.visits; checked there, not on this path).
-    enqueue_event(
-        request_event(request, "click", l=link_id, m=message, ca=visit_cookie_of(request)),
-        confirm_after_response=True,
-    )
+    click = request_event(request, "click", l=link_id, m=message, ca=visit_cookie_of(request))
+    enqueue_event(click, confirm_after_response=True)
     response = HttpResponse(status=302)
     response["Location"] = destination
     response["Cache-Control"] = "no-store"
@@ -54,10 +56,16 @@ def redirect_link(request, code):
     response["X-Robots-Tag"] = "noindex"
     if is_own_site(destination):
         # A campaign's link to one of our pages: remember the campaign for the clicks
-        # this visitor makes there. Off-site destinations (most clicks) skip this.
+        # this visitor makes there, and the click for a conversion there
+        # (analytics.click_carry). Off-site destinations (most clicks) skip this.
         campaign_id, publication_id = resolve_link_attribution(code)
         if campaign_id:
             remember_visit(response, request, campaign_id, publication_id)
+            remember_click(response, request, click["u"])
+    elif any_external_goal() and carries_click_id(resolve_link_attribution(code)[0]):
+        # The campaign has a goal on the company's own site: the goal's script there
+        # sends the click id back with the conversion.
+        response["Location"] = with_click_param(destination, click["u"])
     return response
 
 
@@ -89,7 +97,46 @@ def pageview_beacon(request):
             r=request.POST.get("r", "")[:2000],
             lu=request.POST.get("u", "")[:2000],
             h=request.get_host().split(":")[0],
+            cc=click_cookie_of(request),
         ),
         confirm_after_response=True,
     )
     return HttpResponse(status=204)
+
+
+def _conversion_headers(response) -> HttpResponse:
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    # Loaded from the company's own pages: any origin may show or fetch it.
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def conversion_pixel(request, key):
+    """The goal pixel /c/<key>: a 1x1 GIF that records a conversion of the external goal
+    `key` (value, currency, order id and click id from the query, analytics.conversions).
+    A goal that is unknown or inactive answers the image too and records nothing."""
+    if request.method == "GET":
+        record_external(request, key)
+    return _conversion_headers(HttpResponse(PIXEL_GIF, content_type="image/gif"))
+
+
+@require_http_methods(["GET", "HEAD"])
+def conversion_script(request, key):
+    """/c/<key>.js: the goal's script for the company's own pages (README: Goals)."""
+    if not KEY_RE.match(key):
+        return _not_found()
+    body = render_to_string(
+        "analytics/goal_script.js",
+        {
+            "pixel_url": f"{settings.SITE_BASE_URL.rstrip('/')}/c/{key}",
+            "window_days": settings.ANALYTICS_ATTRIBUTION_WINDOW_DAYS,
+        },
+    )
+    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response["Cache-Control"] = "public, max-age=300"
+    return response

@@ -19,6 +19,7 @@ from wagtail.permission_policies.pages import PagePermissionPolicy
 from campaigns.models import Campaign
 
 from . import admin_views, dashboards
+from .goal_admin import goal_viewset
 from .metrics import METRICS
 from .models import SeoAnalysis
 from .rollups import rolled_up_at
@@ -48,6 +49,11 @@ def register_dashboard_menu_item():
     return DashboardMenuItem(
         _("Dashboards"), reverse("analytics_dashboards"), icon_name="view", order=300
     )
+
+
+@hooks.register("register_admin_viewset")
+def register_goal_viewset():
+    return goal_viewset
 
 
 @hooks.register("register_admin_viewset")

@@ -326,6 +326,11 @@ ANALYTICS_LINK_CACHE_SIZE = env.int("ANALYTICS_LINK_CACHE_SIZE", default=100_000
 # Rollups count an event only once it is this old: scanner clicks are re-flagged for 30 s
 # after they arrive (analytics' REFLAG_WINDOW_SECONDS), so the default is twice that.
 ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=60)
+# Goals and attribution (analytics.conversions, analytics.attribution): a conversion is
+# linked to the campaign's human clicks of this many days before it; a goal's currency
+# unless it names one.
+ANALYTICS_ATTRIBUTION_WINDOW_DAYS = env.int("ANALYTICS_ATTRIBUTION_WINDOW_DAYS", default=30)
+ANALYTICS_CURRENCY = env("ANALYTICS_CURRENCY", default="CNY")
 
 # ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
 # operations page counts a worker live while its row is younger than three of these.
