@@ -1,0 +1,309 @@
+"""The conversion widgets of the campaign dashboard: tiles, the funnel, the attribution
+table per channel (every model side by side) and per content (the chosen model), and
+the campaign's goals against what was reached. docs/metrics.md defines each figure.
+
+Everything is read from the rollups: CampaignDailyRollup and DailyRollup (conversions,
+converting clicks, clicks) through analytics.dashboards, and the credit rows written by
+the rollup (analytics.attribution.credit, ConversionCredit); costs from campaigns.budget.
+No raw event is scanned.
+
+Money: conversion values are in the goals' currency, costs in the campaign's. Return on
+spend divides one by the other only where every goal of the campaign counts in the
+campaign's currency; otherwise, like any figure that cannot be measured, it is None
+("—"). Cost per conversion and return on spend are None without a cost entered.
+"""
+
+import dataclasses
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import F, Q, Sum
+from django.utils.translation import gettext_lazy as _
+
+from . import dashboards
+from .attribution import MODELS, credit, model_label
+from .metrics import MAIL_CHANNELS, as_percent, ratio
+from .models import ConversionCredit, DailyRollup, Goal
+
+DEFAULT_MODEL = "last"
+CENT = Decimal("0.01")
+NO_CHANNEL = _("No tracked click")
+
+
+def model_choices() -> list[tuple[str, object]]:
+    return [(name, model_label(name)) for name in MODELS]
+
+
+def clean_model(value) -> str:
+    return value if value in MODELS else DEFAULT_MODEL
+
+
+def money(cents) -> Decimal:
+    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
+
+
+def _money_text(amount: Decimal | None, currency: str) -> str:
+    return "—" if amount is None else f"{amount} {currency}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Money:
+    """The currencies a campaign's figures are in, and whether value and cost compare."""
+
+    value_currency: str
+    cost_currency: str
+
+    @property
+    def comparable(self) -> bool:
+        return bool(self.value_currency) and self.value_currency == self.cost_currency
+
+
+def currencies(campaign) -> Money:
+    goals = set(Goal.objects.filter(campaign_id=campaign.pk).values_list("currency", flat=True))
+    value_currency = goals.pop() if len(goals) == 1 else ("" if goals else campaign.currency)
+    return Money(value_currency=value_currency, cost_currency=campaign.currency)
+
+
+def cost_figures(conversions, value: Decimal, cost: Decimal | None, cur: Money) -> dict:
+    """Cost per conversion and return on spend (docs/metrics.md), None where they
+    cannot be measured: no cost entered, no conversion, a cost of 0, other currencies."""
+    per = None
+    if cost is not None and conversions:
+        per = (cost / Decimal(repr(float(conversions)))).quantize(CENT)
+    roas = None
+    if cost and cur.comparable:
+        roas = float(value / cost)
+    return {"cost": cost, "cost_per_conversion": per, "roas": roas}
+
+
+def _costs(flt, campaign_id: int) -> tuple[dict[str, Decimal], dict[int, Decimal]]:
+    from campaigns.budget import channel_costs, publication_costs
+
+    by_channel = channel_costs(campaign_id)
+    if flt.channels:
+        by_channel = {c: v for c, v in by_channel.items() if c in flt.channels}
+    return by_channel, publication_costs(campaign_id)
+
+
+def _total_cost(by_channel: dict[str, Decimal]) -> Decimal | None:
+    return sum(by_channel.values(), Decimal(0)) if by_channel else None
+
+
+# --- Tiles ----------------------------------------------------------------------------
+
+
+def tiles(flt, campaign, totals: dict, cur: Money) -> list[tuple[str, str, str]]:
+    """(name, header, value as shown) of the conversion tiles."""
+    by_channel, _by_pub = _costs(flt, campaign.pk)
+    cost = _total_cost(by_channel)
+    value = money(totals.get("conversion_value"))
+    figures = cost_figures(totals.get("conversions"), value, cost, cur)
+    return [
+        ("conversions", str(_("Conversions")), totals.get("conversions") or 0),
+        ("conversion_rate", str(_("Conversion rate")), as_percent(totals.get("conversion_rate"))),
+        ("conversion_value", str(_("Value")), _money_text(value, cur.value_currency or "")),
+        ("cost", str(_("Cost")), _money_text(cost, cur.cost_currency)),
+        (
+            "cost_per_conversion",
+            str(_("Cost per conversion")),
+            _money_text(figures["cost_per_conversion"], cur.cost_currency),
+        ),
+        ("roas", str(_("Return on spend")), dashboards.shown("roas", figures["roas"])),
+    ]
+
+
+# --- Funnel ---------------------------------------------------------------------------
+
+
+def funnel(flt, campaign_id: int) -> dict[str, list[dict]]:
+    """{"email": steps, "other": steps}; each step {key, label, count, rate, rate_of}:
+    delivered -> opened -> clicked -> converted for the mail channels, visited ->
+    converted for the others. Each rate is a defined rate in [0, 1] (None: "—")."""
+    wanted = flt.channels or [c for c, _label in dashboards.CHANNELS]
+    mail = [c for c in wanted if c in MAIL_CHANNELS]
+    other = [c for c in wanted if c not in MAIL_CHANNELS]
+    out = {}
+    if mail:
+        t = dashboards.campaign_totals(dataclasses.replace(flt, channels=mail), campaign_id)
+        out["email"] = [
+            _step("delivered", _("Delivered"), t["deliveries"], None, ""),
+            _step("opened", _("Opened"), t["unique_opens"], t["open_rate"], _("Open rate")),
+            _step(
+                "clicked",
+                _("Clicked"),
+                t["unique_clickers"],
+                t["click_to_open"],
+                _("Click-to-open"),
+            ),  # fmt: skip
+            _step(
+                "converted",
+                _("Converted"),
+                t["converting_clicks"],
+                t["conversion_rate"],
+                _("Conversion rate"),
+            ),  # fmt: skip
+        ]
+    if other:
+        t = dashboards.campaign_totals(dataclasses.replace(flt, channels=other), campaign_id)
+        out["other"] = [
+            _step("visited", _("Visited (clicks)"), t["clicks"], None, ""),
+            _step(
+                "converted",
+                _("Converted"),
+                t["converting_clicks"],
+                t["conversion_rate"],
+                _("Conversion rate"),
+            ),  # fmt: skip
+        ]
+    return out
+
+
+def _step(key, label, count, rate, rate_of) -> dict:
+    return {
+        "key": key,
+        "label": str(label),
+        "count": count or 0,
+        "rate": rate,
+        "rate_text": as_percent(rate) if rate_of else "",
+        "rate_of": str(rate_of),
+    }
+
+
+# --- Attribution ------------------------------------------------------------------------
+
+
+def _credits(flt, campaign_id: int, model: str):
+    rows = credit(campaign_id, flt.start, flt.end, model)
+    if flt.channels:
+        rows = [c for c in rows if c.channel in flt.channels]
+    return rows
+
+
+def attribution_by_channel(
+    flt, campaign_id: int, model: str, cur: Money, by_channel: list[dict]
+) -> list[dict]:
+    """Per channel: its clicks and conversion rate (rollups), the conversions credited
+    to it under each model, and under `model` its value, cost, cost per conversion and
+    return on spend. A row "no tracked click" holds the conversions no click led to.
+    `by_channel`: the campaign's rows of dashboards.campaign_by_channel."""
+    rows: dict[str, dict] = defaultdict(lambda: {m: 0.0 for m in MODELS} | {"value": Decimal(0)})
+    for name in MODELS:
+        for c in _credits(flt, campaign_id, name):
+            row = rows[c.channel]
+            row[name] += c.conversions
+            if name == model:
+                row["value"] += c.value
+    rollup = {r["channel"]: r for r in by_channel}
+    costs, _by_pub = _costs(flt, campaign_id)
+    out = []
+    for channel in sorted(set(rows) | set(rollup) | set(costs), key=lambda c: (c == "", c)):
+        row = rows[channel]
+        r = rollup.get(channel, {})
+        out.append(
+            {
+                "channel": channel or str(NO_CHANNEL),
+                "clicks": r.get("clicks") or 0,
+                "conversion_rate": r.get("conversion_rate"),
+                **{m: round(row[m], 2) for m in MODELS},
+                "credited": round(row[model], 2),
+                "value": row["value"],
+                **cost_figures(row[model], row["value"], costs.get(channel), cur),
+            }
+        )
+    return out
+
+
+def attribution_by_content(flt, campaign_id: int, model: str, cur: Money) -> list[dict]:
+    """Per content (publication, or hub page for links on hub pages) under `model`:
+    conversions credited, value, cost, cost per conversion and return on spend, with
+    the content's conversion rate from the rollups; most credited first."""
+    from wagtail.models import Page
+
+    from campaigns.models import Publication
+
+    grouped: dict[tuple, dict] = {}
+    for c in _credits(flt, campaign_id, model):
+        key = (c.publication_id, c.page_id if not c.publication_id else 0, c.channel)
+        row = grouped.setdefault(key, {"credited": 0.0, "value": Decimal(0)})
+        row["credited"] += c.conversions
+        row["value"] += c.value
+    pub_ids = [k[0] for k in grouped if k[0]]
+    pubs = Publication.objects.select_related("page").in_bulk(pub_ids)
+    pages = {p.pk: p.title for p in Page.objects.filter(pk__in=[k[1] for k in grouped if k[1]])}
+    rates = _content_rates(flt, campaign_id, pub_ids)
+    _costs_by_channel, pub_costs = _costs(flt, campaign_id)
+    out = []
+    for (pub_id, page_id, channel), row in grouped.items():
+        pub = pubs.get(pub_id)
+        if pub is not None:
+            title = pub.effective_title
+        elif page_id:
+            title = pages.get(page_id, f"#{page_id}")
+        else:
+            title = str(NO_CHANNEL)
+        out.append(
+            {
+                "title": title,
+                "channel": channel or str(NO_CHANNEL),
+                "conversion_rate": rates.get(pub_id) if pub_id else None,
+                "credited": round(row["credited"], 2),
+                "value": row["value"],
+                **cost_figures(row["credited"], row["value"], pub_costs.get(pub_id), cur),
+            }
+        )
+    out.sort(key=lambda r: (-r["credited"], r["title"]))
+    return out
+
+
+def _content_rates(flt, campaign_id: int, pub_ids: list[int]) -> dict[int, float | None]:
+    """{publication id: converting clicks in the period / clicks to its end}."""
+    if not pub_ids:
+        return {}
+    qs = DailyRollup.objects.filter(
+        campaign_id=campaign_id, publication_id__in=pub_ids, day__lte=flt.end
+    )
+    if flt.channels:
+        qs = qs.filter(channel__in=flt.channels)
+    rows = qs.values("publication_id").annotate(
+        converting=Sum("converting_clicks", filter=Q(day__gte=flt.start)), clicks=Sum("clicks")
+    )
+    return {r["publication_id"]: ratio(r["converting"], r["clicks"]) for r in rows}
+
+
+# --- Goals ----------------------------------------------------------------------------
+
+
+def goals_progress(flt, campaign_id: int) -> list[dict]:
+    """Each goal of the campaign: its targets and what was reached in the period (all
+    channels): conversions and value, and the share of each target reached (may pass
+    100 %: not a rate)."""
+    goals = list(Goal.objects.filter(campaign_id=campaign_id).order_by("pk"))
+    if not goals:
+        return []
+    reached = {
+        r["goal_id"]: r
+        for r in ConversionCredit.objects.filter(
+            campaign_id=campaign_id, day__gte=flt.start, day__lte=flt.end
+        )
+        .values("goal_id")
+        .annotate(n=Sum("first_touch"), cents=Sum(F("first_touch") * F("value_cents")))
+    }
+    out = []
+    for goal in goals:
+        r = reached.get(goal.pk, {})
+        count = round(float(r.get("n") or 0))
+        value = money(round(float(r.get("cents") or 0)))
+        out.append(
+            {
+                "name": goal.name,
+                "kind": goal.get_kind_display(),
+                "target_count": goal.target_count,
+                "conversions": count,
+                "count_progress": ratio(count, goal.target_count),
+                "target_value": goal.target_value,
+                "value": value,
+                "value_progress": ratio(float(value), float(goal.target_value or 0)),
+                "currency": goal.currency,
+            }
+        )
+    return out
