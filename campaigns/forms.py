@@ -46,6 +46,16 @@ class CampaignForm(forms.ModelForm):
         days_in = read_in_zone_text(timezone.get_current_timezone_name())
         for name in ("start_date", "end_date"):
             self.fields[name].help_text = days_in
+        # Left out (a form posted by a script, an older screen): the campaign's own, or
+        # the default currency.
+        self.fields["currency"].required = False
+
+    def clean_currency(self):
+        return (
+            self.cleaned_data.get("currency")
+            or self.instance.currency
+            or Campaign._meta.get_field("currency").default
+        )
 
 
 WEEKDAY_CHOICES = [
