@@ -93,8 +93,7 @@ def csv_response(filename: str, columns: list[tuple[str, str]], rows: list[dict]
     return response
 
 
-def _conversion_tables(flt, campaign, model: str, by_channel: list[dict]) -> dict:
-    cur = conv.currencies(campaign)
+def _conversion_tables(flt, campaign, model, by_channel, cur, spent) -> dict:
     value = _("Value (%(currency)s)") % {"currency": cur.value_currency or "—"}
     cost = _("Cost (%(currency)s)") % {"currency": cur.cost_currency}
     per = _("Cost per conversion (%(currency)s)") % {"currency": cur.cost_currency}
@@ -115,7 +114,7 @@ def _conversion_tables(flt, campaign, model: str, by_channel: list[dict]) -> dic
                 *[(m, label) for m, label in conv.model_choices()],
                 *money_columns,
             ],
-            conv.attribution_by_channel(flt, campaign.pk, model, cur, by_channel),
+            conv.attribution_by_channel(flt, campaign.pk, model, cur, by_channel, spent),
         ),
         "attribution_content": (
             [
@@ -124,7 +123,7 @@ def _conversion_tables(flt, campaign, model: str, by_channel: list[dict]) -> dic
                 ("conversion_rate", _("Conversion rate")),
                 *money_columns,
             ],
-            conv.attribution_by_content(flt, campaign.pk, model, cur),
+            conv.attribution_by_content(flt, campaign.pk, model, cur, spent),
         ),
         "goals": (
             [
@@ -143,11 +142,11 @@ def _conversion_tables(flt, campaign, model: str, by_channel: list[dict]) -> dic
     }
 
 
-def _tables_for_campaign(flt, campaign, model: str = conv.DEFAULT_MODEL):
+def _tables_for_campaign(flt, campaign, model, cur, spent):
     cid = campaign.pk
     by_channel = dashboards.campaign_by_channel(flt, cid)
     return {
-        **_conversion_tables(flt, campaign, model, by_channel),
+        **_conversion_tables(flt, campaign, model, by_channel, cur, spent),
         "by_channel": ([("channel", _("Channel")), *METRIC_COLUMNS], by_channel),
         "over_time": (
             [("bucket", _("Date")), *METRIC_COLUMNS],
@@ -228,7 +227,8 @@ def campaign_dashboard(request, campaign_id):
     form = DashboardFilterForm(request.GET or None, default=own)
     flt = form.get_filter()
     model = conv.clean_model(request.GET.get("model"))
-    tables = _tables_for_campaign(flt, campaign, model)
+    cur, spent = conv.currencies(campaign), conv.costs(flt, campaign.pk)
+    tables = _tables_for_campaign(flt, campaign, model, cur, spent)
     export = request.GET.get("export")
     if export:
         if export not in tables:
@@ -267,8 +267,8 @@ def campaign_dashboard(request, campaign_id):
             "query": _query_without_export(request),
             "seo": dashboards.seo_section(flt, campaign.pk),
             "kpis": kpis(totals, KPI_NAMES),
-            "conversion_kpis": conv.tiles(flt, campaign, totals, conv.currencies(campaign)),
-            "funnel": conv.funnel(flt, campaign.pk),
+            "conversion_kpis": conv.tiles(totals, cur, spent),
+            "funnel": conv.funnel(by_channel),
             "model": model,
             "models": conv.model_choices(),
             "spend": campaign_spend(campaign),

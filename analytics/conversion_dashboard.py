@@ -14,7 +14,6 @@ campaign's currency; otherwise, like any figure that cannot be measured, it is N
 """
 
 import dataclasses
-from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import F, Q, Sum
@@ -22,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import dashboards
 from .attribution import MODELS, credit, model_label
-from .metrics import MAIL_CHANNELS, as_percent, ratio
+from .metrics import MAIL_CHANNELS, METRIC_FIELDS, TO_DATE, as_percent, rates, ratio
 from .models import ConversionCredit, DailyRollup, Goal
 
 DEFAULT_MODEL = "last"
@@ -76,26 +75,35 @@ def cost_figures(conversions, value: Decimal, cost: Decimal | None, cur: Money) 
     return {"cost": cost, "cost_per_conversion": per, "roas": roas}
 
 
-def _costs(flt, campaign_id: int) -> tuple[dict[str, Decimal], dict[int, Decimal]]:
-    from campaigns.budget import channel_costs, publication_costs
+@dataclasses.dataclass(frozen=True)
+class Costs:
+    """The costs entered on a campaign's publications, read once per page."""
 
-    by_channel = channel_costs(campaign_id)
+    by_channel: dict[str, Decimal]
+    by_publication: dict[int, Decimal]
+
+    @property
+    def total(self) -> Decimal | None:
+        return sum(self.by_channel.values(), Decimal(0)) if self.by_channel else None
+
+
+def costs(flt, campaign_id: int) -> Costs:
+    """By channel (of the chosen channels) and by publication; one query."""
+    from campaigns.budget import publication_costs_by_channel
+
+    by_publication, by_channel = publication_costs_by_channel(campaign_id)
     if flt.channels:
         by_channel = {c: v for c, v in by_channel.items() if c in flt.channels}
-    return by_channel, publication_costs(campaign_id)
-
-
-def _total_cost(by_channel: dict[str, Decimal]) -> Decimal | None:
-    return sum(by_channel.values(), Decimal(0)) if by_channel else None
+    return Costs(by_channel=by_channel, by_publication=by_publication)
 
 
 # --- Tiles ----------------------------------------------------------------------------
 
 
-def tiles(flt, campaign, totals: dict, cur: Money) -> list[tuple[str, str, str]]:
-    """(name, header, value as shown) of the conversion tiles."""
-    by_channel, _by_pub = _costs(flt, campaign.pk)
-    cost = _total_cost(by_channel)
+def tiles(totals: dict, cur: Money, spent: Costs) -> list[tuple[str, str, str]]:
+    """(name, header, value as shown) of the conversion tiles, from the campaign's
+    totals (dashboards.campaign_totals)."""
+    cost = spent.total
     value = money(totals.get("conversion_value"))
     figures = cost_figures(totals.get("conversions"), value, cost, cur)
     return [
@@ -115,16 +123,17 @@ def tiles(flt, campaign, totals: dict, cur: Money) -> list[tuple[str, str, str]]
 # --- Funnel ---------------------------------------------------------------------------
 
 
-def funnel(flt, campaign_id: int) -> dict[str, list[dict]]:
-    """{"email": steps, "other": steps}; each step {key, label, count, rate, rate_of}:
-    delivered -> opened -> clicked -> converted for the mail channels, visited ->
-    converted for the others. Each rate is a defined rate in [0, 1] (None: "—")."""
-    wanted = flt.channels or [c for c, _label in dashboards.CHANNELS]
-    mail = [c for c in wanted if c in MAIL_CHANNELS]
-    other = [c for c in wanted if c not in MAIL_CHANNELS]
+def funnel(by_channel: list[dict]) -> dict[str, list[dict]]:
+    """{"email": steps, "other": steps} from the campaign's rows per channel
+    (dashboards.campaign_by_channel; no query of its own); each step {key, label, count,
+    rate, rate_text, rate_of}: delivered -> opened -> clicked -> converted for the mail
+    channels, visited -> converted for the others. Each rate is the defined rate of
+    that name, in [0, 1] (None: "—")."""
     out = {}
-    if mail:
-        t = dashboards.campaign_totals(dataclasses.replace(flt, channels=mail), campaign_id)
+    mail = _summed([r for r in by_channel if r["channel"] in MAIL_CHANNELS])
+    other = _summed([r for r in by_channel if r["channel"] not in MAIL_CHANNELS])
+    if mail is not None:
+        t = mail
         out["email"] = [
             _step("delivered", _("Delivered"), t["deliveries"], None, ""),
             _step("opened", _("Opened"), t["unique_opens"], t["open_rate"], _("Open rate")),
@@ -143,8 +152,8 @@ def funnel(flt, campaign_id: int) -> dict[str, list[dict]]:
                 _("Conversion rate"),
             ),  # fmt: skip
         ]
-    if other:
-        t = dashboards.campaign_totals(dataclasses.replace(flt, channels=other), campaign_id)
+    if other is not None:
+        t = other
         out["other"] = [
             _step("visited", _("Visited (clicks)"), t["clicks"], None, ""),
             _step(
@@ -156,6 +165,16 @@ def funnel(flt, campaign_id: int) -> dict[str, list[dict]]:
             ),  # fmt: skip
         ]
     return out
+
+
+def _summed(rows: list[dict]) -> dict | None:
+    """The counters (and their to-date sums) of `rows` added up, with the rates of the
+    sums; None for no rows."""
+    if not rows:
+        return None
+    keys = [*METRIC_FIELDS, *(f"{m}_to_date" for m in TO_DATE)]
+    total = {k: sum(r.get(k) or 0 for r in rows) for k in keys}
+    return rates(total)
 
 
 def _step(key, label, count, rate, rate_of) -> dict:
@@ -173,6 +192,7 @@ def _step(key, label, count, rate, rate_of) -> dict:
 
 
 def _credits(flt, campaign_id: int, model: str):
+    """analytics.attribution.credit, of the chosen channels."""
     rows = credit(campaign_id, flt.start, flt.end, model)
     if flt.channels:
         rows = [c for c in rows if c.channel in flt.channels]
@@ -180,40 +200,54 @@ def _credits(flt, campaign_id: int, model: str):
 
 
 def attribution_by_channel(
-    flt, campaign_id: int, model: str, cur: Money, by_channel: list[dict]
+    flt, campaign_id: int, model: str, cur: Money, by_channel: list[dict], spent: Costs
 ) -> list[dict]:
-    """Per channel: its clicks and conversion rate (rollups), the conversions credited
-    to it under each model, and under `model` its value, cost, cost per conversion and
-    return on spend. A row "no tracked click" holds the conversions no click led to.
-    `by_channel`: the campaign's rows of dashboards.campaign_by_channel."""
-    rows: dict[str, dict] = defaultdict(lambda: {m: 0.0 for m in MODELS} | {"value": Decimal(0)})
-    for name in MODELS:
-        for c in _credits(flt, campaign_id, name):
-            row = rows[c.channel]
-            row[name] += c.conversions
-            if name == model:
-                row["value"] += c.value
+    """Per channel: its clicks and conversion rate (rollups: `by_channel`, the rows of
+    dashboards.campaign_by_channel), the conversions credited to it under each model,
+    and under `model` its value, cost, cost per conversion and return on spend. A row
+    "no tracked click" holds the conversions no click led to.
+
+    The credit rows are those analytics.attribution.credit sums, here summed per
+    channel for every model in one query."""
+    qs = ConversionCredit.objects.filter(
+        campaign_id=campaign_id, day__gte=flt.start, day__lte=flt.end
+    )
+    if flt.channels:
+        qs = qs.filter(channel__in=flt.channels)
+    column = MODELS[model]
+    credited = {
+        r["channel"]: r
+        for r in qs.values("channel").annotate(
+            # Aliases unlike the columns: an annotation named like a column hides it.
+            **{f"by_{name}": Sum(col) for name, col in MODELS.items()},
+            cents=Sum(F(column) * F("value_cents")),
+        )
+    }
     rollup = {r["channel"]: r for r in by_channel}
-    costs, _by_pub = _costs(flt, campaign_id)
     out = []
-    for channel in sorted(set(rows) | set(rollup) | set(costs), key=lambda c: (c == "", c)):
-        row = rows[channel]
+    keys = set(credited) | set(rollup) | set(spent.by_channel)
+    for channel in sorted(keys, key=lambda c: (c == "", c)):
+        row = credited.get(channel, {})
         r = rollup.get(channel, {})
+        value = money(round(float(row.get("cents") or 0)))
+        n = round(float(row.get(f"by_{model}") or 0), 6)
         out.append(
             {
                 "channel": channel or str(NO_CHANNEL),
                 "clicks": r.get("clicks") or 0,
                 "conversion_rate": r.get("conversion_rate"),
-                **{m: round(row[m], 2) for m in MODELS},
-                "credited": round(row[model], 2),
-                "value": row["value"],
-                **cost_figures(row[model], row["value"], costs.get(channel), cur),
+                **{m: round(float(row.get(f"by_{m}") or 0), 2) for m in MODELS},
+                "credited": round(n, 2),
+                "value": value,
+                **cost_figures(n, value, spent.by_channel.get(channel), cur),
             }
         )
     return out
 
 
-def attribution_by_content(flt, campaign_id: int, model: str, cur: Money) -> list[dict]:
+def attribution_by_content(
+    flt, campaign_id: int, model: str, cur: Money, spent: Costs
+) -> list[dict]:
     """Per content (publication, or hub page for links on hub pages) under `model`:
     conversions credited, value, cost, cost per conversion and return on spend, with
     the content's conversion rate from the rollups; most credited first."""
@@ -230,8 +264,8 @@ def attribution_by_content(flt, campaign_id: int, model: str, cur: Money) -> lis
     pub_ids = [k[0] for k in grouped if k[0]]
     pubs = Publication.objects.select_related("page").in_bulk(pub_ids)
     pages = {p.pk: p.title for p in Page.objects.filter(pk__in=[k[1] for k in grouped if k[1]])}
-    rates = _content_rates(flt, campaign_id, pub_ids)
-    _costs_by_channel, pub_costs = _costs(flt, campaign_id)
+    content_rates = _content_rates(flt, campaign_id, pub_ids)
+    pub_costs = spent.by_publication
     out = []
     for (pub_id, page_id, channel), row in grouped.items():
         pub = pubs.get(pub_id)
@@ -245,7 +279,7 @@ def attribution_by_content(flt, campaign_id: int, model: str, cur: Money) -> lis
             {
                 "title": title,
                 "channel": channel or str(NO_CHANNEL),
-                "conversion_rate": rates.get(pub_id) if pub_id else None,
+                "conversion_rate": content_rates.get(pub_id) if pub_id else None,
                 "credited": round(row["credited"], 2),
                 "value": row["value"],
                 **cost_figures(row["credited"], row["value"], pub_costs.get(pub_id), cur),

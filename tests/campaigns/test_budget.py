@@ -8,7 +8,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from campaigns.budget import campaign_spend, channel_costs
+from campaigns.budget import campaign_spend, publication_costs_by_channel
 from campaigns.models import Campaign, Publication
 from tests.factories import ChannelAccountFactory, PublicationFactory, UserFactory
 
@@ -53,7 +53,9 @@ def test_spend_sums_costs_of_publications_not_cancelled(campaign, post, manual):
     assert spend.spent == Decimal("750.50") and spend.costed == 2
     assert spend.remaining == Decimal("249.50") and not spend.over_budget
     assert spend.used == pytest.approx(0.7505)
-    assert channel_costs(campaign.pk) == {"manual": Decimal("600"), "forum": Decimal("150.50")}
+    by_pub, by_channel = publication_costs_by_channel(campaign.pk)
+    assert by_channel == {"manual": Decimal("600"), "forum": Decimal("150.50")}
+    assert sorted(by_pub.values()) == [Decimal("150.50"), Decimal("600")]
 
 
 def test_no_cost_entered_is_not_zero_and_no_budget_never_warns(campaign, post, manual):
