@@ -97,22 +97,36 @@ def weights(found: list[dict]) -> dict[tuple, list[float]]:
     return dict(credited)
 
 
-def credit_conversions(after_id: int, upto_id: int) -> int:
+def credit_conversions(after_id: int, upto_id: int) -> list[dict]:
     """Write the credit rows of the human conversions with after_id < id <= upto_id
-    (idempotent: a row already written is kept). Returns the conversions credited."""
+    (idempotent: a row already written is kept). Returns the converting clicks: the
+    last human click of each conversion marked first for it (analytics.conversion_store),
+    still human now that its flags are final, for the rollup to count on its own day."""
     conversions = list(
         Event.objects.filter(id__gt=after_id, id__lte=upto_id, kind="conversion", is_bot=False)
-        .only("id", "occurred_at", "campaign_id", "goal_id", "click_ids", "value_cents")
+        .only(
+            "id",
+            "occurred_at",
+            "campaign_id",
+            "goal_id",
+            "click_ids",
+            "value_cents",
+            "is_first",
+            "message_key",
+        )
         .order_by()
     )
     if not conversions:
-        return 0
+        return []
     clicks = clicks_by_uid(uid for c in conversions for uid in c.click_ids.split())
-    rows = []
+    rows, converting = [], []
     for conversion in conversions:
         day = conversion.occurred_at.astimezone(datetime.UTC).date()
+        found = touches(conversion, clicks)
+        if conversion.is_first and found and conversion.message_key == f"click:{found[-1]['uid']}":
+            converting.append(found[-1])
         for (channel, publication_id, page_id, link_id), (first, last, linear) in weights(
-            touches(conversion, clicks)
+            found
         ).items():
             rows.append(
                 ConversionCredit(
@@ -131,4 +145,4 @@ def credit_conversions(after_id: int, upto_id: int) -> int:
                 )
             )
     ConversionCredit.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    return len(conversions)
+    return converting

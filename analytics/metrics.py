@@ -49,6 +49,9 @@ class Metric:
     counts: str = ""
     # What each such event adds: 1 (a count), or an SQL expression over `e` (a sum).
     adds: str = "1"
+    # False: a counter the rollup's SQL does not count from `counts` (which then only
+    # says what it counts); analytics.attribution adds to it instead.
+    by_sql: bool = True
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,13 @@ METRICS = (
         f"e.kind = 'pageview' AND {HUMAN} AND e.referrer_class = 'organic'",
     ),
     Metric("conversions", _("Conversions"), f"e.kind = 'conversion' AND {HUMAN}"),
+    # Counted on the day (and in the row) of the click, when its first conversion is
+    # rolled up: a human click that was the last click before a conversion.
     Metric(
         "converting_clicks",
         _("Converting clicks"),
         f"e.kind = 'conversion' AND {HUMAN} AND {FIRST}",
+        by_sql=False,
     ),
     Metric("conversion_rate", _("Conversion rate")),
     # In hundredths of the currency unit (one currency per campaign: the goal's).
@@ -129,17 +135,18 @@ RATES = (
     Rate("unsubscribe_rate", _("Unsubscribe rate"), "unsubscribes", "deliveries_to_date"),
     Rate("bounce_rate", _("Bounce rate"), "bounces", "sends_to_date"),
     Rate("web_click_rate", _("Web click rate"), "web_clickers", "web_views"),
-    # Clicks that led to a conversion (each counted once, on the first conversion whose
-    # last human click it was) over every human click to the period's end: each
+    # The human clicks of the period that were the last click before a conversion (each
+    # counted once, on its own day and row) over the period's human clicks: each
     # numerator is one of the denominator's clicks, so the rate lies in [0, 1].
-    Rate("conversion_rate", _("Conversion rate"), "converting_clicks", "clicks_to_date"),
+    Rate("conversion_rate", _("Conversion rate"), "converting_clicks", "clicks"),
 )
 # The counters some denominator needs up to the period's end.
-TO_DATE = ("deliveries", "unique_opens", "sends", "clicks")
+TO_DATE = ("deliveries", "unique_opens", "sends")
 RATE_NAMES = frozenset(rate.name for rate in RATES)
 
 # The counters: one integer column each in every rollup table.
 COUNTERS = tuple(metric for metric in METRICS if metric.counts)
+SQL_COUNTERS = tuple(metric for metric in COUNTERS if metric.by_sql)
 METRIC_FIELDS = tuple(metric.name for metric in COUNTERS)
 
 # (name, header) of the metrics the dashboards' tables and CSV exports show.

@@ -15,6 +15,7 @@ to date, shown on each dashboard as "as of".
 """
 
 import datetime
+from collections import Counter
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from .attribution import credit_conversions
 from .events import REFLAG_WINDOW_SECONDS, lock_events
-from .metrics import COUNTERS, HUMAN
+from .metrics import COUNTERS, HUMAN, SQL_COUNTERS
 from .models import (
     CampaignDailyRollup,
     ConversionCredit,
@@ -57,11 +58,19 @@ def _bucket(granularity: str) -> str:
 
 
 def _upsert_sql(table: str, bucket_column: str, granularity: str, dimensions=DIMENSIONS) -> str:
-    metrics = [counter.name for counter in COUNTERS]
-    columns = [bucket_column, *dimensions, *metrics]
-    select = [_bucket(granularity), *(f"e.{d}" for d in dimensions)] + [
-        f"SUM(CASE WHEN {counter.counts} THEN {counter.adds} ELSE 0 END)" for counter in COUNTERS
-    ]
+    metrics = [counter.name for counter in SQL_COUNTERS]
+    # The counters added elsewhere start at 0 in a new row (the columns have no
+    # database default).
+    others = [counter.name for counter in COUNTERS if not counter.by_sql]
+    columns = [bucket_column, *dimensions, *metrics, *others]
+    select = (
+        [_bucket(granularity), *(f"e.{d}" for d in dimensions)]
+        + [
+            f"SUM(CASE WHEN {counter.counts} THEN {counter.adds} ELSE 0 END)"
+            for counter in SQL_COUNTERS
+        ]
+        + ["0"] * len(others)
+    )
     key = ", ".join([bucket_column, *dimensions])
     updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in metrics)
     return (
@@ -112,12 +121,44 @@ def update_rollups(now: datetime.datetime | None = None, max_events: int = 2_000
                 [start, upper],
             )
             cursor.execute(_search_sql(), [start, upper])
-        # The conversions' credits per touch point and attribution model.
-        credit_conversions(start, upper)
+        # The conversions' credits per touch point and attribution model, and the
+        # clicks that converted, counted on their own hour and row.
+        _add_converting_clicks(credit_conversions(start, upper))
         count = Event.objects.filter(id__gt=start, id__lte=upper).count()
         state.last_event_id = upper
         state.save(update_fields=["last_event_id", "updated_at"])
     return count
+
+
+def _add_converting_clicks(clicks: list[dict]) -> None:
+    """Add 1 to `converting_clicks` in the hourly, daily and per-campaign daily rows of
+    each click (analytics.attribution: each click once, on its first conversion)."""
+    if not clicks:
+        return
+    hourly, daily, campaign_daily = Counter(), Counter(), Counter()
+    for c in clicks:
+        at = c["occurred_at"].astimezone(datetime.UTC)
+        dims = tuple(c[d] for d in DIMENSIONS)
+        hourly[(at.replace(minute=0, second=0, microsecond=0), *dims)] += 1
+        daily[(at.date(), *dims)] += 1
+        campaign_daily[(at.date(), c["campaign_id"], c["channel"])] += 1
+    for model, bucket, dimensions, counts in (
+        (HourlyRollup, "hour", DIMENSIONS, hourly),
+        (DailyRollup, "day", DIMENSIONS, daily),
+        (CampaignDailyRollup, "day", CAMPAIGN_DIMENSIONS, campaign_daily),
+    ):
+        table = model._meta.db_table
+        # Every counter named: the columns have no database default.
+        zeros = [c.name for c in COUNTERS if c.name != "converting_clicks"]
+        columns = [bucket, *dimensions, *zeros, "converting_clicks"]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join([bucket, *dimensions])}) DO UPDATE SET "
+            f"converting_clicks = {table}.converting_clicks + excluded.converting_clicks"
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, [[*key, *([0] * len(zeros)), n] for key, n in counts.items()])
 
 
 def rolled_up_at() -> datetime.datetime | None:

@@ -17,7 +17,7 @@ from analytics.models import CampaignDailyRollup, DailyRollup, HourlyRollup
 
 
 def test_every_counter_is_an_integer_column_of_every_rollup_table():
-    assert len(METRIC_FIELDS) == len(set(METRIC_FIELDS)) == 15
+    assert len(METRIC_FIELDS) == len(set(METRIC_FIELDS)) == 18
     for model in (HourlyRollup, DailyRollup, CampaignDailyRollup):
         for counter in COUNTERS:
             field = model._meta.get_field(counter.name)
@@ -46,6 +46,9 @@ def test_dashboard_columns_keep_their_order_and_headers():
         ("bot_clicks", "Bot clicks (excluded)"),
         ("pageviews", "Page views"),
         ("organic_visits", "Organic visits"),
+        ("conversions", "Conversions"),
+        ("converting_clicks", "Converting clicks"),
+        ("conversion_rate", "Conversion rate"),
     ]
     # Every column is a counter the rollups keep or a rate computed from them.
     assert {name for name, _ in METRIC_COLUMNS} - set(METRIC_FIELDS) <= RATE_NAMES
