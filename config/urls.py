@@ -21,6 +21,7 @@ urlpatterns = [
     path("favicon.ico", content_views.favicon, name="favicon"),
     path("", include("campaigns.urls")),
     path("", include("campaigns.audiences.urls")),
+    path("", include("campaigns.leads.urls")),
     path("", include("channels.email.urls")),
     path("", include("channels.ezine.urls")),
     path("", include("channels.urls")),

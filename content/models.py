@@ -7,6 +7,7 @@ they may live:
       BlogIndexPage -> BlogPostPage, SoftArticlePage
       EmailIssueIndexPage -> EmailIssuePage
       EZinePage -> EZineIssuePage
+      LandingPage (campaigns/leads: a form; content imports no other app)
 """
 
 import json
@@ -145,7 +146,13 @@ class HomePage(Page):
     intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    subpage_types = ["content.BlogIndexPage", "content.EmailIssueIndexPage", "content.EZinePage"]
+    # leads.LandingPage (campaigns/leads) by name only: content imports no other app.
+    subpage_types = [
+        "content.BlogIndexPage",
+        "content.EmailIssueIndexPage",
+        "content.EZinePage",
+        "leads.LandingPage",
+    ]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
 

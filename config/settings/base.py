@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "content",
     "campaigns",
     "campaigns.audiences",
+    "campaigns.leads",
     "channels",
     "channels.email",
     "channels.ezine",

@@ -10,6 +10,8 @@ DEMO_LOADERS = [
     # People, the team zone, the mailing lists and the segment; then the accounts,
     # campaigns and e-zine that use them.
     "campaigns.demo.load_campaigns_demo",
+    # A landing page with a form, offering the readers' list, and three leads.
+    "campaigns.leads.demo.load_leads_demo",
     "channels.demo.load_channels_demo",
     # Last: publishes and sends the campaigns whose schedule fills this week, then
     # reads, clicks and browses them over HTTP and rolls the events up.
