@@ -16,13 +16,13 @@ campaign's currency; otherwise, like any figure that cannot be measured, it is N
 import dataclasses
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
 from . import dashboards
 from .attribution import MODELS, credit, model_label
 from .metrics import MAIL_CHANNELS, METRIC_FIELDS, TO_DATE, as_percent, rates, ratio
-from .models import ConversionCredit, DailyRollup, Goal
+from .models import ConversionCredit, Goal
 
 DEFAULT_MODEL = "last"
 CENT = Decimal("0.01")
@@ -290,16 +290,14 @@ def attribution_by_content(
 
 
 def _content_rates(flt, campaign_id: int, pub_ids: list[int]) -> dict[int, float | None]:
-    """{publication id: converting clicks in the period / clicks to its end}."""
+    """{publication id: its conversion rate in the period} (analytics.metrics: its
+    converting clicks / its human clicks, both counted on the click's day)."""
     if not pub_ids:
         return {}
-    qs = DailyRollup.objects.filter(
-        campaign_id=campaign_id, publication_id__in=pub_ids, day__lte=flt.end
-    )
-    if flt.channels:
-        qs = qs.filter(channel__in=flt.channels)
-    rows = qs.values("publication_id").annotate(
-        converting=Sum("converting_clicks", filter=Q(day__gte=flt.start)), clicks=Sum("clicks")
+    rows = (
+        flt.daily(campaign_id=campaign_id, publication_id__in=pub_ids)
+        .values("publication_id")
+        .annotate(converting=Sum("converting_clicks"), clicks=Sum("clicks"))
     )
     return {r["publication_id"]: ratio(r["converting"], r["clicks"]) for r in rows}
 
