@@ -350,8 +350,8 @@ def measure_widgets(campaign_ids, flt):
         "top_links": lambda cid: dashboards.top_links(flt, cid),
         "seo_table": lambda cid: dashboards.seo_table(flt, cid),
         "schedule": lambda cid: dashboards.schedule(cid),
-        **conversions.widgets(flt),
     }
+    widgets = conversions.widgets(flt, widgets)
     cold: dict[str, list[float]] = {w: [] for w in widgets}
     warm: dict[str, list[float]] = {w: [] for w in widgets}
     for cid in campaign_ids:

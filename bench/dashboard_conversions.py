@@ -116,51 +116,50 @@ def clear():
     ConversionCredit.objects.all().delete()
 
 
-def widgets(flt):
-    """{name: fn(campaign id)} of the conversion widgets, called as the campaign page
-    calls them: on the rows it has already read for its other widgets (the campaign's
-    totals and its rows per channel, timed there), with the campaign's currencies and
-    costs read once (timed as "conversion_costs")."""
+def widgets(flt, base: dict) -> dict:
+    """`base` (bench.dashboard's widgets) and the conversion widgets after them, each
+    {name: fn(campaign id)}, called as the campaign page calls them: on the rows the
+    page's "totals" and "by_channel" widgets have just read (timed there, and kept here
+    for the conversion widgets), with the campaign's currencies and costs read once
+    (timed as "conversion_costs")."""
     from analytics import conversion_dashboard as conv
-    from analytics import dashboards
     from campaigns.models import Campaign
 
-    read: dict[int, dict] = {}
+    read: dict[tuple, object] = {}
 
-    def page_rows(cid):
-        if cid not in read:
-            campaign = Campaign.objects.get(pk=cid)
-            read[cid] = {
-                "totals": dashboards.campaign_totals(flt, cid),
-                "by_channel": dashboards.campaign_by_channel(flt, cid),
-                "cur": conv.currencies(campaign),
-                "spent": conv.costs(flt, cid),
-            }
-        return read[cid]
+    def keep(name, fn):
+        def run(cid):
+            read[(name, cid)] = fn(cid)
+            return read[(name, cid)]
+
+        return run
 
     def costs(cid):
         campaign = Campaign.objects.get(pk=cid)
-        page_rows(cid)  # untimed after the first call, as on the page
-        return conv.currencies(campaign), conv.costs(flt, cid)
+        read[("cur", cid)] = conv.currencies(campaign)
+        read[("spent", cid)] = conv.costs(flt, cid)
 
     def tiles(cid):
-        r = page_rows(cid)
-        return conv.tiles(r["totals"], r["cur"], r["spent"])
+        return conv.tiles(read[("totals", cid)], read[("cur", cid)], read[("spent", cid)])
 
     def by_channel(cid):
-        r = page_rows(cid)
         return conv.attribution_by_channel(
-            flt, cid, "linear", r["cur"], r["by_channel"], r["spent"]
+            flt, cid, "linear", read[("cur", cid)], read[("by_channel", cid)], read[("spent", cid)]
         )
 
     def by_content(cid):
-        r = page_rows(cid)
-        return conv.attribution_by_content(flt, cid, "linear", r["cur"], r["spent"])
+        return conv.attribution_by_content(
+            flt, cid, "linear", read[("cur", cid)], read[("spent", cid)]
+        )
 
     return {
+        **{
+            name: keep(name, fn) if name in ("totals", "by_channel") else fn
+            for name, fn in base.items()
+        },
         "conversion_costs": costs,
         "conversion_tiles": tiles,
-        "conversion_funnel": lambda cid: conv.funnel(page_rows(cid)["by_channel"]),
+        "conversion_funnel": lambda cid: conv.funnel(read[("by_channel", cid)]),
         "attribution_by_channel": by_channel,
         "attribution_by_content": by_content,
         "goals_progress": lambda cid: conv.goals_progress(flt, cid),
