@@ -19,6 +19,16 @@ from .click_carry import clicks_of_cookie, parse_click, window
 from .models import Event, Goal
 
 _GOAL_FIELDS = ("pk", "campaign_id", "kind", "page_id", "currency", "active")
+_CLICK_FIELDS = (
+    "uid",
+    "occurred_at",
+    "campaign_id",
+    "channel",
+    "publication_id",
+    "page_id",
+    "link_id",
+    "is_bot",
+)
 
 
 def _as_int(value) -> int:
@@ -150,16 +160,7 @@ def clicks_by_uid(uids) -> dict[str, dict]:
     uids = list(set(uids))
     if not uids:
         return {}
-    rows = Event.objects.filter(uid__in=uids, kind="click").values(
-        "uid",
-        "occurred_at",
-        "campaign_id",
-        "channel",
-        "publication_id",
-        "page_id",
-        "link_id",
-        "is_bot",
-    )
+    rows = Event.objects.filter(uid__in=uids, kind="click").values(*_CLICK_FIELDS)
     return {row["uid"]: row for row in rows}
 
 
@@ -171,6 +172,10 @@ def link_clicks(events: list[Event]) -> None:
     if not conversions:
         return
     clicks = clicks_by_uid(uid for e in conversions for uid in e.click_ids.split())
+    # A click drained in the same batch as its conversion is not stored yet.
+    for e in events:
+        if e.kind == "click":
+            clicks.setdefault(e.uid, {f: getattr(e, f) for f in _CLICK_FIELDS})
     keyed = []
     for conversion in conversions:
         found = touches(conversion, clicks)

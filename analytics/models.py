@@ -128,9 +128,9 @@ class Event(models.Model):
     # click, the conversion rate's numerator).
     goal_id = models.BigIntegerField(default=0, db_default=0)
     value_cents = models.BigIntegerField(default=0, db_default=0)
-    currency = models.CharField(max_length=3, blank=True, db_default="")
-    order_id = models.CharField(max_length=100, blank=True, db_default="")
-    click_ids = models.CharField(max_length=400, blank=True, db_default="")
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="")
+    order_id = models.CharField(max_length=100, blank=True, default="", db_default="")
+    click_ids = models.CharField(max_length=400, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("event")

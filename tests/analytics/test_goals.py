@@ -366,3 +366,42 @@ def test_a_forged_cookie_or_click_id_carries_nothing(client, world):
 def test_unknown_model_is_refused(world):
     with pytest.raises(ValueError):
         attribution.credit(world["campaign"].pk, timezone.now().date(), timezone.now().date(), "u")
+
+
+def test_a_click_and_its_conversion_drained_in_one_batch(world):
+    """Through the queue the click and the conversion may arrive in one batch: the
+    conversion still finds its click."""
+    from analytics.events import store_events
+
+    now = timezone.now().timestamp()
+    link = world["links"]["email"]
+    click_payload = {"u": "c" * 32, "k": "click", "t": now - 60, "l": link.pk, "a": FIREFOX}
+    conversion = {
+        "u": "d" * 32,
+        "k": "conversion",
+        "t": now,
+        "g": world["goal"].pk,
+        "ck": [sign_click("c" * 32)],
+    }
+    assert store_events([click_payload, conversion]) == 2
+    stored = Event.objects.get(kind="conversion")
+    assert (stored.channel, stored.link_id, stored.is_first) == ("email", link.pk, True)
+    roll_up()
+    assert credits(world, "last") == {"email": (1.0, Decimal("0.00"))}
+    assert sum(r.converting_clicks for r in DailyRollup.objects.all()) == 1
+
+
+def test_the_click_and_the_pixel_through_the_redis_queue(client, world, use_redis):
+    from analytics.draining import drain_event_queue
+    from analytics.pusher import flush_pushes
+
+    link = world["links"]["forum"]
+    response = client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX)
+    (carried,) = parse_qs(urlsplit(response["Location"]).query)[CLICK_PARAM]
+    convert(client, world["goal"], [carried], value="5", currency="CNY", order="Q1")
+    flush_pushes()
+    assert not Event.objects.exists()  # queued, not stored
+    drain_event_queue()
+    conversion = Event.objects.get(kind="conversion")
+    assert (conversion.value_cents, conversion.order_id) == (500, "Q1")
+    assert (conversion.channel, conversion.link_id) == ("forum", link.pk)
