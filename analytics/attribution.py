@@ -15,6 +15,7 @@ credit. The dashboards read `credit`, which sums the campaign's rows over its da
 (an index on campaign and day): no click is scanned at dashboard time.
 
 Public contract: MODELS, Credit, credit(campaign_id, start, end, model),
+goal_totals(campaign_id, start, end) (each goal's conversions and value, for its targets),
 credit_conversions(after_id, upto_id) (the rollup calls it), model_label(model).
 """
 
@@ -80,6 +81,26 @@ def credit(campaign_id: int, start: datetime.date, end: datetime.date, model: st
     ]
     credits.sort(key=lambda c: (-c.conversions, c.channel, c.link_id, c.page_id))
     return credits
+
+
+def goal_totals(campaign_id: int, start: datetime.date, end: datetime.date) -> dict[int, tuple]:
+    """{goal id: (conversions, value)} of the campaign's human conversions from `start`
+    to `end`, what each goal reached against its targets (Goal.target_count,
+    target_value). Read from the credit rows (any model's weights add up to 1 per
+    conversion), so a goal with no conversion is absent."""
+    rows = (
+        ConversionCredit.objects.filter(campaign_id=campaign_id, day__gte=start, day__lte=end)
+        .values("goal_id")
+        .annotate(conversions=Sum("last_touch"), value=Sum(F("last_touch") * F("value_cents")))
+        .order_by()
+    )
+    return {
+        row["goal_id"]: (
+            round(float(row["conversions"] or 0)),
+            (Decimal(repr(float(row["value"] or 0))) / 100).quantize(_CENT),
+        )
+        for row in rows
+    }
 
 
 def weights(found: list[dict]) -> dict[tuple, list[float]]:

@@ -34,7 +34,7 @@ import email.policy
 import random
 import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -61,8 +61,10 @@ from channels.manual.services import complete_task
 from channels.models import ChannelAccount, ManualPlacementTask
 from content.models import CONTENT_PAGE_MODELS, BlogPostPage, EmailIssuePage, SoftArticlePage
 
+from .click_carry import CLICK_PARAM
+from .conversions import forget_goals
 from .draining import drain_event_queue
-from .models import Event, SeoAnalysis
+from .models import Event, Goal, SeoAnalysis
 from .pusher import flush_pushes
 from .rollups import rollup_lag, update_rollups
 from .seo_store import store_page_analysis
@@ -111,6 +113,8 @@ PAGE_CLICK_SHARE = 0.25
 SCANNED_MESSAGES = 4
 # Visitors of the partner site who click a placement's tracked links.
 PLACEMENT_CLICKS = (5, 15)
+# Readers who order in the shop after clicking (the running campaign's external goal).
+ORDER_SHARE = 0.15
 
 
 def load_analytics_demo(stdout=None) -> dict:
@@ -138,6 +142,9 @@ def load_analytics_demo(stdout=None) -> dict:
             counts["publications"] = plan.publications
             counts["messages sent"] = len(sink.messages)
             readers = _Readers(random.Random(20261122))
+            readers.goal = Goal.objects.filter(
+                campaign__slug=RUNNING_SLUG, kind=Goal.Kind.EXTERNAL
+            ).first()
             readers.scan(sink.messages[:SCANNED_MESSAGES])
             readers.read_mail(sink.messages, sent_done)
             readers.visit_placements(_placed_links(RUNNING_SLUG))
@@ -355,6 +362,19 @@ class _Plan:
                 self.marketer,
             )
         campaign_services.update_campaign_progress(campaign.pk, today=week.now.date())
+        # What the sale is for: orders in the shop (its script reports them) and
+        # readers reaching the sale's first hub page.
+        Goal.objects.create(
+            campaign=campaign,
+            name="Winter sale order 冬季订单",
+            kind=Goal.Kind.EXTERNAL,
+            target_count=40,
+            target_value=8000,
+        )
+        Goal.objects.create(
+            campaign=campaign, name="Read the sale post", kind=Goal.Kind.PAGE, page=hub_pages[0]
+        )
+        forget_goals()
 
     def _send(self, language: str, campaign, when, stop_after=None) -> None:
         page = EmailIssuePage.objects.live().filter(language=language).order_by("pk").first()
@@ -388,6 +408,7 @@ class _Readers:
             self.host = served[0] if served else "127.0.0.1"
         self.secure = base.scheme == "https"
         self.requests = 0
+        self.goal = None  # the external goal some readers reach after a click
 
     def _client(self, number: int) -> Client:
         return Client(
@@ -398,13 +419,29 @@ class _Readers:
             REMOTE_ADDR=f"198.51.{100 + number // 250}.{number % 250 + 1}",
         )
 
-    def _get(self, client: Client, url: str) -> None:
+    def _get(self, client: Client, url: str):
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         response = client.get(path, secure=self.secure)
         if response.status_code not in (200, 302):
             raise RuntimeError(f"The demo reader got {response.status_code} for {path}")
         self.requests += 1
+        return response
+
+    def click(self, client: Client, url: str) -> None:
+        """Follow a tracked link; some readers then order in the shop, whose goal script
+        sends the order with the click id the link brought (or the hub's cookie)."""
+        response = self._get(client, url)
+        if self.goal is None or self.rng.random() >= ORDER_SHARE:
+            return
+        carried = parse_qs(urlsplit(response.get("Location", "")).query).get(CLICK_PARAM, [])
+        query = {
+            "value": self.rng.choice(["99.00", "199.00", "349.00"]),
+            "currency": self.goal.currency,
+            "order": f"DEMO-{self.requests}",
+            CLICK_PARAM: carried,
+        }
+        self._get(client, f"/c/{self.goal.key}?{urlencode(query, doseq=True)}")
 
     def read_mail(self, messages: list[tuple[str, bytes]], sent_done: float) -> None:
         """Some readers open their message (its pixel); some of those click one of its
@@ -423,7 +460,7 @@ class _Readers:
                     clicks.append((client, clicks[-1][1]))
         time.sleep(max(0.0, CLICK_AFTER_SECONDS - (time.monotonic() - sent_done)))
         for client, link in clicks:
-            self._get(client, link)
+            self.click(client, link)
 
     def scan(self, messages: list[tuple[str, bytes]]) -> None:
         """A security gateway fetching every link of each message, one after another."""
@@ -439,7 +476,7 @@ class _Readers:
             for visit in range(self.rng.randrange(*PLACEMENT_CLICKS) if links else 0):
                 client = self._client(3000 + index * 50 + visit)
                 client.defaults["HTTP_REFERER"] = "https://partner.example.net/"
-                self._get(client, self.rng.choice(links))
+                self.click(client, self.rng.choice(links))
 
     def view_pages(self, pages) -> None:
         """Visits to the hub's pages through the page-view beacon, from search engines,

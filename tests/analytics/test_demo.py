@@ -226,3 +226,25 @@ def test_a_second_load_changes_nothing(read):
     call_command("load_demo", stdout=out)
     assert {model.__name__: model.objects.count() for model in models} == before
     assert "analytics.demo.load_analytics_demo: created 0 campaigns" in out.getvalue()
+
+
+def test_some_readers_ordered_and_their_orders_are_credited_to_their_clicks(read):
+    """The running campaign's external goal: readers who clicked then ordered (the
+    shop's script sent the click id, or the hub's cookie carried it) are credited to
+    the channels they clicked in, under every model."""
+    from analytics import attribution
+    from analytics.models import Goal
+
+    campaign = Campaign.objects.get(slug=RUNNING_SLUG)
+    goal = Goal.objects.get(campaign=campaign, kind=Goal.Kind.EXTERNAL)
+    conversions = Event.objects.filter(kind="conversion", goal_id=goal.pk, is_bot=False)
+    assert conversions.count() >= 3
+    assert conversions.exclude(channel="").exists()
+    # Every goal of the campaign: the orders and the readers of the sale's post.
+    every = Event.objects.filter(kind="conversion", campaign_id=campaign.pk, is_bot=False)
+    assert every.count() > conversions.count()
+    start, end = campaign.start_date, timezone.now().date()
+    for model in attribution.MODELS:
+        credited = attribution.credit(campaign.pk, start, end, model)
+        assert sum(c.conversions for c in credited) == pytest.approx(every.count())
+        assert any(c.channel for c in credited)

@@ -180,6 +180,11 @@ def test_email_then_forum_credited_under_each_model(client, world):
     # Each model hands out exactly the conversions there were.
     for model in attribution.MODELS:
         assert sum(c[0] for c in credits(world, model).values()) == pytest.approx(2.0)
+    # What the goal reached, against its targets.
+    today = timezone.now().date()
+    assert attribution.goal_totals(world["campaign"].pk, today, today) == {
+        goal.pk: (2, Decimal("150.00"))
+    }
     # Per link: the credit rows name the link and publication of the click.
     (row,) = attribution.credit(
         world["campaign"].pk, timezone.now().date(), timezone.now().date(), "first"
