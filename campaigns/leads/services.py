@@ -93,7 +93,10 @@ def submit(page: LandingPage, form, *, request=None, embedded: bool = False) -> 
 def report_conversion(request, page_id: int, subscriber_id: int | None) -> None:
     """The one call site of the conversion for "form submitted" goals
     (analytics.conversions). A failure there is logged, never the reader's problem: the
-    answers are already stored."""
+    answers are already stored. Outside a request (the demo's leads) there is no
+    visitor to credit, and nothing is reported."""
+    if request is None:
+        return
     try:
         form_submitted(request, page_id, subscriber_id)
     except Exception:  # noqa: BLE001 - the answers are stored; a lost conversion is logged

@@ -288,3 +288,47 @@ def test_a_form_submitted_goal_converts_once_per_lead(landing, settings):
     conversions = Event.objects.filter(kind=Event.Kind.CONVERSION)
     assert conversions.count() == 1
     assert conversions.get().goal_id == goal.pk
+
+
+@pytest.mark.parametrize("url", [URL, "embed"])
+def test_a_post_over_the_request_size_limit_is_refused_not_a_500(landing, settings, url):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    target = f"/forms/{landing.pk}/embed/" if url == "embed" else url
+    client = Client(REMOTE_ADDR="198.51.100.8")
+    response = client.post(target, {**VALID, "message": "x" * 200_000})
+    assert response.status_code == 400
+    assert not LeadSubmission.objects.exists()
+
+
+def test_the_page_form_refuses_two_fields_with_one_name(landing):
+    from campaigns.leads.models import LandingPageForm, LeadFormField
+
+    assert issubclass(landing.get_edit_handler().get_form_class(), LandingPageForm)
+    landing.form_fields.add(LeadFormField(label="Email", field_type="singleline"))
+    form_class = landing.get_edit_handler().get_form_class()
+    data = {"title": landing.title, "slug": landing.slug, "language": "en"}
+    prefix = "form_fields"
+    fields = list(landing.form_fields.all())
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": str(len(fields)),
+            f"{prefix}-INITIAL_FORMS": "0",
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
+    )
+    for i, field in enumerate(fields):
+        data.update(
+            {
+                f"{prefix}-{i}-label": field.label,
+                f"{prefix}-{i}-field_type": field.field_type,
+                f"{prefix}-{i}-required": "",
+                f"{prefix}-{i}-choices": field.choices,
+                f"{prefix}-{i}-default_value": "",
+                f"{prefix}-{i}-help_text": "",
+                f"{prefix}-{i}-ORDER": str(i),
+            }
+        )
+    form = form_class(data, instance=landing, for_user=None)
+    assert not form.is_valid()
+    assert "Field name 'email' conflicts with another field" in str(form.formsets[prefix].errors)
