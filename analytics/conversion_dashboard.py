@@ -20,7 +20,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
 from . import dashboards
-from .attribution import MODELS, credit, model_label
+from .attribution import MODELS, credit, goal_totals, model_label
 from .metrics import MAIL_CHANNELS, METRIC_FIELDS, TO_DATE, as_percent, rates, ratio
 from .models import ConversionCredit, Goal
 
@@ -312,19 +312,10 @@ def goals_progress(flt, campaign_id: int) -> list[dict]:
     goals = list(Goal.objects.filter(campaign_id=campaign_id).order_by("pk"))
     if not goals:
         return []
-    reached = {
-        r["goal_id"]: r
-        for r in ConversionCredit.objects.filter(
-            campaign_id=campaign_id, day__gte=flt.start, day__lte=flt.end
-        )
-        .values("goal_id")
-        .annotate(n=Sum("first_touch"), cents=Sum(F("first_touch") * F("value_cents")))
-    }
+    reached = goal_totals(campaign_id, flt.start, flt.end)
     out = []
     for goal in goals:
-        r = reached.get(goal.pk, {})
-        count = round(float(r.get("n") or 0))
-        value = money(round(float(r.get("cents") or 0)))
+        count, value = reached.get(goal.pk, (0, Decimal("0.00")))
         out.append(
             {
                 "name": goal.name,
