@@ -14,6 +14,7 @@ from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from . import conversion_dashboard as conv
 from . import dashboards
 from .dashboards import channel_name, shown
 from .forms import DashboardFilterForm, TrackedLinkForm
@@ -56,6 +57,10 @@ KPI_NAMES = (
 )
 
 
+# The overview's tiles: the same, then what the campaigns produced.
+OVERVIEW_KPI_NAMES = (*KPI_NAMES, "conversions", "conversion_rate")
+
+
 def _query_without_export(request) -> str:
     query = request.GET.copy()
     query.pop("export", None)
@@ -88,13 +93,61 @@ def csv_response(filename: str, columns: list[tuple[str, str]], rows: list[dict]
     return response
 
 
-def _tables_for_campaign(flt, campaign):
-    cid = campaign.pk
+def _conversion_tables(flt, campaign, model, by_channel, cur, spent) -> dict:
+    value = _("Value (%(currency)s)") % {"currency": cur.value_currency or "—"}
+    cost = _("Cost (%(currency)s)") % {"currency": cur.cost_currency}
+    per = _("Cost per conversion (%(currency)s)") % {"currency": cur.cost_currency}
+    credited = _("Conversions (%(model)s)") % {"model": conv.model_label(model)}
+    money_columns = [
+        ("credited", credited),
+        ("value", value),
+        ("cost", cost),
+        ("cost_per_conversion", per),
+        ("roas", _("Return on spend")),
+    ]
     return {
-        "by_channel": (
-            [("channel", _("Channel")), *METRIC_COLUMNS],
-            dashboards.campaign_by_channel(flt, cid),
+        "attribution_channels": (
+            [
+                ("channel", _("Channel")),
+                ("clicks", _("Clicks")),
+                ("conversion_rate", _("Conversion rate")),
+                *[(m, label) for m, label in conv.model_choices()],
+                *money_columns,
+            ],
+            conv.attribution_by_channel(flt, campaign.pk, model, cur, by_channel, spent),
         ),
+        "attribution_content": (
+            [
+                ("title", _("Content")),
+                ("channel", _("Channel")),
+                ("conversion_rate", _("Conversion rate")),
+                *money_columns,
+            ],
+            conv.attribution_by_content(flt, campaign.pk, model, cur, spent),
+        ),
+        "goals": (
+            [
+                ("name", _("Goal")),
+                ("kind", _("Kind")),
+                ("target_count", _("Target conversions")),
+                ("conversions", _("Conversions")),
+                ("count_progress", _("Share of target")),
+                ("target_value", _("Target value")),
+                ("value", _("Value")),
+                ("value_progress", _("Share of target value")),
+                ("currency", _("Currency")),
+            ],
+            conv.goals_progress(flt, campaign.pk),
+        ),
+    }
+
+
+def _tables_for_campaign(flt, campaign, model, cur, spent):
+    cid = campaign.pk
+    by_channel = dashboards.campaign_by_channel(flt, cid)
+    return {
+        **_conversion_tables(flt, campaign, model, by_channel, cur, spent),
+        "by_channel": ([("channel", _("Channel")), *METRIC_COLUMNS], by_channel),
         "over_time": (
             [("bucket", _("Date")), *METRIC_COLUMNS],
             dashboards.campaign_over_time(flt, cid),
@@ -165,6 +218,7 @@ def campaign_index(request):
 
 def campaign_dashboard(request, campaign_id):
     require_dashboard_permission(request)
+    from campaigns.budget import campaign_spend
     from campaigns.models import Campaign
 
     campaign = get_object_or_404(Campaign, pk=campaign_id)
@@ -172,7 +226,9 @@ def campaign_dashboard(request, campaign_id):
     own = dashboards.DashboardFilter.for_campaign(campaign)
     form = DashboardFilterForm(request.GET or None, default=own)
     flt = form.get_filter()
-    tables = _tables_for_campaign(flt, campaign)
+    model = conv.clean_model(request.GET.get("model"))
+    cur, spent = conv.currencies(campaign), conv.costs(flt, campaign.pk)
+    tables = _tables_for_campaign(flt, campaign, model, cur, spent)
     export = request.GET.get("export")
     if export:
         if export not in tables:
@@ -194,6 +250,7 @@ def campaign_dashboard(request, campaign_id):
             },
         },
         "seo_trend": _chart_data(dashboards.seo_trend(campaign.pk), ["score"]),
+        "conversions": _chart_data(over_time, ["conversions", "converting_clicks"]),
     }
     return TemplateResponse(
         request,
@@ -210,6 +267,11 @@ def campaign_dashboard(request, campaign_id):
             "query": _query_without_export(request),
             "seo": dashboards.seo_section(flt, campaign.pk),
             "kpis": kpis(totals, KPI_NAMES),
+            "conversion_kpis": conv.tiles(totals, cur, spent),
+            "funnel": conv.funnel(by_channel),
+            "model": model,
+            "models": conv.model_choices(),
+            "spend": campaign_spend(campaign),
             "index_url": reverse("analytics_dashboards"),
             "as_of": rolled_up_at(),
         },
@@ -270,7 +332,7 @@ def overview(request):
             "chart_payload": {"charts": charts, "labels": chart_labels()},
             "query": _query_without_export(request),
             "index_url": reverse("analytics_dashboards"),
-            "kpis": kpis(totals, KPI_NAMES),
+            "kpis": kpis(totals, OVERVIEW_KPI_NAMES),
             "as_of": rolled_up_at(),
         },
     )

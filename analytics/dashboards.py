@@ -60,10 +60,15 @@ def channel_name(code: str) -> str:
 
 
 def shown(key: str, value):
-    """A table cell or KPI as the dashboards show it: rates as percentages ("—" where
-    not measured), channel codes as names."""
-    if key in RATE_NAMES or key == "rank_rate":
+    """A table cell or KPI as the dashboards show it: rates (and a goal's share of its
+    target) as percentages, return on spend as a multiple, "—" where not measured (no
+    cost entered), channel codes as names."""
+    if key in RATE_NAMES or key in ("rank_rate", "count_progress", "value_progress"):
         return as_percent(value)
+    if key == "roas":
+        return "—" if value is None else f"{value:.2f}×"
+    if key in ("cost", "cost_per_conversion") and value is None:
+        return "—"
     if key == "channel" and isinstance(value, str):
         return channel_name(value)
     return value

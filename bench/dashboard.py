@@ -3,7 +3,7 @@ CPU cost of keeping rollups current.
 
     python -m bench.dashboard [--quick] [--events N] [--campaigns N] [--samples N]
 
-Uses its own PostgreSQL database (bench_dashboard, created
+Uses its own PostgreSQL database (bench_dashboard, or $BENCH_DASHBOARD_DB; created
 and migrated if missing). Loads N events (10,000,000; --quick 200,000) spread over 90
 days across N campaigns (500; --quick 50) x 4 publications x 3 links with COPY, builds
 the rollups, then measures for a sample of campaigns (90-day range):
@@ -11,6 +11,7 @@ the rollups, then measures for a sample of campaigns (90-day range):
   campaign on a fresh connection) and warm (repeated);
 - p50/p95 of the whole campaign dashboard page (Django test client, HTML rendered) and
   of the leadership overview, cold and warm;
+- conversions at 1 % of the clicks, and the conversion widgets (bench.dashboard_conversions);
 - the naive equivalent of the main widgets computed from raw events, same campaigns;
 - rollup upkeep: events inserted at 1,000/s while update_rollups runs every 5 s; CPU
   of the rollup (this process + its PostgreSQL backend, from /proc) per wall second.
@@ -32,10 +33,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import dashboard_conversions as conversions
 from bench._common import figure, percentile, print_figures, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_dashboard"  # its own: bench.redirect drains clicks into bench_analytics
+# Its own: bench.redirect drains clicks into bench_analytics (BENCH_DASHBOARD_DB: another
+# name, e.g. for a second checkout whose migrations differ).
+DB_NAME = os.environ.get("BENCH_DASHBOARD_DB", "bench_dashboard")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 CHANNELS = ["email", "ezine", "blog", "forum", "manual"]
@@ -127,6 +131,7 @@ def clear_bench_rows():
     CampaignDailyRollup.objects.all().delete()
     SearchQueryDaily.objects.all().delete()
     RollupState.objects.all().delete()
+    conversions.clear()
     TrackedLink.objects.filter(label="bench-dashboard").delete()
     Publication.objects.filter(campaign__slug__startswith="bench-dash-").delete()
     Campaign.objects.filter(slug__startswith="bench-dash-").delete()
@@ -254,7 +259,9 @@ class EventTargets:
         )
 
 
-def copy_events(n_events: int, targets: EventTargets, rng: random.Random) -> None:
+def copy_events(
+    n_events: int, targets: EventTargets, rng: random.Random, columns=EVENT_COLUMNS
+) -> None:
     """`n_events` random events into analytics_event with COPY (in chunks of 200,000
     lines), committed, the id sequence moved past them, and the table analyzed."""
     from django.db import connection
@@ -267,7 +274,7 @@ def copy_events(n_events: int, targets: EventTargets, rng: random.Random) -> Non
     chunk = 200_000
     written = 0
     with raw.cursor() as cur:
-        with cur.copy(f"COPY analytics_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY analytics_event ({', '.join(columns)}) FROM STDIN") as copy:
             while written < n_events:
                 buf = io.StringIO()
                 for i in range(written, min(n_events, written + chunk)):
@@ -298,6 +305,7 @@ def build_rollups(n_events: int) -> None:
         cursor.execute("ANALYZE analytics_dailyrollup")
         cursor.execute("ANALYZE analytics_hourlyrollup")
         cursor.execute("ANALYZE analytics_campaigndailyrollup")
+    conversions.analyze()
 
 
 def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
@@ -306,9 +314,11 @@ def reset_and_load(n_events: int, n_campaigns: int, seed: int = 7):
     rng = random.Random(seed)
     clear_bench_rows()
     campaigns, pubs, links, page = create_bench_rows(n_campaigns)
-    targets = EventTargets.of(pubs, links, page)
+    goals = conversions.setup_goals_and_costs(campaigns, pubs)
+    targets = conversions.ConversionLines(EventTargets.of(pubs, links, page), goals)
     t0 = time.monotonic()
-    copy_events(n_events, targets, rng)
+    copy_events(n_events, targets, rng, targets.columns(EVENT_COLUMNS))
+    print(f"  with {targets.conversions} conversions", flush=True)
     load_s = time.monotonic() - t0
     t0 = time.monotonic()
     build_rollups(n_events)
@@ -341,6 +351,7 @@ def measure_widgets(campaign_ids, flt):
         "seo_table": lambda cid: dashboards.seo_table(flt, cid),
         "schedule": lambda cid: dashboards.schedule(cid),
     }
+    widgets = conversions.widgets(flt, widgets)
     cold: dict[str, list[float]] = {w: [] for w in widgets}
     warm: dict[str, list[float]] = {w: [] for w in widgets}
     for cid in campaign_ids:
@@ -432,6 +443,7 @@ def measure_upkeep(seconds: float, rate: int = 1000, every: float = 5.0):
         )[:50]
     )
     rng = random.Random(3)
+    goals = conversions.goals_by_campaign()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -463,6 +475,7 @@ def measure_upkeep(seconds: float, rate: int = 1000, every: float = 5.0):
                     is_unique=rng.random() < 0.5,
                 )
             )
+        rows += conversions.upkeep_conversions(rows, rng, goals)
         Event.objects.bulk_create(rows, batch_size=1000)
         if time.monotonic() >= next_rollup:
             c0, b0 = time.process_time(), _proc_cpu_seconds(backend)

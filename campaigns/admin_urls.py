@@ -23,6 +23,7 @@ urlpatterns = [
         views.recurrence_preview,
         name="recurrence_preview",
     ),
+    path("publications/<int:pk>/cost/", views.publication_cost, name="publication_cost"),
     path("publications/<int:pk>/log/", views.publication_log, name="publication_log"),
     path(
         "publications/<int:pk>/action/<slug:action>/",

@@ -31,6 +31,8 @@ class CampaignForm(forms.ModelForm):
             "end_date",
             "owner",
             "target_keyphrases",
+            "budget",
+            "currency",
         ]
         field_classes = {"start_date": LenientDateField, "end_date": LenientDateField}
 
@@ -44,6 +46,16 @@ class CampaignForm(forms.ModelForm):
         days_in = read_in_zone_text(timezone.get_current_timezone_name())
         for name in ("start_date", "end_date"):
             self.fields[name].help_text = days_in
+        # Left out (a form posted by a script, an older screen): the campaign's own, or
+        # the default currency.
+        self.fields["currency"].required = False
+
+    def clean_currency(self):
+        return (
+            self.cleaned_data.get("currency")
+            or self.instance.currency
+            or Campaign._meta.get_field("currency").default
+        )
 
 
 WEEKDAY_CHOICES = [
@@ -215,6 +227,7 @@ class PublicationForm(ScheduleFieldsForm, forms.ModelForm):
             "tags",
             "email_subject",
             "email_preheader",
+            "cost",
         ]
         widgets = {"page": content_chooser_viewset.widget_class}
 
@@ -267,6 +280,14 @@ class PublicationForm(ScheduleFieldsForm, forms.ModelForm):
         if cleaned.get("schedule") and not cleaned.get("publish_at"):
             self.add_error("publish_at", _("Enter a publish time to schedule it."))
         return cleaned
+
+
+class PublicationCostForm(forms.ModelForm):
+    """What a publication costs, on its own (any status)."""
+
+    class Meta:
+        model = Publication
+        fields = ["cost"]
 
 
 class RecurrencePreviewForm(ScheduleFieldsForm):

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
@@ -12,6 +13,31 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
 from . import recurrence
 from .times import ZoneSelect
+
+# The currencies a budget can be kept in; a campaign's costs are in its budget's currency.
+CURRENCIES = [
+    ("CNY", _("Chinese yuan (CNY)")),
+    ("HKD", _("Hong Kong dollar (HKD)")),
+    ("USD", _("US dollar (USD)")),
+    ("EUR", _("Euro (EUR)")),
+    ("GBP", _("Pound sterling (GBP)")),
+    ("JPY", _("Japanese yen (JPY)")),
+    ("SGD", _("Singapore dollar (SGD)")),
+]
+DEFAULT_CURRENCY = "CNY"
+
+
+def money_field(verbose_name, help_text):
+    """An optional amount of money, never negative; empty = not entered."""
+    return models.DecimalField(
+        verbose_name,
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=help_text,
+    )
 
 
 class Campaign(models.Model):
@@ -57,6 +83,17 @@ class Campaign(models.Model):
         related_name="+",
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    budget = money_field(
+        _("budget"),
+        _("What the campaign may spend in all. Empty: no budget set."),
+    )
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        choices=CURRENCIES,
+        default=DEFAULT_CURRENCY,
+        help_text=_("Of the budget and of every cost entered on its publications."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -174,6 +211,15 @@ class Publication(models.Model):
 
     external_id = models.CharField(_("external id"), max_length=200, blank=True)
     public_url = models.URLField(_("public URL"), max_length=1000, blank=True)
+    # What this placement costs (a paid ad slot, a sponsored post, a manual placement),
+    # in the campaign's currency. Empty: no cost entered (not the same as free, 0).
+    cost = money_field(
+        _("cost"),
+        _(
+            "What this placement costs (paid slot, sponsored post), in the campaign's "
+            "currency. Empty if it costs nothing you track."
+        ),
+    )
     attempt_count = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_by = models.ForeignKey(

@@ -20,9 +20,11 @@ from django.views.decorators.http import require_POST
 from channels.base import PublishError
 
 from . import notifications, recurrence, services
+from .budget import campaign_spend
 from .forms import (
     BulkRescheduleForm,
     CampaignForm,
+    PublicationCostForm,
     PublicationForm,
     RecurrencePreviewForm,
 )
@@ -65,6 +67,25 @@ def _error_messages(exc: ValidationError) -> list[str]:
     return exc.messages
 
 
+def warn_if_over_budget(request, campaign) -> None:
+    """A total cost over the budget is never silent: say so after every save."""
+    spend = campaign_spend(campaign)
+    if spend.over_budget:
+        messages.warning(
+            request,
+            _(
+                "The costs entered (%(spent)s %(currency)s) exceed the campaign's budget "
+                "(%(budget)s %(currency)s) by %(over)s %(currency)s."
+            )
+            % {
+                "spent": spend.spent,
+                "budget": spend.budget,
+                "over": spend.over_by,
+                "currency": spend.currency,
+            },
+        )
+
+
 # --- Campaigns ---------------------------------------------------------------------------
 
 
@@ -96,6 +117,7 @@ def campaign_create(request):
             form.add_error(None, exc)
         else:
             messages.success(request, _("Campaign “%(name)s” created.") % {"name": campaign.name})
+            warn_if_over_budget(request, campaign)
             return redirect("campaigns_admin:detail", campaign.pk)
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": None})
 
@@ -114,6 +136,7 @@ def campaign_edit(request, pk):
             form.add_error(None, exc)
         else:
             messages.success(request, _("Campaign saved."))
+            warn_if_over_budget(request, campaign)
             return redirect("campaigns_admin:detail", pk)
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
 
@@ -137,6 +160,7 @@ def campaign_detail(request, pk):
                 if n
             ],
             "bulk_form": BulkRescheduleForm(campaign=campaign),
+            "spend": campaign_spend(campaign),
             "can_approve": request.user.has_perm("campaigns.approve_campaign"),
             "can_change": request.user.has_perm("campaigns.change_campaign"),
             "can_add_publication": request.user.has_perm("campaigns.add_publication"),
@@ -281,6 +305,7 @@ def publication_create(request, campaign_pk):
             messages.success(
                 request, _("Publication saved (%(status)s).") % {"status": pub.get_status_display()}
             )
+            warn_if_over_budget(request, campaign)
             return redirect("campaigns_admin:publication_edit", pub.pk)
     return render(
         request,
@@ -365,6 +390,7 @@ def publication_edit(request, pk):
                     request,
                     _("Publication saved (%(status)s).") % {"status": pub.get_status_display()},
                 )
+                warn_if_over_budget(request, publication.campaign)
                 return redirect("campaigns_admin:publication_edit", pk)
         publication.refresh_from_db()
     rendered, preview_error = render_preview(publication)
@@ -389,11 +415,29 @@ def publication_edit(request, pk):
             "upcoming": upcoming,
             "preview_url": reverse("campaigns_admin:recurrence_preview"),
             "has_send_panel": publication.has_send_panel,
+            "cost_form": PublicationCostForm(instance=publication),
             "events": publication.events.select_related("actor").order_by("-created_at", "-pk")[
                 :20
             ],
         },
     )
+
+
+@require_POST
+@permission_required("campaigns.change_publication")
+def publication_cost(request, pk):
+    """The cost alone, in any status (a sponsored post is often priced once it is out)."""
+    publication = get_object_or_404(Publication.objects.select_related("campaign"), pk=pk)
+    form = PublicationCostForm(request.POST, instance=Publication(pk=publication.pk))
+    if form.is_valid():
+        services.set_publication_cost(publication, form.cleaned_data["cost"], request.user)
+        messages.success(request, _("Cost saved."))
+        warn_if_over_budget(request, publication.campaign)
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("campaigns_admin:publication_edit", pk)
 
 
 @permission_required("campaigns.view_publication")

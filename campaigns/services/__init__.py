@@ -57,6 +57,7 @@ from .publications import (
     retry_publication,
     save_publication,
     schedule_publication,
+    set_publication_cost,
     unschedule_publication,
 )
 from .publishing import AttemptOutcome, publish_publication
@@ -120,6 +121,7 @@ __all__ = [
     "retry_publication",
     "save_publication",
     "schedule_publication",
+    "set_publication_cost",
     "submit_campaign_for_approval",
     "sweep_stuck_publications",
     "transition",

@@ -55,7 +55,7 @@ def create_campaign(actor=None, **fields) -> Campaign:
 # Fields an editor may change; status and approval only change through the actions.
 EDITABLE_CAMPAIGN_FIELDS = (
     "name", "slug", "goal", "description", "start_date", "end_date", "owner",
-    "target_keyphrases",
+    "target_keyphrases", "budget", "currency",
 )  # fmt: skip
 
 

@@ -313,6 +313,16 @@ def _save_edits(publication: Publication) -> None:
     publication.refresh_from_db()
 
 
+def set_publication_cost(publication: Publication, cost, actor=None) -> Publication:
+    """Enter (or clear, None) what a publication costs, whatever its status: a sponsored
+    post's price is often known only once it is out. Writes the cost alone."""
+    if cost is not None and cost < 0:
+        raise ValidationError(_("A cost cannot be negative."), code="negative_cost")
+    Publication.objects.filter(pk=publication.pk).update(cost=cost, updated_at=timezone.now())
+    publication.cost = cost
+    return publication
+
+
 def unschedule_publication(publication: Publication, actor=None) -> Publication:
     """Back to draft: it will not go out until it is scheduled again."""
     with transaction.atomic():

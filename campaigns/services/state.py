@@ -48,6 +48,7 @@ EDITOR_FIELDS = (
     "tags",
     "email_subject",
     "email_preheader",
+    "cost",
 )
 SCHEDULABLE_CAMPAIGN_STATUSES = (CS.APPROVED, CS.RUNNING)
 

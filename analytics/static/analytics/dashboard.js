@@ -3,6 +3,15 @@
    block #chart-data; after rendering it carries data-chart-points (used by the
    browser test and handy when debugging). */
 (function () {
+  // A select marked data-autosubmit (the attribution model) reloads the dashboard with
+  // the filter form it belongs to, so the period and channels are kept.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      if (select.form) select.form.submit();
+    });
+  });
+})();
+(function () {
   var source = document.getElementById("chart-data");
   if (!source || !window.echarts) return;
   var payload = JSON.parse(source.textContent);
