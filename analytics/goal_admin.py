@@ -5,10 +5,12 @@ and pixel URL shown to copy. Registered by analytics.wagtail_hooks."""
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import BooleanColumn, Column
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import AdminPageChooser
+
+from campaigns.audiences.admin_views import YesNoColumn
 
 from .conversions import forget_goals
 from .models import Goal
@@ -101,7 +103,7 @@ class GoalViewSet(ModelViewSet):
         "page",
         "target_count",
         "target_value",
-        BooleanColumn("active", label=_("active")),
+        YesNoColumn("active", label=_("active")),
     ]
     list_filter = ["campaign", "kind", "active"]
     search_fields = ["name"]
