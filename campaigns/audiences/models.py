@@ -25,7 +25,7 @@ How the audience columns are stored (bulk SQL writers, such as COPY imports, rel
   analytics_event moves it for every open or click whose message key names the
   subscriber ("<publication>:s<id>"), so engagement conditions are an index range.
 
-`services.reconcile_audience_columns()` recomputes list_ids and suppressed from the
+`triggers.reconcile()` recomputes list_ids and suppressed from the
 tables they mirror, should a writer ever have disabled the triggers.
 """
 

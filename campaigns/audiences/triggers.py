@@ -29,8 +29,16 @@ EVENT = "analytics_event"
 # --- PostgreSQL ---------------------------------------------------------------------
 def _pg_sync_list_ids(ids: str) -> str:
     """One set-based UPDATE for the subscribers `ids` (a SELECT of subscriber ids): their
-    memberships grouped in one pass, rows rewritten only when their list changed."""
+    memberships grouped in one pass, rows rewritten only when their list changed.
+
+    The subscribers are locked first, in id order: under READ COMMITTED an UPDATE that
+    waits for a concurrent writer re-checks only its target row, so without the lock
+    two transactions changing one person's lists at once (an import and a sign-up)
+    would each write the lists as they were before the other's change. Each statement
+    of the function takes a new snapshot, so the UPDATE after the lock sees them."""
     return f"""
+    PERFORM 1 FROM {SUBSCRIBER}
+      WHERE id IN (SELECT sid FROM ({ids}) i(sid)) ORDER BY id FOR NO KEY UPDATE;
     UPDATE {SUBSCRIBER} s SET list_ids = x.ids
       FROM (SELECT n.sid, coalesce(array_agg(m.mailing_list_id::integer
                        ORDER BY m.mailing_list_id) FILTER (WHERE m.status = 'subscribed'),
@@ -66,6 +74,8 @@ BEGIN
     UPDATE {SUBSCRIBER} s SET suppressed = true
      WHERE upper(s.email) IN (SELECT upper(email) FROM new_rows) AND NOT s.suppressed;
   ELSE
+    PERFORM 1 FROM {SUBSCRIBER}
+      WHERE upper(email) IN (SELECT upper(email) FROM old_rows) ORDER BY id FOR NO KEY UPDATE;
     UPDATE {SUBSCRIBER} s SET suppressed = EXISTS (
         SELECT 1 FROM {SUPPRESSION} x WHERE upper(x.email) = upper(s.email))
      WHERE upper(s.email) IN (SELECT upper(email) FROM old_rows);
@@ -76,6 +86,9 @@ END $$;
 CREATE OR REPLACE FUNCTION audiences_sync_suppressed_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM {SUBSCRIBER}
+    WHERE upper(email) IN (SELECT upper(email) FROM old_rows
+                           UNION SELECT upper(email) FROM new_rows) ORDER BY id FOR NO KEY UPDATE;
   UPDATE {SUBSCRIBER} s SET suppressed = EXISTS (
       SELECT 1 FROM {SUPPRESSION} x WHERE upper(x.email) = upper(s.email))
    WHERE upper(s.email) IN (SELECT upper(email) FROM old_rows
@@ -144,22 +157,37 @@ PG_INDEXES = [
 
 
 def _install_postgresql(cursor, tables) -> None:
+    """Replace the functions (no table lock) and create what is missing. Runs after every
+    migrate: on a live database a DROP/CREATE of the triggers or an ALTER TABLE would
+    take exclusive locks behind a long import, and a write landing between a DROP and
+    its CREATE would never be mirrored; so existing triggers, indexes and defaults are
+    left alone (a migration changes them when their definition changes)."""
     cursor.execute(_PG_FUNCTIONS)
+    cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+    existing = {row[0] for row in cursor.fetchall()}
     for name, table, event, referencing, function in _PG_TRIGGERS:
-        if table not in tables:  # analytics not migrated yet: 0007 installs it
+        if table not in tables or name in existing:  # analytics not migrated yet: 0007
             continue
-        cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
         cursor.execute(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {referencing} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
         )
+    cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [SUBSCRIBER])
+    indexes = {row[0] for row in cursor.fetchall()}
     for name, using in PG_INDEXES:
-        cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {SUBSCRIBER} {using}")
-    # Bulk writers (COPY) may leave these columns out.
+        if name not in indexes:
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {SUBSCRIBER} {using}")
     cursor.execute(
-        f"ALTER TABLE {SUBSCRIBER} ALTER COLUMN tags SET DEFAULT '{{}}', "
-        "ALTER COLUMN list_ids SET DEFAULT '{}', ALTER COLUMN suppressed SET DEFAULT false"
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = %s"
+        " AND column_name IN ('tags', 'list_ids', 'suppressed') AND column_default IS NULL",
+        [SUBSCRIBER],
     )
+    if cursor.fetchone()[0]:
+        # Bulk writers (COPY) may leave these columns out.
+        cursor.execute(
+            f"ALTER TABLE {SUBSCRIBER} ALTER COLUMN tags SET DEFAULT '{{}}', "
+            "ALTER COLUMN list_ids SET DEFAULT '{}', ALTER COLUMN suppressed SET DEFAULT false"
+        )
 
 
 # --- SQLite -------------------------------------------------------------------------
