@@ -31,7 +31,7 @@ _CURRENCY_RE = re.compile(r"\A[A-Za-z]{3}\Z")
 _ORDER_RE = re.compile(r"\A[\x21-\x7e\u00a0-\uffff ]{1,100}\Z")
 _VALUE_RE = re.compile(r"\A[0-9]{1,13}([.,][0-9]{1,4})?\Z")
 
-# Per process, refreshed every CACHE_SECONDS: goal key -> goal id (active goals), and
+# Per process, refreshed every CACHE_SECONDS: goal key -> goal id (active external goals), and
 # the campaigns with an active external goal.
 CACHE_SECONDS = 60
 _cache_lock = threading.Lock()
@@ -44,8 +44,11 @@ def _goals_cache() -> dict:
             rows = Goal.objects.filter(active=True).values_list("pk", "key", "kind", "campaign_id")
             keys, campaigns = {}, set()
             for pk, key, kind, campaign_id in rows:
-                keys[key] = pk
+                # Only external goals answer the public pixel: a form or page goal
+                # converts on its own path (a pixel left on a shop after its goal
+                # changed kind, or a guessed order id, must not convert it).
                 if kind == Goal.Kind.EXTERNAL:
+                    keys[key] = pk
                     campaigns.add(campaign_id)
             _cache.update(at=time.monotonic(), keys=keys, external_campaigns=frozenset(campaigns))
         return _cache

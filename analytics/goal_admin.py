@@ -11,6 +11,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import AdminPageChooser
 
 from campaigns.audiences.admin_views import YesNoColumn
+from campaigns.models import Campaign
 
 from .conversions import forget_goals
 from .models import Goal
@@ -42,6 +43,15 @@ class GoalForm(forms.ModelForm):
         if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
             self.add_error("currency", _("Enter a three-letter currency code, such as CNY."))
         data["currency"] = currency.upper()
+        campaign = data.get("campaign")
+        if campaign is not None and currency and data["currency"] != campaign.currency:
+            # One currency per campaign: its goals' values are summed (rollups,
+            # attribution) and set against its costs (return on spend).
+            self.add_error(
+                "currency",
+                _("Use the campaign's currency, %(currency)s: its goals' values are added up.")
+                % {"currency": campaign.currency},
+            )
         return data
 
 
@@ -65,6 +75,9 @@ class GoalCreateView(generic.CreateView):
         campaign = self.request.GET.get("campaign", "")
         if campaign.isascii() and campaign.isdigit() and len(campaign) < 18:
             initial["campaign"] = int(campaign)
+            found = Campaign.objects.filter(pk=int(campaign)).values_list("currency", flat=True)
+            if found:
+                initial["currency"] = found[0]
         return initial
 
     def save_instance(self):

@@ -1,18 +1,20 @@
 """The landing page editor's "Embed" panel: the iframe and the script tag to copy onto
 another site (views.embedded_form and views.embed_script serve them)."""
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from wagtail.admin.panels import Panel
 
-from campaigns.audiences.services import absolute_url
-
 
 def embed_codes(page) -> dict:
     """The iframe and the script tag an editor copies onto another site."""
-    src = absolute_url(reverse("leads:embed", args=[page.pk]))
-    script = absolute_url(reverse("leads:embed_script", args=[page.pk]))
+    # The page's model imports this panel, and models import no services: the hub's
+    # address is read here rather than through audiences.services.absolute_url.
+    base = settings.SITE_BASE_URL.rstrip("/")
+    src = base + reverse("leads:embed", args=[page.pk])
+    script = base + reverse("leads:embed_script", args=[page.pk])
     title = page.title.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     return {
         "iframe": f'<iframe src="{src}" title="{title}" width="100%" height="640" '

@@ -30,7 +30,7 @@ def leader(roles):
 def test_marketer_adds_an_external_goal_from_the_campaign_and_copies_its_snippet(
     client, marketer, home_page
 ):
-    campaign = CampaignFactory(owner=marketer)
+    campaign = CampaignFactory(owner=marketer, currency="USD")
     client.force_login(marketer)
     detail = client.get(f"/admin/campaigns/{campaign.pk}/")
     assert f'href="/admin/goals/?campaign={campaign.pk}"' in detail.content.decode()
@@ -38,6 +38,14 @@ def test_marketer_adds_an_external_goal_from_the_campaign_and_copies_its_snippet
     assert index.status_code == 200
     add = client.get("/admin/goals/new/", {"campaign": campaign.pk})
     assert f'<option value="{campaign.pk}" selected>' in add.content.decode()
+    assert 'value="USD"' in add.content.decode()  # the campaign's currency, to start with
+    # Another currency than the campaign's is refused: a campaign's goal values add up.
+    refused = client.post(
+        "/admin/goals/new/",
+        {"campaign": campaign.pk, "name": "Shop", "kind": "external", "currency": "EUR"},
+    )
+    assert refused.status_code == 200 and not Goal.objects.exists()
+    assert "Use the campaign&#x27;s currency, USD" in refused.content.decode()
 
     response = client.post(
         "/admin/goals/new/",

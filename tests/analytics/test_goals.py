@@ -323,6 +323,17 @@ def test_inactive_goal_records_nothing(client, world):
     assert not Event.objects.filter(kind="conversion").exists()
 
 
+def test_the_pixel_converts_only_external_goals(client, world, post):
+    """A form goal converts when its form is sent, never through the public pixel (a
+    pixel left on a shop after the goal changed kind, or a guessed order id)."""
+    form_goal = Goal.objects.create(
+        campaign=world["campaign"], name="Sign-up", kind=Goal.Kind.FORM, page=post
+    )
+    forget_goals()
+    convert(client, form_goal, order="subscriber:1")
+    assert not Event.objects.filter(kind="conversion").exists()
+
+
 def test_hub_cookie_carries_clicks_to_a_form_and_a_page_goal(client, world, post, home_page):
     """On the hub the click travels in a first-party cookie: the landing page's form
     (form_submitted, called by the landing page) and a "hub page reached" goal (the page
