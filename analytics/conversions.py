@@ -11,14 +11,16 @@ Public contract (other apps call the first):
   that is unknown or inactive.
 - conversion_params(query) -> dict: value, currency, order id and click ids of a query,
   anything hostile dropped.
-- carries_click_id(campaign_id) -> bool: whether the redirect adds the click id to an
-  off-site destination of this campaign (it has an active external goal).
+- carries_click_id(campaign_id, destination) -> bool: whether the redirect adds the
+  click id to this off-site destination of this campaign (an active external goal of
+  the campaign names the destination's host among its site's addresses).
 """
 
 import re
 import threading
 import time
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from .click_carry import CLICK_PARAM, click_cookie_of
 from .models import Goal
@@ -32,25 +34,29 @@ _ORDER_RE = re.compile(r"\A[\x21-\x7e\u00a0-\uffff ]{1,100}\Z")
 _VALUE_RE = re.compile(r"\A[0-9]{1,13}([.,][0-9]{1,4})?\Z")
 
 # Per process, refreshed every CACHE_SECONDS: goal key -> goal id (active external goals), and
-# the campaigns with an active external goal.
+# per campaign with an active external goal, the hosts of the company's site.
 CACHE_SECONDS = 60
 _cache_lock = threading.Lock()
-_cache: dict = {"at": 0.0, "keys": {}, "external_campaigns": frozenset()}
+_cache: dict = {"at": 0.0, "keys": {}, "external_campaigns": {}}
 
 
 def _goals_cache() -> dict:
     with _cache_lock:
         if time.monotonic() - _cache["at"] > CACHE_SECONDS:
-            rows = Goal.objects.filter(active=True).values_list("pk", "key", "kind", "campaign_id")
-            keys, campaigns = {}, set()
-            for pk, key, kind, campaign_id in rows:
+            rows = Goal.objects.filter(active=True).values_list(
+                "pk", "key", "kind", "campaign_id", "site_hosts"
+            )
+            keys, campaigns = {}, {}
+            for pk, key, kind, campaign_id, hosts in rows:
                 # Only external goals answer the public pixel: a form or page goal
                 # converts on its own path (a pixel left on a shop after its goal
                 # changed kind, or a guessed order id, must not convert it).
                 if kind == Goal.Kind.EXTERNAL:
                     keys[key] = pk
-                    campaigns.add(campaign_id)
-            _cache.update(at=time.monotonic(), keys=keys, external_campaigns=frozenset(campaigns))
+                    campaigns.setdefault(campaign_id, set()).update(
+                        filter(None, map(ascii_host, Goal(site_hosts=hosts).host_list))
+                    )
+            _cache.update(at=time.monotonic(), keys=keys, external_campaigns=campaigns)
         return _cache
 
 
@@ -65,8 +71,25 @@ def any_external_goal() -> bool:
     return bool(_goals_cache()["external_campaigns"])
 
 
-def carries_click_id(campaign_id: int) -> bool:
-    return bool(campaign_id) and campaign_id in _goals_cache()["external_campaigns"]
+def ascii_host(host: str) -> str:
+    """A host name as compared: lower case, an internationalised name in its IDNA form
+    (例子.中国 and xn--fsqu00a.xn--fiqs8s are the same site); "" when it is not one."""
+    host = host.strip().strip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        return ""
+
+
+def carries_click_id(campaign_id: int, destination: str) -> bool:
+    hosts = _goals_cache()["external_campaigns"].get(campaign_id) if campaign_id else None
+    if not hosts:
+        return False
+    try:
+        host = ascii_host(urlsplit(destination).hostname or "")
+    except ValueError:
+        return False
+    return bool(host) and any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def conversion_params(query) -> dict:

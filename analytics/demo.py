@@ -368,6 +368,7 @@ class _Plan:
             campaign=campaign,
             name="Winter sale order 冬季订单",
             kind=Goal.Kind.EXTERNAL,
+            site_hosts="example.com example.cn",  # the company's shop, www. included
             target_count=40,
             target_value=8000,
         )

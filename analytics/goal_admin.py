@@ -2,6 +2,9 @@
 links here), added with the campaign chosen, and, for an external goal, its script tag
 and pixel URL shown to copy. Registered by analytics.wagtail_hooks."""
 
+import re
+from urllib.parse import urlsplit
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +16,7 @@ from wagtail.admin.widgets import AdminPageChooser
 from campaigns.audiences.admin_views import YesNoColumn
 from campaigns.models import Campaign
 
-from .conversions import forget_goals
+from .conversions import ascii_host, forget_goals
 from .models import Goal
 
 
@@ -28,6 +31,7 @@ class GoalForm(forms.ModelForm):
             "target_count",
             "target_value",
             "currency",
+            "site_hosts",
             "active",
         ]
         widgets = {"page": AdminPageChooser()}
@@ -39,6 +43,7 @@ class GoalForm(forms.ModelForm):
             self.add_error("page", _("Choose the page this goal is reached on."))
         if kind == Goal.Kind.EXTERNAL:
             data["page"] = None
+            data["site_hosts"] = self._clean_hosts(data.get("site_hosts") or "")
         currency = (data.get("currency") or "").strip()
         if currency and not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
             self.add_error("currency", _("Enter a three-letter currency code, such as CNY."))
@@ -53,6 +58,34 @@ class GoalForm(forms.ModelForm):
                 % {"currency": campaign.currency},
             )
         return data
+
+    def _clean_hosts(self, value: str) -> str:
+        """Host names separated by spaces or commas; a pasted address keeps its host."""
+        hosts = []
+        for item in value.replace(",", " ").split():
+            host = urlsplit(item).hostname if "://" in item else item.split("/")[0]
+            host = (host or "").strip(".").lower()
+            if not host or not ascii_host(host) or not _HOST_RE.match(ascii_host(host)):
+                self.add_error(
+                    "site_hosts",
+                    _("“%(host)s” is not a host name, such as shop.example.com.")
+                    % {"host": item[:100]},
+                )
+                return value
+            if host not in hosts:
+                hosts.append(host)
+        if not hosts:
+            self.add_error(
+                "site_hosts",
+                _("Name your site, such as shop.example.com: only links to it carry the click."),
+            )
+        return " ".join(hosts)
+
+
+# Letters, digits and hyphens in dot-separated labels (after IDNA encoding).
+_HOST_RE = re.compile(
+    r"\A(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\Z"
+)
 
 
 def goal_snippets(goal: Goal) -> dict:

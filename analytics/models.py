@@ -194,6 +194,19 @@ class Goal(models.Model):
             "conversions without a value."
         ),
     )
+    # Where the external goal's script runs: tracked links to these hosts (or their
+    # subdomains) carry the click id; no other site ever receives it (a partner or a
+    # pre-signed download link would otherwise get, or break on, an extra parameter).
+    site_hosts = models.CharField(
+        _("your site's addresses"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "For an external goal: the host names of your site where its script runs, "
+            "such as shop.example.com, separated by spaces. Tracked links to these sites "
+            "(and their subdomains) carry the click id; other sites never receive it."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -212,6 +225,10 @@ class Goal(models.Model):
             self.currency = settings.ANALYTICS_CURRENCY
         self.currency = self.currency.upper()
         super().save(*args, **kwargs)
+
+    @property
+    def host_list(self) -> list[str]:
+        return [h for h in self.site_hosts.lower().replace(",", " ").split() if h]
 
 
 class ConversionCredit(models.Model):

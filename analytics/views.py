@@ -63,7 +63,7 @@ def redirect_link(request, code):
         if campaign_id:
             remember_visit(response, request, campaign_id, publication_id)
             remember_click(response, request, click["u"])
-    elif any_external_goal() and carries_click_id(resolve_link_attribution(code)[0]):
+    elif any_external_goal() and carries_click_id(resolve_link_attribution(code)[0], destination):
         # The campaign has a goal on the company's own site: the goal's script there
         # sends the click id back with the conversion.
         response["Location"] = with_click_param(destination, click["u"])

@@ -75,6 +75,7 @@ def example(client, email_publication, home_page):
     )
     goal = Goal.objects.create(
         campaign=campaign, name="Order", kind=Goal.Kind.EXTERNAL, target_count=4,
+        site_hosts="shop.example.com",
         target_value=Decimal("500"), currency="CNY",
     )  # fmt: skip
     forget_goals()

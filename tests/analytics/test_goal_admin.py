@@ -46,6 +46,13 @@ def test_marketer_adds_an_external_goal_from_the_campaign_and_copies_its_snippet
     )
     assert refused.status_code == 200 and not Goal.objects.exists()
     assert "Use the campaign&#x27;s currency, USD" in refused.content.decode()
+    # An external goal names the site its script runs on, as host names.
+    assert "Name your site" in refused.content.decode()
+    bad_host = client.post(
+        "/admin/goals/new/",
+        {"campaign": campaign.pk, "name": "Shop", "kind": "external", "site_hosts": "shop_1!"},
+    )
+    assert "is not a host name" in bad_host.content.decode() and not Goal.objects.exists()
 
     response = client.post(
         "/admin/goals/new/",
@@ -56,12 +63,14 @@ def test_marketer_adds_an_external_goal_from_the_campaign_and_copies_its_snippet
             "target_count": "100",
             "target_value": "5000.00",
             "currency": "usd",
+            "site_hosts": "https://Shop.Example.com/checkout, 例子.中国",
             "active": "on",
         },
     )
     assert response.status_code == 302, response.content[:3000]
     goal = Goal.objects.get()
     assert (goal.campaign, goal.currency, goal.target_count) == (campaign, "USD", 100)
+    assert goal.site_hosts == "shop.example.com 例子.中国"  # a pasted address keeps its host
     assert len(goal.key) == 16
 
     edit = client.get(f"/admin/goals/edit/{goal.pk}/").content.decode()

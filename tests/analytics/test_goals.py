@@ -51,7 +51,9 @@ def world(post):
         "email-hub": get_or_create_tracked_link(hub_url, publication=email),
         "forum-hub": get_or_create_tracked_link(hub_url, publication=forum),
     }
-    goal = Goal.objects.create(campaign=campaign, name="Order", kind=Goal.Kind.EXTERNAL)
+    goal = Goal.objects.create(
+        campaign=campaign, name="Order", kind=Goal.Kind.EXTERNAL, site_hosts="shop.example.com"
+    )
     return {"campaign": campaign, "email": email, "forum": forum, "links": links, "goal": goal}
 
 
@@ -321,6 +323,25 @@ def test_inactive_goal_records_nothing(client, world):
     forget_goals()
     convert(client, world["goal"], order="1")
     assert not Event.objects.filter(kind="conversion").exists()
+
+
+def test_only_links_to_the_goals_site_carry_the_click_id(client, world):
+    """A partner's page, a pre-signed download or a look-alike host never receives (or
+    breaks on) the click id: only the hosts the external goal names, and subdomains."""
+    email = world["email"]
+    for destination, carried in [
+        ("https://shop.example.com/a", True),
+        ("https://eu.shop.example.com/a?x=1", True),
+        ("https://partner.example.net/a", False),
+        ("https://files.example.com/report.pdf?X-Amz-Signature=abc", False),
+        ("https://shop.example.com.evil.test/a", False),
+        ("https://notshop.example.com/a", False),
+    ]:
+        link = get_or_create_tracked_link(destination, publication=email)
+        location = client.get(f"/t/{link.code}", HTTP_USER_AGENT=FIREFOX)["Location"]
+        assert (CLICK_PARAM in parse_qs(urlsplit(location).query)) is carried, destination
+        if not carried:
+            assert "ch_click" not in location
 
 
 def test_the_pixel_converts_only_external_goals(client, world, post):
