@@ -103,7 +103,8 @@ def test_campaign_dashboard_renders_charts(browser_login_server, settings, tmp_p
 
     dom = run_chromium(binary, url, "--dump-dom").stdout
     assert "Winter sale 2026" in dom, dom[:2000]
-    assert 'data-charts-rendered="3"' in dom
+    # Over time, by channel, the SEO trend and the conversions trend.
+    assert 'data-charts-rendered="4"' in dom
     points = [int(n) for n in re.findall(r'data-chart-points="(\d+)"', dom)]
-    assert len(points) == 3 and all(n > 0 for n in points), points
-    assert dom.count("<canvas") >= 3
+    assert len(points) == 4 and all(n > 0 for n in points), points
+    assert dom.count("<canvas") >= 4

@@ -20,8 +20,9 @@ def test_leadership_reads_the_dashboards(open_journey, make_user, demo_analytics
     expect(running.get_by_role("row").filter(has_text="Winter sale 2026 冬季大促")).to_be_visible()
     j.expect_text(j.t("Running campaigns (last %(days)s days)", days=30))
     j.click_link("Winter sale 2026 冬季大促", within=running)
-    # Every chart drew its points (the canvases are Chart.js, drawn in this browser).
-    expect(j.page.locator("[data-charts-rendered='3']")).to_have_count(1)
+    # Every chart drew its points (over time, by channel, SEO trend, conversions; ECharts
+    # canvases drawn in this browser).
+    expect(j.page.locator("[data-charts-rendered='4']")).to_have_count(1)
     for chart in j.page.locator("[data-chart-points]").all():
         assert int(chart.get_attribute("data-chart-points")) > 0
     j.step("campaign dashboard")

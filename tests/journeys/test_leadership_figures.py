@@ -155,7 +155,7 @@ def test_leadership_figures_equal_the_definitions_after_a_real_send(
     # The campaign's dashboard, from the Dashboards menu.
     j.click_menu(j.t("Dashboards"))
     j.click_link(campaign.name)
-    expect(j.page.locator("[data-charts-rendered='3']")).to_have_count(1)
+    expect(j.page.locator("[data-charts-rendered='4']")).to_have_count(1)
     as_of = j.page.locator("[data-as-of]")
     expect(as_of).to_be_visible()
     expect(as_of).to_contain_text(str(timezone.localtime().year))
