@@ -17,12 +17,16 @@ Public contract (other apps call the first):
 """
 
 import re
-import threading
-import time
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from .click_carry import CLICK_PARAM, click_cookie_of
+from .goal_cache import (  # noqa: F401 - part of this module's contract
+    any_external_goal,
+    ascii_host,
+    carries_click_id,
+    forget_goals,
+    goals_cache,
+)
 from .models import Goal
 from .pusher import enqueue_event
 from .visitors import request_event
@@ -32,64 +36,6 @@ _CURRENCY_RE = re.compile(r"\A[A-Za-z]{3}\Z")
 # Printable, no control characters: an order id is shown in the admin.
 _ORDER_RE = re.compile(r"\A[\x21-\x7e\u00a0-\uffff ]{1,100}\Z")
 _VALUE_RE = re.compile(r"\A[0-9]{1,13}([.,][0-9]{1,4})?\Z")
-
-# Per process, refreshed every CACHE_SECONDS: goal key -> goal id (active external goals), and
-# per campaign with an active external goal, the hosts of the company's site.
-CACHE_SECONDS = 60
-_cache_lock = threading.Lock()
-_cache: dict = {"at": 0.0, "keys": {}, "external_campaigns": {}}
-
-
-def _goals_cache() -> dict:
-    with _cache_lock:
-        if time.monotonic() - _cache["at"] > CACHE_SECONDS:
-            rows = Goal.objects.filter(active=True).values_list(
-                "pk", "key", "kind", "campaign_id", "site_hosts"
-            )
-            keys, campaigns = {}, {}
-            for pk, key, kind, campaign_id, hosts in rows:
-                # Only external goals answer the public pixel: a form or page goal
-                # converts on its own path (a pixel left on a shop after its goal
-                # changed kind, or a guessed order id, must not convert it).
-                if kind == Goal.Kind.EXTERNAL:
-                    keys[key] = pk
-                    campaigns.setdefault(campaign_id, set()).update(
-                        filter(None, map(ascii_host, Goal(site_hosts=hosts).host_list))
-                    )
-            _cache.update(at=time.monotonic(), keys=keys, external_campaigns=campaigns)
-        return _cache
-
-
-def forget_goals() -> None:
-    """Read the goals afresh on the next request (after a goal is saved, in tests)."""
-    with _cache_lock:
-        _cache["at"] = 0.0
-
-
-def any_external_goal() -> bool:
-    """Whether any campaign has an active external goal (else no click carries its id)."""
-    return bool(_goals_cache()["external_campaigns"])
-
-
-def ascii_host(host: str) -> str:
-    """A host name as compared: lower case, an internationalised name in its IDNA form
-    (例子.中国 and xn--fsqu00a.xn--fiqs8s are the same site); "" when it is not one."""
-    host = host.strip().strip(".").lower()
-    try:
-        return host.encode("idna").decode("ascii") if host else ""
-    except UnicodeError:
-        return ""
-
-
-def carries_click_id(campaign_id: int, destination: str) -> bool:
-    hosts = _goals_cache()["external_campaigns"].get(campaign_id) if campaign_id else None
-    if not hosts:
-        return False
-    try:
-        host = ascii_host(urlsplit(destination).hostname or "")
-    except ValueError:
-        return False
-    return bool(host) and any(host == h or host.endswith("." + h) for h in hosts)
 
 
 def conversion_params(query) -> dict:
@@ -121,7 +67,7 @@ def record_external(request, key: str) -> bool:
     """Queue the conversion of the goal `key` that this pixel request reports."""
     if not KEY_RE.match(key or ""):
         return False
-    goal_id = _goals_cache()["keys"].get(key)
+    goal_id = goals_cache()["keys"].get(key)
     if goal_id is None:
         return False
     fields = conversion_params(request.GET) if request.META.get("QUERY_STRING") else {}

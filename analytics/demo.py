@@ -62,8 +62,8 @@ from channels.models import ChannelAccount, ManualPlacementTask
 from content.models import CONTENT_PAGE_MODELS, BlogPostPage, EmailIssuePage, SoftArticlePage
 
 from .click_carry import CLICK_PARAM
-from .conversions import forget_goals
 from .draining import drain_event_queue
+from .goal_cache import forget_goals
 from .models import Event, Goal, SeoAnalysis
 from .pusher import flush_pushes
 from .rollups import rollup_lag, update_rollups

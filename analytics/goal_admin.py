@@ -16,7 +16,7 @@ from wagtail.admin.widgets import AdminPageChooser
 from campaigns.audiences.admin_views import YesNoColumn
 from campaigns.models import Campaign
 
-from .conversions import ascii_host, forget_goals
+from .goal_cache import ascii_host, forget_goals
 from .models import Goal
 
 

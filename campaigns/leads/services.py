@@ -19,7 +19,6 @@ import logging
 
 from django.db import transaction
 
-from analytics.conversions import form_submitted
 from campaigns.audiences import services as audiences
 from campaigns.audiences.models import Subscriber, Subscription
 
@@ -97,6 +96,11 @@ def report_conversion(request, page_id: int, subscriber_id: int | None) -> None:
     visitor to credit, and nothing is reported."""
     if request is None:
         return
+    # Imported here, not at the top: wagtail_hooks loads this module in every process
+    # (workers and beat too), and analytics.conversions brings the event pusher, which
+    # only a process serving readers' requests may carry (tests/analytics/test_links.py).
+    from analytics.conversions import form_submitted
+
     try:
         form_submitted(request, page_id, subscriber_id)
     except Exception:  # noqa: BLE001 - the answers are stored; a lost conversion is logged

@@ -11,8 +11,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from analytics import conversions
 from campaigns.audiences.models import Subscriber, Subscription, Suppression
-from campaigns.leads import services
 from campaigns.leads.models import LandingPage, LeadSubmission
 from content.seo.pages import analyse_page
 
@@ -228,7 +228,7 @@ def test_a_thank_you_page_receives_the_reader(home_page, news):
 
 def test_the_conversion_is_reported_with_the_page_and_the_subscriber(landing, monkeypatch):
     calls = []
-    monkeypatch.setattr(services, "form_submitted", lambda *args: calls.append(args))
+    monkeypatch.setattr(conversions, "form_submitted", lambda *args: calls.append(args))
     post(VALID)
     submission = LeadSubmission.objects.get()
     (request, page_id, subscriber_id) = calls[0]
@@ -240,7 +240,7 @@ def test_a_failing_conversion_loses_no_answer(landing, monkeypatch):
     def broken(*args):
         raise RuntimeError("analytics is down")
 
-    monkeypatch.setattr(services, "form_submitted", broken)
+    monkeypatch.setattr(conversions, "form_submitted", broken)
     assert post(VALID).status_code == 200
     assert LeadSubmission.objects.count() == 1
 
