@@ -30,9 +30,7 @@ def goals_cache() -> dict:
                 # changed kind, or a guessed order id, must not convert it).
                 if kind == Goal.Kind.EXTERNAL:
                     keys[key] = pk
-                    campaigns.setdefault(campaign_id, set()).update(
-                        filter(None, map(ascii_host, Goal(site_hosts=hosts).host_list))
-                    )
+                    campaigns.setdefault(campaign_id, set()).update(site_hosts(hosts))
             _cache.update(at=time.monotonic(), keys=keys, external_campaigns=campaigns)
         return _cache
 
@@ -56,6 +54,11 @@ def ascii_host(host: str) -> str:
         return host.encode("idna").decode("ascii") if host else ""
     except UnicodeError:
         return ""
+
+
+def site_hosts(text: str) -> set[str]:
+    """A goal's `site_hosts` (separated by spaces or commas) as compared."""
+    return {h for h in map(ascii_host, text.replace(",", " ").split()) if h}
 
 
 def carries_click_id(campaign_id: int, destination: str) -> bool:

@@ -226,10 +226,6 @@ class Goal(models.Model):
         self.currency = self.currency.upper()
         super().save(*args, **kwargs)
 
-    @property
-    def host_list(self) -> list[str]:
-        return [h for h in self.site_hosts.lower().replace(",", " ").split() if h]
-
 
 class ConversionCredit(models.Model):
     """What one conversion credits to one touch point (channel, publication, page and

@@ -14,6 +14,46 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_env(db_url: str) -> dict:
+    """The environment a benchmark runs Django in: its own database, no cache server,
+    quiet logs, connections kept."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": db_url,
+            "REDIS_URL": "",
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_CONN_MAX_AGE": "600",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+def ensure_database(admin_url: str, name: str, env: dict) -> None:
+    """Create the benchmark's PostgreSQL database if missing, and migrate it."""
+    import subprocess
+    import sys
+
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
 COMPARATORS = {
     ">=": lambda v, t: v >= t,
     "<=": lambda v, t: v <= t,

@@ -32,13 +32,13 @@ import argparse
 import datetime
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bench import audiences_measure as m
-from bench._common import figure, percentile, print_figures, write_results
+from bench._common import django_env, figure, percentile, print_figures, write_results
+from bench._common import ensure_database as common_ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_audiences"
@@ -49,33 +49,11 @@ BASELINE_SAMPLE = 200_000  # main's export and import are measured on this many 
 
 
 def env() -> dict:
-    e = dict(os.environ)
-    e.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-            "DJANGO_DEBUG": "false",
-            "DATABASE_URL": DB_URL,
-            "REDIS_URL": "",
-            "LOG_LEVEL": "WARNING",
-            "DATABASE_CONN_MAX_AGE": "600",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return e
+    return django_env(DB_URL)
 
 
 def ensure_database() -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env(),
-        check=True,
-    )
+    common_ensure_database(PG_ADMIN_URL, DB_NAME, env())
 
 
 def setup_django() -> None:

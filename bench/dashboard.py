@@ -27,14 +27,13 @@ import os
 import random
 import secrets
 import statistics
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import dashboard_conversions as conversions
-from bench._common import figure, percentile, print_figures, write_results
+from bench._common import django_env, figure, percentile, print_figures, write_results
+from bench._common import ensure_database as common_ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 # Its own: bench.redirect drains clicks into bench_analytics (BENCH_DASHBOARD_DB: another
@@ -74,33 +73,11 @@ EVENT_COLUMNS = (
 
 
 def env() -> dict:
-    e = dict(os.environ)
-    e.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-            "DJANGO_DEBUG": "false",
-            "DATABASE_URL": DB_URL,
-            "REDIS_URL": "",
-            "LOG_LEVEL": "WARNING",
-            "DATABASE_CONN_MAX_AGE": "600",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return e
+    return django_env(DB_URL)
 
 
 def ensure_database():
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env(),
-        check=True,
-    )
+    common_ensure_database(PG_ADMIN_URL, DB_NAME, env())
 
 
 def setup_django():
