@@ -116,6 +116,11 @@ class SegmentBuilderWidget(forms.Widget):
                 for field, label in segments.FIELD_CHOICES
             ],
             "lists": list(MailingList.objects.values_list("pk", "name")),
+            "extras": [
+                (extra.code, extra.value_label, list(extra.choices()))
+                for extra in segments.EXTRA_FIELDS.values()
+                if extra.choices is not None
+            ],
             "languages": LANGUAGE_CHOICES,
             "zones": sorted(zoneinfo.available_timezones()),
             "legacy": json.dumps(legacy, ensure_ascii=False) if legacy else "",
@@ -131,6 +136,7 @@ class SegmentBuilderWidget(forms.Widget):
             prefix = f"{name}-{i}-"
             field = data.get(prefix + "field", "")
             source = {"list": "list", "language": "language", "timezone": "timezone"}
+            source.update({code: f"x_{code}" for code in segments.EXTRA_FIELDS})
             rows.append(
                 {
                     "field": field,

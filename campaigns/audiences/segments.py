@@ -10,18 +10,24 @@ is `{"field", "op", "value", "key", "days"}` (only the parts its field uses):
 - engagement: `opened`, `clicked` or `engaged` (either) in the last `days` days, or
   `never` opened or clicked anything
 - language, timezone: `is` / `is_not` `value`
+- a field another app registers (`register_field`: key accounts, survey answers): one
+  of its ops, and a value picked from its choices when it has any
 
 Segments saved before the builder hold the older keys (lists, tags_any, tags_all,
 attributes, engagement with days); `services.apply_filters` still reads them and ANDs
 them with the rows, so nothing stored changes meaning.
 
-Below the services: imports models only, so `services.py` can build on it.
+Below the services: imports models only, so `services.py` can build on it. Apps above
+add their conditions with `register_field` from their AppConfig.ready(), so this module
+imports none of them.
 """
 
 from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
@@ -60,6 +66,35 @@ MATCH_CHOICES = [
 LEGACY_KEYS = ("lists", "tags_any", "tags_all", "attributes", "engagement", "days")
 MAX_DAYS = 3650
 MAX_RULES = 50
+
+
+@dataclass(frozen=True)
+class ExtraField:
+    """A condition another app adds to the builder. `condition(rule)` returns the whole
+    condition for a cleaned rule (its op included) as a Q on Subscriber; keep it an
+    indexed lookup or a small `pk__in` subquery, it runs inside every count. `choices`
+    (a callable, read when the builder is drawn and when a rule is checked) lists the
+    values to pick from, or is None when the condition takes no value."""
+
+    code: str
+    label: object
+    ops: list
+    condition: Callable[[dict], Q]
+    choices: Callable[[], list] | None = None
+    value_label: object = ""
+
+
+EXTRA_FIELDS: dict[str, ExtraField] = {}
+
+
+def register_field(extra: ExtraField) -> None:
+    """Offer `extra` in the segment builder (called from an AppConfig.ready())."""
+    if extra.code in OP_CHOICES and extra.code not in EXTRA_FIELDS:
+        raise ValueError(f"segment field {extra.code!r} exists already")
+    EXTRA_FIELDS[extra.code] = extra
+    OP_CHOICES[extra.code] = list(extra.ops)
+    if extra.code not in dict(FIELD_CHOICES):
+        FIELD_CHOICES.append((extra.code, extra.label))
 
 
 class SegmentError(ValueError):
@@ -111,6 +146,10 @@ def _clean_rule(number: int, row: dict) -> dict:
     elif field == "timezone":
         if value not in zoneinfo.available_timezones():
             raise _row_error(number, _("choose a time zone, such as Asia/Shanghai."))
+        rule["value"] = value
+    elif EXTRA_FIELDS[field].choices is not None:
+        if value not in {str(choice) for choice, _label in EXTRA_FIELDS[field].choices()}:
+            raise _row_error(number, _("choose a value."))
         rule["value"] = value
     return rule
 
@@ -190,6 +229,8 @@ def _engaged(kinds: list[str], since: datetime.datetime) -> Q:
 
 def _rule_condition(rule: dict, now: datetime.datetime) -> Q:
     field, op = rule["field"], rule["op"]
+    if field in EXTRA_FIELDS:
+        return EXTRA_FIELDS[field].condition(rule)
     if field == "list":
         cond = list_member_condition(rule["value"])
     elif field == "tag":

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "campaigns",
     "campaigns.audiences",
     "campaigns.leads",
+    "campaigns.people",
     "channels",
     "channels.email",
     "channels.ezine",
