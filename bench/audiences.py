@@ -41,7 +41,8 @@ from bench._common import django_env, figure, percentile, print_figures, write_r
 from bench._common import ensure_database as common_ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_audiences"
+# BENCH_AUDIENCES_DB: another name, so two checkouts can load their own people at once.
+DB_NAME = os.environ.get("BENCH_AUDIENCES_DB", "bench_audiences")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 SINK_PORT = int(os.environ.get("BENCH_AUDIENCES_SINK_PORT", "2531"))
