@@ -73,12 +73,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--send-batches", type=int, default=None)
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded people")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated steps to measure (segments, admin, import, export, sending);"
+        " a partial run prints its figures and writes no results",
+    )
     args = parser.parse_args(argv)
     args.size = args.size or (200_000 if args.quick else 10_000_000)
     args.import_rows = args.import_rows or (50_000 if args.quick else 1_000_000)
     args.repeats = args.repeats or (5 if args.quick else 10)
     args.send_batches = args.send_batches or (6 if args.quick else 40)
+    args.only = {step.strip() for step in args.only.split(",") if step.strip()}
+    unknown = args.only - STEPS
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     return args
+
+
+STEPS = {"segments", "admin", "import", "export", "sending"}
 
 
 def superuser_client():
@@ -180,7 +193,7 @@ def admin_figures(ours: dict, ours_db: dict, main: dict) -> list[dict]:
 def run(args) -> tuple[list[dict], dict]:
     from django.db import connection
 
-    from bench import audiences_baseline, audiences_load
+    from bench import audiences_load
     from campaigns.audiences.models import MailingList
 
     if not args.skip_load:
@@ -199,23 +212,29 @@ def run(args) -> tuple[list[dict], dict]:
     figures: list[dict] = []
     extra: dict = {"size": args.size, "quick": args.quick, "load_seconds": load_s}
 
+    def wanted(step: str) -> bool:
+        return not args.only or step in args.only
+
     # 1. segments
-    now = datetime.datetime.now(datetime.UTC)
-    segments = m.measure_segments(client, big, args.repeats, 2 if args.size > 2_000_000 else 3)
-    if args.quick or args.size <= 500_000:
-        extra["brute_force"] = check_counts(segments, big.pk, now)
-    figures += segment_figures(segments)
+    if wanted("segments"):
+        now = datetime.datetime.now(datetime.UTC)
+        repeats_main = 2 if args.size > 2_000_000 else 3
+        segments = m.measure_segments(client, big, args.repeats, repeats_main)
+        if args.quick or args.size <= 500_000:
+            extra["brute_force"] = check_counts(segments, big.pk, now)
+        figures += segment_figures(segments)
 
     # 2. admin
-    pages = m.admin_pages(big, smalls)
-    ours, ours_db = m.measure_admin(client, pages, args.repeats)
-    main = m.measure_admin_baseline(baseline_terms(pages), max(2, args.repeats // 3))
-    figures += admin_figures(ours, ours_db, main)
+    if wanted("admin"):
+        pages = m.admin_pages(big, smalls)
+        ours, ours_db = m.measure_admin(client, pages, args.repeats)
+        main = m.measure_admin_baseline(baseline_terms(pages), max(2, args.repeats // 3))
+        figures += admin_figures(ours, ours_db, main)
 
     # 3. import (into a small list, so the big one stays as loaded)
     import_list = MailingList.objects.get(slug=audiences_load.SMALL_SLUGS[9])
     sample = min(args.import_rows, BASELINE_SAMPLE // 4 if not args.quick else 10_000)
-    for encoding in ("utf-8", "gbk"):
+    for encoding in ("utf-8", "gbk") if wanted("import") else ():
         res = m.measure_import(args.import_rows, encoding, import_list.pk, env())
         base = m.measure_import_baseline(sample, encoding, import_list.pk, env())
         label = encoding.upper()
@@ -253,20 +272,28 @@ def run(args) -> tuple[list[dict], dict]:
         extra[f"import_{encoding}"] = {"ours": res, "main": base}
 
     # 4. export
+    if wanted("export"):
+        figures += export_figures(client, big, args)
+
+    # 5. freeze and the send loop
+    if wanted("sending"):
+        figures += measure_sending(big, args)
+    return figures, extra
+
+
+def export_figures(client, big, args) -> list[dict]:
+    from bench import audiences_baseline
+
     exp = m.measure_export(client, big.pk)
     cap = min(BASELINE_SAMPLE, args.size)
     rows, seconds = audiences_baseline.export(big, cap)
-    figures += [
+    return [
         figure("CSV export of the big list, rows/s", exp["rows_per_s"], "rows/s", ">=", 100_000),
         figure("CSV export starts with a UTF-8 BOM", exp["bom"], "", "==", True),
         figure("CSV export rows", exp["rows"], "rows"),
         figure(f"CSV export: main's rows/s (baseline, {rows:,} rows)", rows / seconds, "rows/s"),
         figure("CSV export: speed-up over main", exp["rows_per_s"] / (rows / seconds), "x"),
     ]
-
-    # 5. freeze and the send loop
-    figures += measure_sending(big, args)
-    return figures, extra
 
 
 def measure_sending(big, args) -> list[dict]:
@@ -346,6 +373,8 @@ def main(argv=None) -> None:
     figures, extra = run(args)
     extra["seconds"] = time.monotonic() - started
     print_figures(figures)
+    if args.only:
+        return
     write_results("audiences_quick" if args.quick else "audiences", figures, extra=extra)
     if not args.quick:
         write_section(figures, extra)
