@@ -4,6 +4,7 @@ A key account is one person (subscriber) or a company: every person whose
 `attributes["company"]` matches it, case-insensitively (`company_key`)."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +34,9 @@ class Note(models.Model):
     class Meta:
         verbose_name = _("note")
         verbose_name_plural = _("notes")
-        indexes = [models.Index(fields=["subscriber", "-created_at", "-id"], name="people_note_time")]
+        indexes = [
+            models.Index(fields=["subscriber", "-created_at", "-id"], name="people_note_time")
+        ]
         permissions = [("view_person", _("Can see people's records (the person page)"))]
 
     def __str__(self):
@@ -74,3 +77,14 @@ class KeyAccount(models.Model):
 
     def __str__(self):
         return self.company or str(self.subscriber or "")
+
+    def clean(self):
+        self.company = company_key(self.company)
+        if not self.company and self.subscriber_id is None:
+            raise ValidationError(
+                {"company": _("Name the company (or mark a person from their page).")}
+            )
+
+    def save(self, *args, **kwargs):
+        self.company = company_key(self.company)
+        super().save(*args, **kwargs)
