@@ -78,13 +78,13 @@ class KeyAccount(models.Model):
     def __str__(self):
         return self.company or str(self.subscriber or "")
 
+    def save(self, *args, **kwargs):
+        self.company = company_key(self.company)
+        super().save(*args, **kwargs)
+
     def clean(self):
         self.company = company_key(self.company)
         if not self.company and self.subscriber_id is None:
             raise ValidationError(
                 {"company": _("Name the company (or mark a person from their page).")}
             )
-
-    def save(self, *args, **kwargs):
-        self.company = company_key(self.company)
-        super().save(*args, **kwargs)

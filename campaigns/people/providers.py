@@ -182,9 +182,8 @@ def entries_from_events(rows: list[dict]) -> list[TimelineEntry]:
         publication = publications.get(r["publication_id"])
         pub_name = publication.page.title if publication and publication.page_id else ""
         campaign = campaigns.get(r["campaign_id"], "")
-        title = EVENT_TITLES.get(r["kind"], lambda: r["kind"])() % {
-            "publication": pub_name or campaign or _("a message")
-        }
+        title = EVENT_TITLES[r["kind"]]() if r["kind"] in EVENT_TITLES else r["kind"]
+        title = title % {"publication": pub_name or campaign or _("a message")}
         detail = links.get(r["link_id"], "") if r["kind"] == "click" else ""
         if r["is_bot"]:
             detail = " ".join([detail, _("(by a machine, not counted)")]).strip()

@@ -16,7 +16,7 @@ SQLite runs the same queries without the indexes.
 
 from __future__ import annotations
 
-from django.db.models import Q, Value
+from django.db.models import Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Replace
 
