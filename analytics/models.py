@@ -145,7 +145,7 @@ class Event(models.Model):
             models.Index(fields=["message_key", "kind"], name="event_message_idx"),
             models.Index(fields=["visitor_hash", "link_id", "kind"], name="event_visitor_idx"),
             models.Index(
-                fields=["subscriber_id", "-occurred_at", "id"],
+                fields=["subscriber_id", "-occurred_at", "-id"],
                 name="event_subscriber_idx",
                 condition=~models.Q(subscriber_id=0),
             ),

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
             model_name="event",
             index=models.Index(
                 condition=models.Q(("subscriber_id", 0), _negated=True),
-                fields=["subscriber_id", "-occurred_at", "id"],
+                fields=["subscriber_id", "-occurred_at", "-id"],
                 name="event_subscriber_idx",
             ),
         ),

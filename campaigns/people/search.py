@@ -16,7 +16,7 @@ SQLite runs the same queries without the indexes.
 
 from __future__ import annotations
 
-from django.db.models import Value
+from django.db.models import TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Replace
 
@@ -38,7 +38,7 @@ def phone_expression():
     """The stored phone without PHONE_NOISE, in SQL (the index is on this)."""
     expr = KeyTextTransform("phone", "attributes")
     for ch in PHONE_NOISE:
-        expr = Replace(expr, Value(ch), Value(""))
+        expr = Replace(expr, Value(ch), Value(""), output_field=TextField())
     return expr
 
 
