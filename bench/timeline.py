@@ -96,8 +96,12 @@ def load(n_events: int) -> tuple[int, float]:
     Subscription.objects.get_or_create(
         subscriber=person,
         mailing_list=news,
-        defaults={"status": "subscribed", "consent_at": "2026-09-01T00:00:00Z",
-                  "consent_method": "form", "consent_text": "Yes, send me the news."},
+        defaults={
+            "status": "subscribed",
+            "consent_at": "2026-09-01T00:00:00Z",
+            "consent_method": "form",
+            "consent_text": "Yes, send me the news.",
+        },
     )
     for i in range(20):
         Note.objects.create(subscriber=person, author=owner, text=f"Call {i}")
@@ -123,8 +127,13 @@ def load(n_events: int) -> tuple[int, float]:
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
-            {"salt": "bt", "campaign": campaign.pk, "n": others + PERSON_EVENTS,
-             "person_n": PERSON_EVENTS, "person": person.pk},
+            {
+                "salt": "bt",
+                "campaign": campaign.pk,
+                "n": others + PERSON_EVENTS,
+                "person_n": PERSON_EVENTS,
+                "person": person.pk,
+            },
         )
         cursor.execute("ANALYZE analytics_event")
     return person.pk, time.perf_counter() - started
@@ -180,8 +189,15 @@ def baseline_provider():
                 qs = qs.filter(occurred_at__lt=before)
             rows = list(
                 qs.order_by("-occurred_at", "-id").values(
-                    "id", "kind", "occurred_at", "campaign_id", "publication_id", "link_id",
-                    "is_bot", "value_cents", "currency",
+                    "id",
+                    "kind",
+                    "occurred_at",
+                    "campaign_id",
+                    "publication_id",
+                    "link_id",
+                    "is_bot",
+                    "value_cents",
+                    "currency",
                 )[:limit]
             )
             return providers.entries_from_events(rows)
@@ -237,8 +253,12 @@ def main(argv=None):
     write_results(
         "timeline_quick" if args.quick else "timeline",
         figures,
-        extra={"events": args.events, "samples": args.samples, "older_pages": len(older),
-               "quick": args.quick},
+        extra={
+            "events": args.events,
+            "samples": args.samples,
+            "older_pages": len(older),
+            "quick": args.quick,
+        },
     )
 
 

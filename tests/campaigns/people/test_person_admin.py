@@ -23,7 +23,9 @@ T0 = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)
 @pytest.fixture
 def people(wang):
     li = Subscriber.objects.create(
-        email="li@example.com", name="李雷", attributes={"phone": "010 5555 1234", "company": "Acme Ltd"}
+        email="li@example.com",
+        name="李雷",
+        attributes={"phone": "010 5555 1234", "company": "Acme Ltd"},
     )
     zhao = Subscriber.objects.create(
         email="zhao@example.com", name="赵敏", attributes={"company": "acme ltd"}

@@ -86,7 +86,12 @@ def test_each_provider_shows_its_entries(client, wang, news, email_publication, 
     key = audiences.recipient_key(wang.pk)
     record_events(
         [
-            {"kind": k, "publication_id": email_publication.pk, "occurred_at": T0, "recipient_key": key}
+            {
+                "kind": k,
+                "publication_id": email_publication.pk,
+                "occurred_at": T0,
+                "recipient_key": key,
+            }
             for k in ("send", "delivery")
         ]
     )
@@ -105,10 +110,18 @@ def test_each_provider_shows_its_entries(client, wang, news, email_publication, 
 def test_stored_events_carry_their_subscriber(email_publication):
     record_events(
         [
-            {"kind": "send", "publication_id": email_publication.pk, "occurred_at": T0,
-             "recipient_key": "s42"},
-            {"kind": "send", "publication_id": email_publication.pk, "occurred_at": T0,
-             "recipient_key": "x9"},
+            {
+                "kind": "send",
+                "publication_id": email_publication.pk,
+                "occurred_at": T0,
+                "recipient_key": "s42",
+            },
+            {
+                "kind": "send",
+                "publication_id": email_publication.pk,
+                "occurred_at": T0,
+                "recipient_key": "x9",
+            },
         ]
     )
     assert sorted(Event.objects.values_list("subscriber_id", flat=True)) == [0, 42]
