@@ -97,6 +97,19 @@ class AudiencesProvider(_NoRights):
                         url=link,
                     )
                 )
+        # Tags are given when a person is added (import, form, API); no service changes a
+        # person's tags afterwards, and every list change is a subscription above.
+        tags = ", ".join(subscriber.tag_list)
+        entries.append(
+            TimelineEntry(
+                at=subscriber.created_at,
+                kind="audiences.added",
+                title=_("Added to the audience, tagged %(tags)s") % {"tags": tags}
+                if tags
+                else _("Added to the audience"),
+                url=_url("subscriber:edit", subscriber.pk),
+            )
+        )
         suppression = Suppression.objects.filter(email__iexact=subscriber.email).first()
         if suppression is not None:
             entries.append(
