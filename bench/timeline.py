@@ -12,7 +12,8 @@ logged in, it measures the person page (/admin/people/<id>/) p50/p95:
 - the first page, and older pages (following the "Older" cursor 1 to 40 pages deep);
 - the baseline, today's way: the same page with the email provider reading events by
   `message_key LIKE '%:s<id>'` (no subscriber id), first and older pages.
-Target: p95 <= 150 ms for ours.
+Target: p95 <= 150 ms for ours. Writes bench/results/timeline.json (timeline_quick.json
+with --quick) and, for a full run, its table in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ import statistics
 import time
 from pathlib import Path
 
-from bench._common import django_env, figure, percentile, print_figures, write_results
+from bench._common import (
+    django_env,
+    figure,
+    percentile,
+    print_figures,
+    write_results,
+)
 from bench._common import ensure_database as common_ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
