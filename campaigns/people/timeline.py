@@ -1,8 +1,8 @@
 """A person's timeline: every provider's newest entries merged, newest first, 50 a page,
 paged by a cursor instead of an OFFSET.
 
-The cursor names the oldest time shown and how many entries at exactly that time were
-shown already (`"<iso time>~<n>"`). The next page asks each provider for entries older
+The cursor names the oldest time shown, in microseconds since 1970 UTC, and how many
+entries at exactly that time were shown already (`"<microseconds>~<n>"`: URL-safe). The next page asks each provider for entries older
 than that time plus one microsecond (so those at the time itself come back too), `limit
 + n` of them, merges them in one total order (time descending, then provider order, then
 the provider's own order, which is by id for equal times) and skips the n it showed:
@@ -18,6 +18,7 @@ from .registry import TimelineEntry, providers
 
 PAGE = 50
 TICK = datetime.timedelta(microseconds=1)
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 @dataclass
@@ -32,17 +33,14 @@ def parse_cursor(value: str | None) -> tuple[datetime.datetime | None, int]:
     if not value:
         return None, 0
     at, _sep, skip = str(value).partition("~")
-    try:
-        parsed = datetime.datetime.fromisoformat(at)
-    except ValueError:
+    if not (at.isascii() and at.isdigit() and len(at) < 18):
         return None, 0
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed, int(skip) if skip.isdigit() and len(skip) < 7 else 0
+    parsed = EPOCH + int(at) * TICK
+    return parsed, int(skip) if skip.isascii() and skip.isdigit() and len(skip) < 7 else 0
 
 
 def make_cursor(at: datetime.datetime, skip: int) -> str:
-    return f"{at.astimezone(datetime.UTC).isoformat()}~{skip}"
+    return f"{(at - EPOCH) // TICK}~{skip}"
 
 
 def person_timeline(subscriber, cursor: str | None = None, limit: int = PAGE) -> Page:

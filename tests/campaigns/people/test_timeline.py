@@ -2,6 +2,7 @@
 repeats nor loses entries sharing a time; each provider's entries."""
 
 import datetime
+import re
 
 import pytest
 
@@ -142,3 +143,19 @@ def test_form_submission_entry(wang, landing):
     LeadSubmission.objects.create(page=landing, form_data={"email": wang.email}, subscriber=wang)
     entries = person_timeline(wang).entries
     assert any(e.kind == "leads.submitted" and landing.title in e.title for e in entries)
+
+
+def test_older_link_pages_through_http(client, only, wang, marketer):
+    a = Fixed("a", [T0] * 60 + [T0 - datetime.timedelta(hours=i) for i in range(1, 41)])
+    only(a)
+    client.force_login(marketer)
+    url = f"/admin/people/{wang.pk}/"
+    seen, query = [], ""
+    for _ in range(5):
+        html = client.get(url + query).content.decode()
+        seen += re.findall(r"<strong>(a\d+)</strong>", html)
+        found = re.search(r'href="(\?before=[^"]+)" data-timeline-older', html)
+        if not found:
+            break
+        query = found.group(1).replace("&amp;", "&")
+    assert len(seen) == len(set(seen)) == 100
