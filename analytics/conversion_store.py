@@ -28,6 +28,7 @@ _CLICK_FIELDS = (
     "page_id",
     "link_id",
     "is_bot",
+    "subscriber_id",
 )
 
 
@@ -187,6 +188,7 @@ def link_clicks(events: list[Event]) -> None:
         conversion.page_id = last["page_id"]
         conversion.link_id = last["link_id"]
         conversion.message_key = f"click:{last['uid']}"
+        conversion.subscriber_id = last.get("subscriber_id") or 0
         if not conversion.is_bot:
             keyed.append(conversion)
     if not keyed:

@@ -133,9 +133,19 @@ def store_events(payloads: list[dict]) -> int:
         _flag_scanner_clicks(events, now)
         _mark_unique(events)
         _mark_first(events)
+        for event in events:
+            event.subscriber_id = subscriber_of(event.message_key)
+        # After the line above: a conversion takes its last click's subscriber.
         conversion_store.link_clicks(events)
         insert_events(events)
     return len(events)
+
+
+def subscriber_of(message_key: str) -> int:
+    """The subscriber id a message key "<publication>:s<id>" names, else 0."""
+    pub, sep, key = message_key.partition(":s")
+    ok = sep and pub.isascii() and pub.isdigit() and key.isascii() and key.isdigit()
+    return int(key) if ok and len(key) < 19 else 0
 
 
 def _distinct_payloads(payloads: list[dict]) -> tuple[list[dict], set[str]]:

@@ -131,6 +131,11 @@ class Event(models.Model):
     currency = models.CharField(max_length=3, blank=True, default="", db_default="")
     order_id = models.CharField(max_length=100, blank=True, default="", db_default="")
     click_ids = models.CharField(max_length=400, blank=True, default="", db_default="")
+    # The subscriber the event is about (0: none): the id in a message key
+    # "<publication>:s<id>", and for a conversion that of its last click. Set once when
+    # the event is stored (events.store_events); the person's timeline reads it by the
+    # partial index below, which holds only the rows that name someone.
+    subscriber_id = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("event")
@@ -139,6 +144,11 @@ class Event(models.Model):
             models.Index(fields=["occurred_at"], name="event_occurred_idx"),
             models.Index(fields=["message_key", "kind"], name="event_message_idx"),
             models.Index(fields=["visitor_hash", "link_id", "kind"], name="event_visitor_idx"),
+            models.Index(
+                fields=["subscriber_id", "-occurred_at", "-id"],
+                name="event_subscriber_idx",
+                condition=~models.Q(subscriber_id=0),
+            ),
         ]
         constraints = [
             # An order counts once per goal however often it is posted: the database

@@ -26,6 +26,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "campaigns.*",
         "audiences.*",
+        "people.*",
         "channels.*",
         "email_channel.*",
         "ezine_channel.*",
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "campaigns.view_*",
         "analytics.view_*",
+        "people.view_*",
     ],
 }
 

@@ -64,6 +64,14 @@ class MailingListEditView(generic.EditView):
 class SubscriberIndexView(generic.IndexView):
     paginator_class = listing.AudiencePaginator
 
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if self.request.user.has_perm("people.view_person"):
+            # The person page (campaigns.people), by URL name: audiences imports nothing above it.
+            url = reverse("people_person", args=[instance.pk])
+            buttons.append(Button(_("Person page"), url=url, icon_name="user", priority=5))
+        return buttons
+
     @cached_property
     def header_buttons(self):
         return super().header_buttons + _csv_buttons(self.request.user, button_class=HeaderButton)
