@@ -9,6 +9,8 @@ and the case's events (status changes, assignment, escalation): one table, read 
 order, which is also what the person's timeline shows.
 """
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -112,8 +114,8 @@ class FeedbackSettings(BaseGenericSetting):
     friday = models.BooleanField(_("Friday"), default=True)
     saturday = models.BooleanField(_("Saturday"), default=False)
     sunday = models.BooleanField(_("Sunday"), default=False)
-    day_starts = models.TimeField(_("working day starts"), default="09:00")
-    day_ends = models.TimeField(_("working day ends"), default="18:00")
+    day_starts = models.TimeField(_("working day starts"), default=datetime.time(9))
+    day_ends = models.TimeField(_("working day ends"), default=datetime.time(18))
     time_zone = models.CharField(
         _("time zone"),
         max_length=64,

@@ -11,9 +11,9 @@ anything (no consent was asked); like the landing pages it only fills a missing 
 phone, never overwrites what is known (anyone can type anyone's address).
 
 Emails to the person (the confirmation with the reference and status link, each staff
-reply) go the way the audiences' double opt-in confirmation goes: Django's send_mail, in
-the case's language, after the transaction commits. A mail server that fails is logged;
-the case is stored either way.
+reply) go the way the audiences' double opt-in confirmation goes: Django's mail (the
+path of send_mail), in the case's language (Content-Language says which), after the
+transaction commits. A mail server that fails is logged; the case is stored either way.
 
 Escalation exactly once: `escalate_overdue` claims each overdue unresolved case with
 one conditional UPDATE (`... WHERE escalated_at IS NULL`) and notifies in the same
@@ -29,7 +29,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
@@ -151,7 +151,8 @@ def public_thread(case: Case) -> QuerySet:
 def _mail(case: Case, kind: str, entry: CaseEntry | None = None) -> None:
     if not case.email:
         return
-    with translation.override(case.language or settings.LANGUAGE_CODE):
+    language = case.language or settings.LANGUAGE_CODE
+    with translation.override(language):
         context = {"case": case, "entry": entry, "status_url": status_url(case)}
         if kind == "confirmation":
             subject = _("We received your message (%(reference)s)")
@@ -160,7 +161,9 @@ def _mail(case: Case, kind: str, entry: CaseEntry | None = None) -> None:
         subject = subject % {"reference": case.reference}
         body = render_to_string(f"feedback/email/{kind}.txt", context)
     try:
-        send_mail(subject, body, None, [case.email])
+        EmailMessage(
+            subject, body, None, [case.email], headers={"Content-Language": language}
+        ).send()
     except Exception:  # noqa: BLE001 - the case and its thread are stored either way
         logger.exception("feedback email %s for case %s not sent", kind, case.pk)
 
