@@ -1,5 +1,6 @@
 """Demo feedback page: "Contact us 意见反馈" under the hub's home page, and three cases
-sent through the form and the case service: a complaint answered and resolved, a
+sent through the form and the case service by people the landing page demo already
+knows (so the demo's subscriber count stays): a complaint answered and resolved, a
 suggestion assigned to the demo marketer, an enquiry still new. Idempotent."""
 
 from django.contrib.auth import get_user_model
@@ -14,9 +15,9 @@ SLUG = "contact-us"
 POSTS = [
     {
         "category": "complaint",
-        "name": "刘洋",
-        "email": "liu.yang@example.cn",
-        "phone": "+86 10 5555 0188",
+        "name": "赵磊",
+        "email": "zhao.lei@example.cn",
+        "phone": "+86 21 5555 0101",
         "subject": "包裹破损",
         "message": "收到的包裹外箱被压坏，杯子碎了一个。",
         "order_reference": "SO-2026-0042",
