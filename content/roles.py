@@ -16,6 +16,9 @@ EDITORS = "Editors"
 MODERATORS = "Moderators"
 MARKETERS = "Marketers"
 LEADERSHIP = "Leadership"
+# Customer service leads: answer feedback cases and hear of overdue ones (the default
+# FEEDBACK_ESCALATION_GROUP).
+SERVICE_MANAGERS = "Service managers"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     EDITORS: [
@@ -32,8 +35,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "ezine_channel.*",
         "analytics.*",
         "ops.view_operations",
+        "feedback.*",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
+    ],
+    SERVICE_MANAGERS: [
+        "wagtailadmin.access_admin",
+        "feedback.*",
+        "audiences.view_subscriber",
     ],
     LEADERSHIP: [
         "wagtailadmin.access_admin",

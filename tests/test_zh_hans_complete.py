@@ -369,6 +369,10 @@ def _objects_for(name: str, kwargs: list[str]) -> list[dict]:
         for campaign in Campaign.objects.order_by("pk"):
             campaigns.setdefault(campaign.status, campaign)
         return [{"pk": c.pk} for c in campaigns.values()]
+    if name == "feedback_admin:case":
+        from campaigns.feedback.models import Case
+
+        return [{"pk": c.pk} for c in few(Case.objects.order_by("pk"), 3)]
     if name == "audiences_import":
         return [{"list_id": m.pk} for m in few(MailingList.objects.all(), 1)]
     if name == "audiences_import_status":
@@ -416,6 +420,7 @@ def admin_screens(with_objects: bool) -> tuple[list[str], list[str]]:
     from campaigns.models import TeamSettings
 
     urls.append(reverse("wagtailsettings:edit", args=["campaigns", "teamsettings"]))
+    urls.append(reverse("wagtailsettings:edit", args=["feedback", "feedbacksettings"]))
     if with_objects:
         settings_pk = TeamSettings.load().pk
         urls.append(

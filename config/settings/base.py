@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "campaigns.audiences",
     "campaigns.leads",
     "campaigns.people",
+    "campaigns.feedback",
     "channels",
     "channels.email",
     "channels.ezine",
@@ -355,6 +356,9 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AUDIENCES_IMPORT_STALE_SECONDS = env.int(
     "AUDIENCES_IMPORT_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
 )
+# Feedback inbox: the group whose members hear of an overdue case (content/roles.py
+# creates "Service managers").
+FEEDBACK_ESCALATION_GROUP = env.str("FEEDBACK_ESCALATION_GROUP", default="Service managers")
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
@@ -419,6 +423,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.audiences.tasks.refresh_list_counts",
         "schedule": 600.0,
         "options": {"expires": 540},
+    },
+    # Overdue feedback cases escalate to the managers' group, each exactly once.
+    "feedback-escalate-overdue": {
+        "task": "campaigns.feedback.tasks.escalate_overdue_cases",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
     "ezine-run-due": {
         "task": "channels.ezine.tasks.run_due_ezines",
