@@ -477,7 +477,7 @@ def audience_count(
     """How many people a send to `segment` (or to `mailing_list`) would reach right
     now: confirmed, not suppressed, matching the segment's conditions. `filters`
     counts unsaved conditions of the segment builder on `mailing_list` instead."""
-    return _audience(mailing_list, segment, filters).count()
+    return estimates.exact_count(_audience(mailing_list, segment, filters))
 
 
 def estimate_count(
@@ -487,9 +487,10 @@ def estimate_count(
     *,
     budget_ms: int = 120,
 ) -> tuple[int, bool]:
-    """audience_count for the segment builder's live count: (count, exact). The exact
-    count when it takes under `budget_ms`; otherwise, on PostgreSQL, an estimate from a
-    sample of the table (exact is False: say "about"). See estimates.py."""
+    """audience_count for the segment builder's live count: (count, exact). On
+    PostgreSQL a big segment is estimated from the standing sample of the subscribers
+    (exact is False: say "about"), a small one counted exactly; a small table is
+    counted exactly within `budget_ms`. See estimates.py."""
     return estimates.estimate(_audience(mailing_list, segment, filters), budget_ms)
 
 

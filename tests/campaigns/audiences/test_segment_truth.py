@@ -292,25 +292,88 @@ def test_mailable_ids_follow_status_and_suppression_changes(world):
     assert services.audience_count(mailing_list=mailing_list) == len(audience) - 1
 
 
-def test_live_estimate_falls_back_to_a_sample_marked_about(world, monkeypatch):
-    """When the exact count runs out of its time budget (PostgreSQL), the live count
-    scales what matched in a block sample (here the whole, tiny table) and says so."""
+def _sampled_ids() -> set[int]:
+    """The subscribers the standing sample should hold, by its definition."""
+    from django.db import connection
+
+    from campaigns.audiences import sample
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM audiences_subscriber WHERE {sample.in_sample_sql('id')}")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_sample_answers_every_combination_like_its_people(world):
+    """On PostgreSQL the standing sample, kept by row triggers through the bulk writes,
+    list and suppression changes and events of the world, matches each combination
+    exactly as its own people do in the brute force."""
     from django.db import connection
 
     from campaigns.audiences import estimates
 
     if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no sample: it always counts exactly")
+    rng, lists = world["rng"], world["lists"]
+    sampled = _sampled_ids()
+    assert sampled  # about 1 in 32 of the people
+    # Later changes reach the sample too: a tag added, a person deleted.
+    person = Subscriber.objects.get(pk=min(sampled))
+    person.tags = [*person.tags, "promo"]
+    person.save()
+    world["people"] = [p for p in world["people"] if p["pk"] != max(sampled)]
+    Subscriber.objects.filter(pk=max(sampled)).delete()
+    for p in world["people"]:
+        if p["pk"] == person.pk:
+            p["tags"].add("promo")
+    sampled = _sampled_ids()
+    checked_nonempty = 0
+    for _ in range(60):
+        match = rng.choice(["all", "any"])
+        rules = [_random_rule(rng, lists) for _ in range(rng.randint(1, 3))]
+        mailing_list = rng.choice(lists)
+        expected = _expected(world, mailing_list, rules, match) & sampled
+        filters = {"match": match, "rules": rules}
+        qs = services.apply_filters(services.list_audience(mailing_list), filters)
+        assert estimates.sample_matches(qs) == len(expected), filters
+        checked_nonempty += bool(expected)
+    assert checked_nonempty > 5
+
+
+def test_live_estimate_scales_the_sample_or_counts_exactly(world, monkeypatch):
+    """On a big table (PostgreSQL) the live count scales what matched in the sample
+    and says "about"; with too few matches to scale, it counts exactly."""
+    from django.db import connection
+
+    from campaigns.audiences import estimates, sample
+
+    if connection.vendor != "postgresql":
         pytest.skip("SQLite always counts exactly")
-    mailing_list = world["lists"][0]
+    sampled = _sampled_ids()
+    # The list with the most of its audience in the sample (about 1 in 32 of them).
+    mailing_list = max(world["lists"], key=lambda m: len(_expected(world, m, [], "all") & sampled))
     expected = _expected(world, mailing_list, [], "all")
-    # Every row costs a millisecond: the 5 ms budget cannot count them.
-    slow = services.list_audience(mailing_list).extra(where=["pg_sleep(0.001) IS NOT NULL"])
+    in_sample = len(expected & sampled)
+    assert in_sample
+    audience = services.list_audience(mailing_list)
+    # Small table: exact within the budget.
+    assert estimates.estimate(audience) == (len(expected), True)
+    # As if it held millions (the statistics say -1 rows before the first ANALYZE).
+    monkeypatch.setattr(estimates, "EXACT_TABLE_ROWS", -1)
     monkeypatch.setattr(estimates, "MIN_SAMPLE_MATCHES", 1)
-    assert estimates.estimate(slow, budget_ms=5) == (len(expected), False)
+    assert estimates.estimate(audience) == (round(in_sample / sample.SHARE), False)
     # Too few matches to scale: counted exactly after all.
     monkeypatch.setattr(estimates, "MIN_SAMPLE_MATCHES", 10_000)
-    assert estimates.estimate(slow, budget_ms=5) == (len(expected), True)
-    # The timeout did not outlive the estimate.
+    assert estimates.estimate(audience) == (len(expected), True)
+    # A count that runs out of time: the scaled sample, and no timeout left behind.
+    slow = audience.extra(where=["pg_sleep(0.001) IS NOT NULL"])
+    monkeypatch.setattr(estimates, "SMALL_SEGMENT_MS", 5)
+    assert estimates.estimate(slow) == (round(in_sample / sample.SHARE), False)
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
+    assert services.audience_count(mailing_list=mailing_list) == len(expected)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == jit  # the count's settings were its own
