@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("campaigns.audiences.urls")),
     path("", include("campaigns.leads.urls")),
+    path("", include("campaigns.surveys.urls")),
     path("", include("channels.email.urls")),
     path("", include("channels.ezine.urls")),
     path("", include("channels.urls")),

@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "email_channel.*",
         "ezine_channel.*",
         "analytics.*",
+        "surveys.view_*",
         "ops.view_operations",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "campaigns.view_*",
         "analytics.view_*",
+        "surveys.view_*",
     ],
 }
 
