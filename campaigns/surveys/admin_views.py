@@ -2,6 +2,7 @@
 by campaign and by segment, and the CSV of the answers."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -10,7 +11,7 @@ from wagtail.models import Page
 from campaigns.audiences.models import Segment
 
 from . import results
-from .models import NPS, SERVQUAL
+from .models import NPS, SERVQUAL, NpsSurveyPage, ServqualSurveyPage
 
 RESULTS_PERMISSION = "surveys.view_surveyresponse"
 
@@ -29,6 +30,21 @@ def _page(page_id):
     if page is None or getattr(page, "survey_kind", "") not in (NPS, SERVQUAL):
         raise Http404
     return page
+
+
+def survey_index(request):
+    """Every survey page, with its number of answers: the way in from the menu."""
+    if not request.user.has_perm(RESULTS_PERMISSION):
+        raise PermissionDenied
+    pages = (
+        Page.objects.type(NpsSurveyPage, ServqualSurveyPage)
+        .select_related("content_type")
+        .annotate(answers=Count("survey_responses"))
+        .order_by("-latest_revision_created_at", "title")
+    )
+    return render(
+        request, "surveys/admin/index.html", {"pages": pages, "title": _("Survey results")}
+    )
 
 
 def survey_results(request, page_id):

@@ -1,9 +1,10 @@
 """Admin wiring: the results screen's URLs and a "Results" button on a survey page's
-header and in the page listing's menu."""
+header and in the page listing's menu, and a "Survey results" menu item."""
 
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets import Button
 
 from . import admin_urls
@@ -13,6 +14,18 @@ from .admin_views import RESULTS_PERMISSION
 @hooks.register("register_admin_urls")
 def register_admin_urls():
     return [path("surveys/", include(admin_urls, namespace="surveys_admin"))]
+
+
+class ResultsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm(RESULTS_PERMISSION)
+
+
+@hooks.register("register_admin_menu_item")
+def register_results_menu_item():
+    return ResultsMenuItem(
+        _("Survey results"), reverse("surveys_admin:index"), icon_name="table", order=310
+    )
 
 
 def _results_button(page, user, priority):
