@@ -9,6 +9,12 @@ from analytics.tokens import message_token
 from campaigns.audiences.services import recipient_key
 from campaigns.surveys.models import NpsSurveyPage, ServqualSurveyPage
 from tests.campaigns.audiences.factories import MailingListFactory, subscribe_many
+from tests.channels.email.conftest import (  # noqa: F401 - the sink's fixtures, re-exported
+    email_account,
+    mailing_list,
+    no_celery,
+    smtp_server,
+)
 from tests.factories import ChannelAccountFactory, PublicationFactory, add_child
 
 BASE = "https://hub.example.com"

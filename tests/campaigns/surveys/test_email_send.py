@@ -11,14 +11,7 @@ from analytics.models import Event
 from analytics.tokens import parse_message_token
 from campaigns.audiences.services import recipient_key
 from campaigns.surveys.models import SurveyResponse
-from tests.channels.email.conftest import (  # noqa: F401 - fixtures
-    drain,
-    email_account,
-    mailing_list,
-    no_celery,
-    publish,
-    smtp_server,
-)
+from tests.channels.email.conftest import drain, publish
 from tests.factories import PublicationFactory
 
 from .conftest import make_nps, make_servqual
