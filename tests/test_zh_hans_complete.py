@@ -369,6 +369,11 @@ def _objects_for(name: str, kwargs: list[str]) -> list[dict]:
         for campaign in Campaign.objects.order_by("pk"):
             campaigns.setdefault(campaign.status, campaign)
         return [{"pk": c.pk} for c in campaigns.values()]
+    if name == "surveys_admin:results":
+        from campaigns.surveys.models import NpsSurveyPage, ServqualSurveyPage
+
+        pages = [NpsSurveyPage.objects.first(), ServqualSurveyPage.objects.first()]
+        return [{"page_id": p.pk} for p in pages if p]
     if name == "audiences_import":
         return [{"list_id": m.pk} for m in few(MailingList.objects.all(), 1)]
     if name == "audiences_import_status":

@@ -12,6 +12,8 @@ DEMO_LOADERS = [
     "campaigns.demo.load_campaigns_demo",
     # A landing page with a form, offering the readers' list, and three leads.
     "campaigns.leads.demo.load_leads_demo",
+    # An NPS and a SERVQUAL survey with a few answers.
+    "campaigns.surveys.demo.load_surveys_demo",
     "channels.demo.load_channels_demo",
     # Last: publishes and sends the campaigns whose schedule fills this week, then
     # reads, clicks and browses them over HTTP and rolls the events up.
