@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "email_channel.*",
         "ezine_channel.*",
         "analytics.*",
+        "surveys.view_*",
         "ops.view_operations",
         "feedback.*",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
@@ -49,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "campaigns.view_*",
         "analytics.view_*",
         "people.view_*",
+        "surveys.view_*",
     ],
 }
 

@@ -373,6 +373,11 @@ def _objects_for(name: str, kwargs: list[str]) -> list[dict]:
         from campaigns.feedback.models import Case
 
         return [{"pk": c.pk} for c in few(Case.objects.order_by("pk"), 3)]
+    if name == "surveys_admin:results":
+        from campaigns.surveys.models import NpsSurveyPage, ServqualSurveyPage
+
+        pages = [NpsSurveyPage.objects.first(), ServqualSurveyPage.objects.first()]
+        return [{"page_id": p.pk} for p in pages if p]
     if name == "audiences_import":
         return [{"list_id": m.pk} for m in few(MailingList.objects.all(), 1)]
     if name == "audiences_import_status":

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns.leads",
     "campaigns.people",
     "campaigns.feedback",
+    "campaigns.surveys",
     "channels",
     "channels.email",
     "channels.ezine",
@@ -333,6 +334,9 @@ ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=6
 # linked to the campaign's human clicks of this many days before it; a goal's currency
 # unless it names one.
 ANALYTICS_ATTRIBUTION_WINDOW_DAYS = env.int("ANALYTICS_ATTRIBUTION_WINDOW_DAYS", default=30)
+# Surveys: how many days after its email went out a recipient may still answer a survey
+# (after that the link has expired).
+SURVEYS_ANSWER_DAYS = env.int("SURVEYS_ANSWER_DAYS", default=30)
 ANALYTICS_CURRENCY = env("ANALYTICS_CURRENCY", default="CNY")
 
 # ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
