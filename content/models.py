@@ -155,6 +155,7 @@ class HomePage(Page):
         "leads.LandingPage",
         "surveys.NpsSurveyPage",
         "surveys.ServqualSurveyPage",
+        "feedback.FeedbackPage",
     ]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1
