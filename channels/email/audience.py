@@ -103,24 +103,34 @@ def freeze_deliveries(publication, audience, may_split: bool = False) -> int:
     a large audience spills to disk, and nothing needs the delivery rows in subscriber
     order), in id ranges by several sessions when `may_split` and the audience is large
     (see the module docstring); elsewhere streamed and written FREEZE_CHUNK rows at a
-    time."""
-    if connection.vendor == "postgresql":
-        members = audience.order_by().values_list("pk", "email")
-        ranges = _id_ranges(audience) if may_split else []
-        if len(ranges) > 1:
-            with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
-                done = pool.map(lambda r: _insert_range(publication, members, *r), ranges)
-                list(done)  # re-raises a session's error
-        else:
-            _insert_selected(publication, members)
-    else:
+    time.
+
+    The caller holds the send's row lock, so no other freeze of this publication runs:
+    when it has no rows yet (every freeze but one resumed after a crash) the rows go in
+    without ON CONFLICT, a quarter faster, and are counted as they go in; the unique
+    constraint still refuses a duplicate (an error, never a second row)."""
+    if connection.vendor != "postgresql":
         _insert_in_chunks(publication, audience.order_by("pk").values_list("pk", "email"))
-    return Delivery.objects.filter(publication=publication).count()
+        return Delivery.objects.filter(publication=publication).count()
+    resuming = Delivery.objects.filter(publication=publication).exists()
+    members = audience.order_by().values_list("pk", "email")
+    ranges = _id_ranges(audience) if may_split else []
+    if len(ranges) > 1:
+        with ThreadPoolExecutor(max_workers=len(ranges)) as pool:
+            # sum() waits for every range and re-raises a session's error.
+            inserted = sum(
+                pool.map(lambda r: _insert_range(publication, members, resuming, *r), ranges)
+            )
+    else:
+        inserted = _insert_selected(publication, members, resuming)
+    if resuming:
+        return Delivery.objects.filter(publication=publication).count()
+    return inserted
 
 
 def _id_ranges(audience) -> list[tuple[int, int]]:
     """EMAIL_FREEZE_SESSIONS half-open ranges of subscriber ids covering the audience's
-    table (from its primary key's ends); one range when the span is small."""
+    table (from its primary key's ends); none when the span is small."""
     sessions = max(1, settings.EMAIL_FREEZE_SESSIONS)
     ends = audience.model._default_manager.aggregate(low=Min("pk"), high=Max("pk"))
     low, high = ends["low"], ends["high"]
@@ -130,27 +140,29 @@ def _id_ranges(audience) -> list[tuple[int, int]]:
     return [(low + i * step, low + (i + 1) * step) for i in range(sessions)]
 
 
-def _insert_range(publication, members, low: int, high: int) -> None:
+def _insert_range(publication, members, resuming: bool, low: int, high: int) -> int:
     """One range in this thread's own session and transaction, then its session closed."""
     try:
         with transaction.atomic():
-            _insert_selected(publication, members.filter(pk__gte=low, pk__lt=high))
+            return _insert_selected(publication, members.filter(pk__gte=low, pk__lt=high), resuming)
     finally:
         connections.close_all()
 
 
-def _insert_selected(publication, members) -> None:
+def _insert_selected(publication, members, resuming: bool) -> int:
+    """INSERT ... SELECT of `members`' rows; returns how many went in."""
     sql, params = members.query.sql_with_params()
     table = Delivery._meta.db_table
+    on_conflict = " ON CONFLICT (publication_id, subscriber_id) DO NOTHING" if resuming else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (publication_id, subscriber_id, email, status,"
             " claim_token, attempts, message_id, error)"
             f" SELECT %s, member.id, member.email, %s, '', 0, '', ''"
-            f" FROM ({sql}) AS member (id, email)"
-            " ON CONFLICT (publication_id, subscriber_id) DO NOTHING",
+            f" FROM ({sql}) AS member (id, email){on_conflict}",
             [publication.pk, Delivery.Status.PENDING.value, *params],
         )
+        return cursor.rowcount
 
 
 def _insert_in_chunks(publication, members) -> None:
