@@ -266,6 +266,10 @@ TASKS = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Database sessions that freeze a large email audience at once, each a range of
+# subscriber ids in its own transaction (channels.email.audience); about the cores
+# PostgreSQL has.
+EMAIL_FREEZE_SESSIONS = env.int("EMAIL_FREEZE_SESSIONS", default=2)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Campaign Hub <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
