@@ -16,6 +16,9 @@ EDITORS = "Editors"
 MODERATORS = "Moderators"
 MARKETERS = "Marketers"
 LEADERSHIP = "Leadership"
+# Erasing a person's data is destructive and cannot be undone: a separate group, given
+# by hand to whoever answers for data protection (or left to superusers).
+DATA_PROTECTION = "Data protection"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     EDITORS: [
@@ -33,11 +36,20 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "ops.view_operations",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
+        # A person's copy of their data, yes; erasing it: Data protection only.
+        "people.export_personal_data",
     ],
     LEADERSHIP: [
         "wagtailadmin.access_admin",
         "campaigns.view_*",
         "analytics.view_*",
+        "people.view_datarightsrequest",
+    ],
+    DATA_PROTECTION: [
+        "wagtailadmin.access_admin",
+        "audiences.view_subscriber",
+        "audiences.change_subscriber",
+        "people.*",
     ],
 }
 

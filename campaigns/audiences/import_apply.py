@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .erased import erased_test
 from .import_check import checked_rows
 from .import_reading import SKIPPED, problem_row, read_rows
 from .models import ImportJob, Subscriber, Subscription, Suppression
@@ -31,7 +32,7 @@ from .models import ImportJob, Subscriber, Subscription, Suppression
 CHUNK = 2000
 PROGRESS_EVERY = 10_000
 STAGE = "audiences_import_stage"
-STAGE_COLUMNS = ("row", "email", "name", "language", "timezone", "tags")
+STAGE_COLUMNS = ("row", "email", "name", "language", "timezone", "tags", "erased")
 
 
 def fast_path() -> bool:
@@ -45,13 +46,18 @@ def _stage(cursor, rows: Iterable[tuple[int, dict]], progress: Callable | None) 
     cursor.execute(
         f"CREATE TEMPORARY TABLE {STAGE} (row integer NOT NULL, email text NOT NULL,"
         " key text GENERATED ALWAYS AS (upper(email)) STORED, name text NOT NULL,"
-        " language text NOT NULL, timezone text NOT NULL, tags text[] NOT NULL) ON COMMIT DROP"
+        " language text NOT NULL, timezone text NOT NULL, tags text[] NOT NULL,"
+        " erased boolean NOT NULL) ON COMMIT DROP"
     )
+    # An erased person's address is known only by its keyed hash, which SQL cannot
+    # compute: each row is tested here (no hashing while nobody was erased).
+    erased = erased_test()
     count = 0
     with cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
         write = copy.write_row
         for row, v in rows:
-            write((row, v["email"], v["name"], v["language"], v["timezone"], v["tags"]))
+            email = v["email"]
+            write((row, email, v["name"], v["language"], v["timezone"], v["tags"], erased(email)))
             count += 1
             if progress and count % PROGRESS_EVERY == 0:
                 progress(count)
@@ -67,6 +73,7 @@ WITH keys AS (SELECT key, min(row) AS first FROM {STAGE} GROUP BY key),
 suppressed AS (
     SELECT DISTINCT k.key FROM keys k
     JOIN {Suppression._meta.db_table} x ON upper(x.email) = k.key
+    UNION SELECT key FROM {STAGE} WHERE erased
 ),
 member AS (
     SELECT k.key, bool_or(m.status = %(unsubscribed)s) AS left_list FROM keys k

@@ -355,6 +355,15 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AUDIENCES_IMPORT_STALE_SECONDS = env.int(
     "AUDIENCES_IMPORT_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 300
 )
+# The key of the hash an erased person's address is kept as on the suppression list
+# (HMAC-SHA256; campaigns/audiences/erased.py). Dedicated, so a database dump alone
+# cannot test guessed addresses against it; set it once and never change it (erased
+# addresses hashed with an old key would be mailable again). Empty: derived from
+# SECRET_KEY (development only).
+AUDIENCES_ERASURE_KEY = env("AUDIENCES_ERASURE_KEY", default="")
+# people: personal data rights (export and erasure, campaigns/people/rights.py).
+# Rows per table an export holds at most (a person with more gets the newest).
+PEOPLE_EXPORT_MAX_ROWS = env.int("PEOPLE_EXPORT_MAX_ROWS", default=100_000)
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
