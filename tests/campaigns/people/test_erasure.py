@@ -56,7 +56,15 @@ def text_in_every_table() -> str:
 
 
 def found(haystack: str) -> list[str]:
-    return [n for n in NEEDLES if n.lower() in haystack]
+    """The needles in `haystack`, as text or as the hex pg_dump writes binary columns in
+    (an import's file)."""
+    return [
+        n
+        for n in NEEDLES
+        if n.lower() in haystack
+        or n.lower().encode().hex() in haystack
+        or n.encode().hex() in haystack
+    ]
 
 
 def pg_dump() -> str:
