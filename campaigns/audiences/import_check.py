@@ -23,8 +23,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .addresses import MAX_ADDRESS, MAX_LOCAL, validate_address
-from .import_reading import REJECTED, SKIPPED, ImportFileError, problem_row, read_rows
 from .erased import erased_test
+from .import_reading import REJECTED, SKIPPED, ImportFileError, problem_row, read_rows
 from .models import MailingList, Subscription, Suppression, normalise_tags
 from .services import normalise_email
 

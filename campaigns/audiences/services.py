@@ -238,9 +238,7 @@ def is_suppressed(email: str) -> bool:
     """On the suppression list: the address itself, or its key if the person was erased
     (erased.py)."""
     email = normalise_email(email)
-    return (
-        Suppression.objects.filter(email__iexact=email).exists() or erased.is_erased(email)
-    )
+    return Suppression.objects.filter(email__iexact=email).exists() or erased.is_erased(email)
 
 
 def erased_among(emails) -> set[str]:

@@ -171,7 +171,15 @@ class AudiencesRights:
 
 
 # --- email -----------------------------------------------------------------------------
-DELIVERY_FIELDS = ["publication_id", "email", "status", "attempts", "sent_at", "message_id", "error"]
+DELIVERY_FIELDS = [
+    "publication_id",
+    "email",
+    "status",
+    "attempts",
+    "sent_at",
+    "message_id",
+    "error",
+]
 
 
 def deliveries_export(subscriber) -> list[dict]:

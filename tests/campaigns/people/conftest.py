@@ -21,7 +21,7 @@ from campaigns.audiences.models import ImportJob, Subscriber, Subscription
 from channels.email.progress import send_progress
 from content.roles import DATA_PROTECTION, sync_role_permissions
 from tests.campaigns.leads.conftest import VALID, make_landing
-from tests.channels.email.conftest import (  # noqa: F401 - fixtures used here
+from tests.channels.email.conftest import (  # noqa: F401 - the email tests' fixtures
     drain,
     email_account,
     email_publication,
@@ -51,10 +51,10 @@ def csv_of(*rows: str) -> bytes:
     return ("email,name\n" + "".join(f"{r}\n" for r in rows)).encode()
 
 
-def run_import(mailing_list, data: bytes) -> ImportJob:
+def run_import(to_list, data: bytes) -> ImportJob:
     mapping = importing.preview_csv(data, "auto")["mapping"]
     job = ImportJob.objects.create(
-        mailing_list=mailing_list,
+        mailing_list=to_list,
         file=data,
         encoding="auto",
         mapping=mapping,
@@ -73,7 +73,7 @@ def post_landing(data, ip="198.51.100.7"):
 
 
 @pytest.fixture
-def world(settings, smtp_server, no_celery, mailing_list, email_publication, home_page):
+def world(settings, smtp_server, no_celery, mailing_list, email_publication, home_page):  # noqa: F811
     settings.REDIS_URL = ""  # tracking events stored at once, no queue to drain
     landing = make_landing(home_page, mailing_list=mailing_list)
     goal = Goal.objects.create(
@@ -105,7 +105,9 @@ def world(settings, smtp_server, no_celery, mailing_list, email_publication, hom
     Event.objects.filter(kind__in=["send", "delivery"]).update(
         occurred_at=timezone.now() - datetime.timedelta(minutes=10)
     )
-    link = get_or_create_tracked_link("https://shop.example.com/sale", publication=email_publication)
+    link = get_or_create_tracked_link(
+        "https://shop.example.com/sale", publication=email_publication
+    )
     for subscriber in (person, others[0]):
         token = message_token(email_publication.pk, audiences.recipient_key(subscriber.pk))
         reader = Client(REMOTE_ADDR="203.0.113.9")
