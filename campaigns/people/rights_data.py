@@ -58,9 +58,7 @@ def rows(queryset, fields) -> list[dict]:
 
 
 def subscriber_row(subscriber) -> dict:
-    fields = [
-        f.attname for f in subscriber._meta.concrete_fields if f.attname != "confirmation_sent_at"
-    ]
+    fields = [f.attname for f in subscriber._meta.concrete_fields]
     return {f: plain(getattr(subscriber, f)) for f in fields} | {
         "tags": list(subscriber.tags or []),
         "list_ids": list(subscriber.list_ids or []),

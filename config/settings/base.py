@@ -361,9 +361,6 @@ AUDIENCES_IMPORT_STALE_SECONDS = env.int(
 # addresses hashed with an old key would be mailable again). Empty: derived from
 # SECRET_KEY (development only).
 AUDIENCES_ERASURE_KEY = env("AUDIENCES_ERASURE_KEY", default="")
-# people: personal data rights (export and erasure, campaigns/people/rights.py).
-# Rows per table an export holds at most (a person with more gets the newest).
-PEOPLE_EXPORT_MAX_ROWS = env.int("PEOPLE_EXPORT_MAX_ROWS", default=100_000)
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
