@@ -44,10 +44,6 @@ def erased_key(email: str, key: bytes | None = None) -> str:
     return PREFIX + digest
 
 
-def any_erased() -> bool:
-    return Suppression.objects.filter(reason=Suppression.Reason.ERASED).exists()
-
-
 def is_erased(email: str) -> bool:
     return Suppression.objects.filter(email=erased_key(email)).exists()
 
