@@ -19,6 +19,9 @@ LEADERSHIP = "Leadership"
 # Customer service leads: answer feedback cases and hear of overdue ones (the default
 # FEEDBACK_ESCALATION_GROUP).
 SERVICE_MANAGERS = "Service managers"
+# Erasing a person's data is destructive and cannot be undone: a separate group, given
+# by hand to whoever answers for data protection (or left to superusers).
+DATA_PROTECTION = "Data protection"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     EDITORS: [
@@ -39,6 +42,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "feedback.*",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
+        # A person's copy of their data, yes; erasing it: Data protection only.
+        "people.export_personal_data",
+        "-people.erase_personal_data",
     ],
     SERVICE_MANAGERS: [
         "wagtailadmin.access_admin",
@@ -49,8 +55,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "campaigns.view_*",
         "analytics.view_*",
+        # People's records and the log of data requests, read-only.
         "people.view_*",
         "surveys.view_*",
+    ],
+    DATA_PROTECTION: [
+        "wagtailadmin.access_admin",
+        "audiences.view_subscriber",
+        "audiences.change_subscriber",
+        "people.*",
     ],
 }
 

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import triggers
+from .erased import erased_test
 from .import_check import checked_rows
 from .import_reading import SKIPPED, problem_row, read_rows
 from .models import ImportJob, Subscriber, Subscription, Suppression
@@ -39,7 +40,7 @@ from .models import ImportJob, Subscriber, Subscription, Suppression
 CHUNK = 2000
 PROGRESS_EVERY = 10_000
 STAGE = "audiences_import_stage"
-STAGE_COLUMNS = ("row", "email", "name", "language", "timezone", "tags")
+STAGE_COLUMNS = ("row", "email", "name", "language", "timezone", "tags", "erased")
 KEPT_PREFIX = "audiences_import_rows_"
 # A checked job nobody confirmed keeps its rows this long; its import then reads the
 # file again.
@@ -66,13 +67,18 @@ def _stage(
     cursor.execute(
         f"CREATE {kind} TABLE {table} (row integer NOT NULL, email text NOT NULL,"
         " key text GENERATED ALWAYS AS (upper(email)) STORED, name text NOT NULL,"
-        f" language text NOT NULL, timezone text NOT NULL, tags text[] NOT NULL){end}"
+        " language text NOT NULL, timezone text NOT NULL, tags text[] NOT NULL,"
+        f" erased boolean NOT NULL){end}"
     )
+    # An erased person's address is known only by its keyed hash, which SQL cannot
+    # compute: each row is tested here (no hashing while nobody was erased).
+    erased = erased_test()
     count = 0
     with cursor.copy(f"COPY {table} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
         write = copy.write_row
         for row, v in rows:
-            write((row, v["email"], v["name"], v["language"], v["timezone"], v["tags"]))
+            email = v["email"]
+            write((row, email, v["name"], v["language"], v["timezone"], v["tags"], erased(email)))
             count += 1
             if progress and count % PROGRESS_EVERY == 0:
                 progress(count)
@@ -98,6 +104,7 @@ WITH keys AS (SELECT key, min(row) AS first FROM {{stage}} GROUP BY key),
 suppressed AS (
     SELECT DISTINCT k.key FROM keys k
     JOIN {Suppression._meta.db_table} x ON upper(x.email) = k.key
+    UNION SELECT key FROM {{stage}} WHERE erased
 ),
 member AS (
     SELECT t.key, bool_or(m.status = %(unsubscribed)s) AS left_list FROM {MATCHED} t

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .addresses import MAX_ADDRESS, MAX_LOCAL, validate_address
+from .erased import erased_test
 from .import_reading import REJECTED, SKIPPED, ImportFileError, problem_row, read_rows
 from .models import MailingList, Subscription, Suppression, normalise_tags
 from .services import normalise_email
@@ -226,6 +227,7 @@ def validate_import(
     added, and stay valid (applying them again changes nothing)."""
     header, rows = checked_rows(data, encoding, mapping)
     suppressed = {e.lower() for e in Suppression.objects.values_list("email", flat=True)}
+    erased = erased_test()
     on_list: dict[str, str] = {
         email.lower(): status
         for email, status in Subscription.objects.filter(mailing_list=mailing_list).values_list(
@@ -245,7 +247,7 @@ def validate_import(
         if key in seen:
             duplicate = {"row": seen[key]}
             problems.append(problem_row(row, cells, SKIPPED, "duplicate", duplicate, email=email))
-        elif key in suppressed:
+        elif key in suppressed or erased(key):
             problems.append(problem_row(row, cells, SKIPPED, "suppressed", email=email))
         elif on_list.get(key) == Subscription.Status.UNSUBSCRIBED:
             problems.append(problem_row(row, cells, SKIPPED, "unsubscribed", email=email))

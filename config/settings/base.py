@@ -367,6 +367,12 @@ AUDIENCES_IMPORT_STALE_SECONDS = env.int(
 # Feedback inbox: the group whose members hear of an overdue case (content/roles.py
 # creates "Service managers").
 FEEDBACK_ESCALATION_GROUP = env.str("FEEDBACK_ESCALATION_GROUP", default="Service managers")
+# The key of the hash an erased person's address is kept as on the suppression list
+# (HMAC-SHA256; campaigns/audiences/erased.py). Dedicated, so a database dump alone
+# cannot test guessed addresses against it; set it once and never change it (erased
+# addresses hashed with an old key would be mailable again). Empty: derived from
+# SECRET_KEY (development only).
+AUDIENCES_ERASURE_KEY = env("AUDIENCES_ERASURE_KEY", default="")
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`
