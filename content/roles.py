@@ -42,9 +42,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "feedback.*",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
-        # A person's copy of their data, yes; erasing it: Data protection only.
+        # A person's copy of their data, yes; erasing it and the log of requests: Data
+        # protection (and Leadership reads the log).
         "people.export_personal_data",
         "-people.erase_personal_data",
+        "-people.view_datarightsrequest",
     ],
     SERVICE_MANAGERS: [
         "wagtailadmin.access_admin",
