@@ -341,6 +341,8 @@ NOT_SCREENS = {
     "analytics_connections:import_now": "POST only",
     "people_rights:export_json": "a download (JSON), no screen",
     "people_rights:export_csv": "a download (zip), no screen",
+    "people_add_note": "POST only",
+    "people_key_account": "POST only",
 }
 NOT_SCREEN_SUFFIXES = (":delete", ":copy", ":history_results", ":index_results")
 
@@ -380,6 +382,24 @@ def _objects_for(name: str, kwargs: list[str]) -> list[dict]:
 
         pages = [NpsSurveyPage.objects.first(), ServqualSurveyPage.objects.first()]
         return [{"page_id": p.pk} for p in pages if p]
+    if name == "people_person":
+        # A key account with notes, a feedback case and a lead; and whoever the demo's
+        # email reached, opened and clicked the most (a long timeline).
+        from analytics.models import Event
+        from campaigns.people.models import KeyAccount, Note
+
+        people = set(Note.objects.values_list("subscriber_id", flat=True)[:2])
+        people |= set(
+            KeyAccount.objects.exclude(subscriber=None).values_list("subscriber_id", flat=True)[:1]
+        )
+        busiest = (
+            Event.objects.exclude(subscriber_id=0)
+            .values("subscriber_id")
+            .annotate(n=models.Count("pk"))
+            .order_by("-n")[:1]
+        )
+        people |= {row["subscriber_id"] for row in busiest}
+        return [{"pk": pk} for pk in sorted(people)]
     if name == "people_rights:erase":
         from campaigns.audiences.models import Subscriber
 

@@ -19,9 +19,8 @@ from wagtail.admin import messages
 
 from campaigns.audiences.models import MailingList, Subscriber
 
-from . import key_accounts
+from . import key_accounts, notes
 from .actions import person_actions
-from .models import Note
 from .search import search_people
 from .timeline import person_timeline
 
@@ -109,9 +108,7 @@ def add_note(request, pk: int):
     subscriber = get_object_or_404(Subscriber, pk=pk)
     form = NoteForm(request.POST)
     if form.is_valid():
-        Note.objects.create(
-            subscriber=subscriber, author=request.user, text=form.cleaned_data["text"]
-        )
+        notes.add_note(subscriber, request.user, form.cleaned_data["text"])
         messages.success(request, _("Note added."))
     else:
         messages.error(request, _("The note is empty or too long."))

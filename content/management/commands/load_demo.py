@@ -16,6 +16,8 @@ DEMO_LOADERS = [
     "campaigns.feedback.demo.load_feedback_demo",
     # An NPS and a SERVQUAL survey with a few answers.
     "campaigns.surveys.demo.load_surveys_demo",
+    # Key accounts and notes for the landing page's leads, owned by the demo marketer.
+    "campaigns.people.demo.load_people_demo",
     "channels.demo.load_channels_demo",
     # Last: publishes and sends the campaigns whose schedule fills this week, then
     # reads, clicks and browses them over HTTP and rolls the events up.
