@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import changes
 from .import_check import checked_rows
 from .import_reading import SKIPPED, problem_row, read_rows
 from .models import ImportJob, Subscriber, Subscription, Suppression
@@ -183,6 +184,7 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]], progress) -> in
                 "basis": job.consent_basis,
             },
         )
+        changes.record_import_staged(cursor, job, now, STAGE)
         cursor.execute(f"SELECT count(*) FROM {STAGE}")
         return cursor.fetchone()[0]
 
