@@ -160,9 +160,9 @@ def path(request, monkeypatch):
 def test_an_import_writes_one_entry_per_person_it_subscribed(weekly, path):
     audiences.subscribe("old@example.cn", weekly, method="form")
     data = (
-        "email,name,tags\n"
-        "a@example.cn,A,vip\nb@example.cn,B,\nA@example.cn,A again,\nold@example.cn,Old,\n"
-    ).encode()
+        b"email,name,tags\n"
+        b"a@example.cn,A,vip\nb@example.cn,B,\nA@example.cn,A again,\nold@example.cn,Old,\n"
+    )
     job = ImportJob.objects.create(
         mailing_list=weekly,
         file=data,
