@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.core import mail
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from campaigns.audiences import import_apply, importing
@@ -13,6 +14,7 @@ from campaigns.audiences import services as audiences
 from campaigns.audiences.models import AudienceChange, ImportJob, Subscriber, Subscription
 from campaigns.people.timeline import person_timeline
 from tests.campaigns.audiences.factories import MailingListFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +189,28 @@ def test_an_import_writes_one_entry_per_person_it_subscribed(weekly, path):
     assert entry.detail == "Trade fair 2026"
     # the person already on the list got nothing from the import
     assert kinds(Subscriber.objects.get(email="old@example.cn")) == ["subscribed"]
+
+
+def test_the_subscriber_form_saves_tags_through_the_log(client):
+    mia = UserFactory(username="mia", groups=["Marketers"])
+    client.force_login(mia)
+    li = audiences.get_or_create_subscriber("li@example.cn", tags=["old"])
+    edit = reverse("subscriber:edit", args=[li.pk])
+    assert 'value="old"' in client.get(edit).content.decode()
+    form = {
+        "email": li.email,
+        "name": "",
+        "language": "en",
+        "timezone": "UTC",
+        "attributes": "",
+        "tags": "VIP, 上海",
+    }
+    assert client.post(edit, form).status_code == 302
+    assert client.post(edit, form).status_code == 302  # the same again: nothing new
+    li.refresh_from_db()
+    assert li.tag_list == ["vip", "上海"]
+    changes = AudienceChange.objects.filter(subscriber=li).order_by("kind")
+    assert [(c.kind, c.detail["tags"], c.actor) for c in changes] == [
+        ("tags_added", ["vip", "上海"], mia),
+        ("tags_removed", ["old"], mia),
+    ]
