@@ -261,7 +261,7 @@ def is_suppressed(email: str) -> bool:
     return Suppression.objects.filter(email__iexact=normalise_email(email)).exists()
 
 
-def suppress_address(email: str, reason: str, detail: str = "") -> Suppression:
+def suppress_address(email: str, reason: str, detail: str = "", *, actor=None) -> Suppression:
     """Put `email` on the suppression list (idempotent; the first reason is kept)."""
     email = normalise_email(email)
     existing = Suppression.objects.filter(email__iexact=email).first()
@@ -275,11 +275,23 @@ def suppress_address(email: str, reason: str, detail: str = "") -> Suppression:
                     person[0],
                     changes.Kind.SUPPRESSED,
                     detail={"reason": reason},
+                    actor=actor,
                     at=created.created_at,
                 )
             return created
     except IntegrityError:
         return Suppression.objects.get(email__iexact=email)
+
+
+def unsuppress_address(email: str, *, actor=None) -> int:
+    """Take `email` off the suppression list (staff only); how many rows went."""
+    email = normalise_email(email)
+    with transaction.atomic():
+        gone, _by_model = Suppression.objects.filter(email__iexact=email).delete()
+        if gone:
+            for person in Subscriber.objects.filter(email__iexact=email).values_list("pk"):
+                changes.record(person[0], changes.Kind.UNSUPPRESSED, actor=actor)
+    return gone
 
 
 def unsubscribe(

@@ -11,7 +11,13 @@ from django.utils import timezone, translation
 
 from campaigns.audiences import import_apply, importing
 from campaigns.audiences import services as audiences
-from campaigns.audiences.models import AudienceChange, ImportJob, Subscriber, Subscription
+from campaigns.audiences.models import (
+    AudienceChange,
+    ImportJob,
+    Subscriber,
+    Subscription,
+    Suppression,
+)
 from campaigns.people.timeline import person_timeline
 from tests.campaigns.audiences.factories import MailingListFactory
 from tests.factories import UserFactory
@@ -213,4 +219,30 @@ def test_the_subscriber_form_saves_tags_through_the_log(client):
     assert [(c.kind, c.detail["tags"], c.actor) for c in changes] == [
         ("tags_added", ["vip", "上海"], mia),
         ("tags_removed", ["old"], mia),
+    ]
+
+
+def test_staff_suppressing_and_unsuppressing_in_the_admin_is_logged(client):
+    mia = UserFactory(username="mia", groups=["Marketers"])
+    client.force_login(mia)
+    li = audiences.get_or_create_subscriber("li@example.cn")
+    response = client.post(
+        reverse("suppression:add"),
+        {"email": "LI@example.cn", "reason": "manual", "detail": "asked by phone"},
+    )
+    assert response.status_code == 302
+    suppression = Suppression.objects.get()
+    li.refresh_from_db()
+    assert li.suppressed
+    response = client.post(reverse("suppression:delete", args=[suppression.pk]))
+    assert response.status_code == 302
+    assert not Suppression.objects.exists()
+    assert [(c.kind, c.actor) for c in AudienceChange.objects.order_by("at", "id")] == [
+        ("suppressed", mia),
+        ("unsuppressed", mia),
+    ]
+    titles = [e.title for e in audience_titles(li)]
+    assert titles[:2] == [
+        "Taken off the suppression list",
+        "Put on the suppression list: Added by staff",
     ]
