@@ -15,7 +15,13 @@ ANALYTICS_ATTRIBUTION_WINDOW_DAYS) is decided when the conversion is stored
 
 Public contract: CLICK_COOKIE, CLICK_PARAM, MAX_CLICKS, sign_click(uid),
 parse_click(value), remember_click(response, request, uid), click_cookie_of(request),
-clicks_of_cookie(value), with_click_param(url, uid).
+clicks_of_cookie(value), with_click_param(url, uid), carry_message_to(path_prefix),
+with_message_param(url, token).
+
+The message token (`?m=`, analytics.tokens) stays with the redirect, except on our own
+pages under a path an app asked for with `carry_message_to` (surveys: the answer page
+takes the recipient from it): there the redirect passes it on as `?m=`, so the click
+is counted AND the page knows whose answer it is.
 """
 
 import datetime
@@ -25,6 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .tokens import TOKEN_RE
 
 CLICK_COOKIE = "hub_clicks"
 CLICK_PARAM = "ch_click"
@@ -106,3 +114,26 @@ def with_click_param(url: str, uid: str) -> str:
     parts = urlsplit(url)
     query = f"{parts.query}&" if parts.query else ""
     return urlunsplit(parts._replace(query=f"{query}{CLICK_PARAM}={sign_click(uid)}"))
+
+
+# Own-site path prefixes whose pages read the message token (apps add theirs in ready()).
+_MESSAGE_PATHS: list[str] = []
+
+
+def carry_message_to(path_prefix: str) -> None:
+    """Have the redirect pass a click's message token on to our pages under
+    `path_prefix` (e.g. "/surveys/")."""
+    if path_prefix not in _MESSAGE_PATHS:
+        _MESSAGE_PATHS.append(path_prefix)
+
+
+def with_message_param(url: str, token: str) -> str | None:
+    """`url` with `m=<token>` added when its path is one that reads the message token
+    (the caller has checked it is our own site), else None."""
+    if not token or not TOKEN_RE.match(token):
+        return None
+    parts = urlsplit(url)
+    if not any(parts.path.startswith(prefix) for prefix in _MESSAGE_PATHS):
+        return None
+    query = f"{parts.query}&m={token}" if parts.query else f"m={token}"
+    return urlunsplit(parts._replace(query=query))

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .click_carry import click_cookie_of, remember_click, with_click_param
+from .click_carry import click_cookie_of, remember_click, with_click_param, with_message_param
 from .conversions import KEY_RE, any_external_goal, carries_click_id, record_external
 from .link_cache import resolve_link_attribution, resolve_link_code
 from .pusher import enqueue_event
@@ -60,6 +60,11 @@ def redirect_link(request, code):
         # this visitor makes there, and the click for a conversion there
         # (analytics.click_carry). Off-site destinations (most clicks) skip this.
         campaign_id, publication_id = resolve_link_attribution(code)
+        # A page that answers for one recipient (a survey's answer link) gets the
+        # message token the click carried; every other page never sees it.
+        carried = with_message_param(destination, message) if message else None
+        if carried:
+            response["Location"] = carried
         if campaign_id:
             remember_visit(response, request, campaign_id, publication_id)
             remember_click(response, request, click["u"])

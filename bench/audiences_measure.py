@@ -420,8 +420,8 @@ def freeze(publication, limit: int | None = None) -> tuple[float, int, int]:
     else:
         real = audience.freeze_deliveries
 
-        def first_only(pub, members):
-            return real(pub, members.filter(pk__lte=limit))
+        def first_only(pub, members, **kwargs):
+            return real(pub, members.filter(pk__lte=limit), **kwargs)
 
         audience.freeze_deliveries = first_only
         try:

@@ -21,7 +21,15 @@ from content.models import (
     SoftArticlePage,
 )
 
-PUBLISHABLE_MODELS = (BlogPostPage, SoftArticlePage, EmailIssuePage, EZineIssuePage)
+PUBLISHABLE_MODELS = [BlogPostPage, SoftArticlePage, EmailIssuePage, EZineIssuePage]
+
+
+def register_publishable(*models) -> None:
+    """Offer more page types to publications (an app's AppConfig.ready(): surveys)."""
+    for model in models:
+        if model not in PUBLISHABLE_MODELS:
+            PUBLISHABLE_MODELS.append(model)
+
 
 # Whoever may add or change a publication may look through the content to pick from.
 CHOOSER_PERMISSIONS = ("campaigns.add_publication", "campaigns.change_publication")

@@ -145,7 +145,7 @@ def campaign_edit(request, pk):
 def campaign_detail(request, pk):
     campaign = get_object_or_404(Campaign.objects.select_related("owner", "approved_by"), pk=pk)
     publications = campaign.publications.select_related(
-        "page", "channel_account", "email_send"
+        "page", "page__content_type", "channel_account", "email_send"
     ).order_by("publish_at", "pk")
     return render(
         request,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("campaigns.audiences.urls")),
     path("", include("campaigns.leads.urls")),
     path("", include("campaigns.feedback.urls")),
+    path("", include("campaigns.surveys.urls")),
     path("", include("channels.email.urls")),
     path("", include("channels.ezine.urls")),
     path("", include("channels.urls")),

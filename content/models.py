@@ -146,12 +146,16 @@ class HomePage(Page):
     intro = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    # leads.LandingPage (campaigns/leads) by name only: content imports no other app.
+    # leads.LandingPage (campaigns/leads) and the surveys (campaigns/surveys) by name
+    # only: content imports no other app.
     subpage_types = [
         "content.BlogIndexPage",
         "content.EmailIssueIndexPage",
         "content.EZinePage",
         "leads.LandingPage",
+        "surveys.NpsSurveyPage",
+        "surveys.ServqualSurveyPage",
+        "feedback.FeedbackPage",
     ]
     parent_page_types = ["wagtailcore.Page"]
     max_count = 1

@@ -19,6 +19,9 @@ LEADERSHIP = "Leadership"
 # Customer service leads: answer feedback cases and hear of overdue ones (the default
 # FEEDBACK_ESCALATION_GROUP).
 SERVICE_MANAGERS = "Service managers"
+# Erasing a person's data is destructive and cannot be undone: a separate group, given
+# by hand to whoever answers for data protection (or left to superusers).
+DATA_PROTECTION = "Data protection"
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     EDITORS: [
@@ -34,10 +37,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "email_channel.*",
         "ezine_channel.*",
         "analytics.*",
+        "surveys.view_*",
         "ops.view_operations",
         "feedback.*",
         # Approving a campaign is a separate, deliberate grant (see README, Roles).
         "-campaigns.approve_campaign",
+        # A person's copy of their data, yes; erasing it and the log of requests: Data
+        # protection (and Leadership reads the log).
+        "people.export_personal_data",
+        "-people.erase_personal_data",
+        "-people.view_datarightsrequest",
     ],
     SERVICE_MANAGERS: [
         "wagtailadmin.access_admin",
@@ -48,7 +57,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "wagtailadmin.access_admin",
         "campaigns.view_*",
         "analytics.view_*",
+        # People's records and the log of data requests, read-only.
         "people.view_*",
+        "surveys.view_*",
+    ],
+    DATA_PROTECTION: [
+        "wagtailadmin.access_admin",
+        "audiences.view_subscriber",
+        "audiences.change_subscriber",
+        "people.*",
     ],
 }
 

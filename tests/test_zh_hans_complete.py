@@ -339,6 +339,8 @@ NOT_SCREENS = {
     "email_preview": "the issue itself, checked with the emails",
     "analytics_connections:test": "POST only",
     "analytics_connections:import_now": "POST only",
+    "people_rights:export_json": "a download (JSON), no screen",
+    "people_rights:export_csv": "a download (zip), no screen",
 }
 NOT_SCREEN_SUFFIXES = (":delete", ":copy", ":history_results", ":index_results")
 
@@ -373,6 +375,15 @@ def _objects_for(name: str, kwargs: list[str]) -> list[dict]:
         from campaigns.feedback.models import Case
 
         return [{"pk": c.pk} for c in few(Case.objects.order_by("pk"), 3)]
+    if name == "surveys_admin:results":
+        from campaigns.surveys.models import NpsSurveyPage, ServqualSurveyPage
+
+        pages = [NpsSurveyPage.objects.first(), ServqualSurveyPage.objects.first()]
+        return [{"page_id": p.pk} for p in pages if p]
+    if name == "people_rights:erase":
+        from campaigns.audiences.models import Subscriber
+
+        return [{"subscriber_id": p.pk} for p in few(Subscriber.objects.order_by("pk"), 1)]
     if name == "audiences_import":
         return [{"list_id": m.pk} for m in few(MailingList.objects.all(), 1)]
     if name == "audiences_import_status":

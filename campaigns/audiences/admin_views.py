@@ -40,10 +40,11 @@ class YesNoColumn(Column):
 
 class MemberCountColumn(Column):
     """A list's subscribed members: the stored count and how long ago it was counted
-    (listing.member_count), never a count of millions of rows per page view."""
+    (listing.member_counts), never a count of millions of rows per page view. The index
+    view counts its page's lists at once (`member_count_info`); else one list's own."""
 
     def get_value(self, instance):
-        info = listing.member_count(instance)
+        info = getattr(instance, "member_count_info", None) or listing.member_count(instance)
         text = listing.describe_count(info)
         if info["counted_at"] is None:
             return text

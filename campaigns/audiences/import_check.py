@@ -15,6 +15,7 @@ is accepted.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .addresses import MAX_ADDRESS, MAX_LOCAL, validate_address
+from .erased import erased_test
 from .import_reading import REJECTED, SKIPPED, ImportFileError, problem_row, read_rows
 from .models import MailingList, Subscription, Suppression, normalise_tags
 from .services import normalise_email
@@ -32,20 +34,24 @@ LANGUAGES = {"en": "en", "zh-hans": "zh-hans", "zh": "zh-hans", "zh-cn": "zh-han
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_PLAIN_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}")
+# A local part of at most MAX_LOCAL characters (ASCII: octets), no "--" in the domain.
+_PLAIN_ADDRESS = re.compile(
+    rf"(?=[^@]{{1,{MAX_LOCAL}}}@){_ATOM}(?:\.{_ATOM})*@(?!.*--)(?:{_LABEL}\.)+[a-z]{{2,63}}"
+)
+
+
+def plain_address(value: str) -> bool:
+    """Whether `value` is a plain ASCII address that validate_address accepts, decided
+    by a pattern alone; False says nothing (the full check decides). The pattern accepts
+    only what the full check accepts too: IDNA refuses a label with "--" (xn-- and
+    3rd/4th-position hyphens), so such domains go the long way."""
+    return len(value) <= MAX_ADDRESS and _PLAIN_ADDRESS.fullmatch(value) is not None
 
 
 def address_ok(value: str) -> bool:
     """validate_address as a yes/no, quick for the plain ASCII addresses most files
-    hold. The pattern accepts only what the full check accepts too: IDNA refuses a
-    label with "--" (xn-- and 3rd/4th-position hyphens), so such domains go the long way."""
-    if (
-        len(value) <= MAX_ADDRESS
-        and value.isascii()
-        and _PLAIN_ADDRESS.fullmatch(value)
-        and value.index("@") <= MAX_LOCAL
-        and "--" not in value[value.index("@") :]
-    ):
+    hold (plain_address)."""
+    if plain_address(value):
         return True
     try:
         validate_address(value)
@@ -90,6 +96,61 @@ def _row_problem(
     return None
 
 
+def _quick_check(mapping: dict, width: int):
+    """A check for the rows most files are made of (as many cells as the header, a plain
+    ASCII address, a known language and time zone, no NUL): the row's values ready to
+    import, exactly as the full check makes them, or None, and the full check decides
+    (it gives the reason). None when the mapping is not the usual one."""
+    index = {field: int(i) for field, i in mapping.items()}
+    if not set(index) <= set(FIELDS) or not all(0 <= i < width for i in index.values()):
+        return None
+    zones, languages, match = _zones(), LANGUAGES, _PLAIN_ADDRESS.fullmatch
+    tag_lists: dict[str, list[str] | None] = {}
+    if set(index) == set(FIELDS):  # the usual file: one getter for the five cells
+        cells_of = operator.itemgetter(*(index[field] for field in FIELDS))
+    else:
+        at = [index.get(field) for field in FIELDS]
+
+        def cells_of(cells):
+            return ["" if i is None else cells[i] for i in at]
+
+    def quick(cells: list[str]) -> dict | None:
+        email, name, language, zone, tag_text = cells_of(cells)
+        email, name, language, zone = email.strip(), name.strip(), language.strip(), zone.strip()
+        if not email.isascii():  # ASCII: NFC (normalise_email) leaves it as it is
+            return None
+        local, _at, domain = email.rpartition("@")
+        email = f"{local}@{domain.lower()}"
+        tag_text = tag_text.strip()
+        stored = languages.get(language.lower())
+        if (
+            stored is None
+            or (zone and zone not in zones)
+            or len(name) > 200
+            or len(email) > MAX_ADDRESS
+            or match(email) is None
+            or "\x00" in name + language + zone + tag_text
+        ):
+            return None
+        tags = tag_lists.get(tag_text, False)
+        if tags is False:
+            tags = normalise_tags(tag_text)
+            tags = None if len(",".join(tags)) > 1000 else tags
+            if len(tag_lists) < 10_000:
+                tag_lists[tag_text] = tags
+        if tags is None:
+            return None
+        return {
+            "email": email,
+            "name": name,
+            "language": stored or "en",
+            "timezone": zone or "UTC",
+            "tags": list(tags),
+        }
+
+    return quick
+
+
 def checked_rows(
     data: bytes, encoding: str, mapping: dict, reported: frozenset[int] | None = None
 ) -> tuple[list[str], Iterator[tuple[int, list[str], dict | None, dict | None]]]:
@@ -109,9 +170,20 @@ def checked_rows(
     width = len(header)
     fields = [(field, int(index)) for field, index in mapping.items()]
     email_index = int(mapping["email"])
+    quick = _quick_check(mapping, width)
 
     def generate():
         for row, cells, unreadable in rows:
+            if (
+                quick
+                and unreadable is None
+                and len(cells) == width
+                and (reported is None or row not in reported)
+            ):
+                values = quick(cells)
+                if values is not None:
+                    yield row, cells, values, None
+                    continue
             if unreadable:
                 yield row, cells, None, problem_row(row, cells, REJECTED, *unreadable)
                 continue
@@ -155,6 +227,7 @@ def validate_import(
     added, and stay valid (applying them again changes nothing)."""
     header, rows = checked_rows(data, encoding, mapping)
     suppressed = {e.lower() for e in Suppression.objects.values_list("email", flat=True)}
+    erased = erased_test()
     on_list: dict[str, str] = {
         email.lower(): status
         for email, status in Subscription.objects.filter(mailing_list=mailing_list).values_list(
@@ -174,7 +247,7 @@ def validate_import(
         if key in seen:
             duplicate = {"row": seen[key]}
             problems.append(problem_row(row, cells, SKIPPED, "duplicate", duplicate, email=email))
-        elif key in suppressed:
+        elif key in suppressed or erased(key):
             problems.append(problem_row(row, cells, SKIPPED, "suppressed", email=email))
         elif on_list.get(key) == Subscription.Status.UNSUBSCRIBED:
             problems.append(problem_row(row, cells, SKIPPED, "unsubscribed", email=email))

@@ -96,6 +96,7 @@ WORKING = (ImportJob.Status.CHECKING, ImportJob.Status.RUNNING)
 def _fail(job_id: int, code: str, params: dict) -> None:
     """Mark a job failed with a file-wide reason (kept as a code, worded for each
     reader), whatever step it was in."""
+    import_apply.discard_kept(job_id)
     ImportJob.objects.filter(pk=job_id).exclude(status=ImportJob.Status.DONE).update(
         status=ImportJob.Status.FAILED,
         errors=[_problem(0, [], REJECTED, code, params)],
@@ -132,6 +133,8 @@ def sweep_stale_imports(now: datetime.datetime | None = None, job_id: int | None
         cache.delete(progress_key(pk))
     if failed:
         logger.warning("Failed %s stale subscriber import(s)", failed)
+    if job_id is None:
+        import_apply.sweep_kept(now)
     return failed
 
 
@@ -151,6 +154,7 @@ def _check(job: ImportJob, progress) -> bool:
                 bytes(job.file),
                 job.encoding,
                 job.mapping,
+                job.pk,
                 job.mailing_list_id,
                 progress,
                 MAX_REPORTED,
@@ -179,6 +183,7 @@ def _check(job: ImportJob, progress) -> bool:
 
 
 def _file_error(job: ImportJob, exc: ImportFileError) -> None:
+    import_apply.discard_kept(job.pk)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.FAILED,
         errors=[_problem(0, [], REJECTED, "file", text=str(exc))],
@@ -244,25 +249,30 @@ def _run(job: ImportJob) -> None:
     would pass now for a reason the report did not show), checked again: an address
     suppressed or a person who left since the report is left out."""
     progress = _progress(job)
-    reported = {p["row"] for p in job.errors}
-    try:
-        if import_apply.fast_path():
-            _header, rows = checked_rows(
-                bytes(job.file), job.encoding, job.mapping, frozenset(reported)
-            )
-            chosen = ((row, values) for row, _cells, values, problem in rows if problem is None)
-            clean = None
-        else:
-            _header, clean, _problems = validate_import(
-                bytes(job.file), job.encoding, job.mapping, job.mailing_list, progress, True
-            )
-            clean = [values for values in clean if values["row"] not in reported]
-    except ImportFileError as exc:
-        _file_error(job, exc)
-        return
+    if import_apply.fast_path() and import_apply.kept_rows(job):
+        # The check kept the valid rows: nothing to read or check again.
+        chosen, clean = None, None
+    else:
+        reported = {p["row"] for p in job.errors}
+        try:
+            if import_apply.fast_path():
+                _header, rows = checked_rows(
+                    bytes(job.file), job.encoding, job.mapping, frozenset(reported)
+                )
+                chosen = ((row, values) for row, _cells, values, problem in rows if problem is None)
+                clean = None
+            else:
+                _header, clean, _problems = validate_import(
+                    bytes(job.file), job.encoding, job.mapping, job.mailing_list, progress, True
+                )
+                clean = [values for values in clean if values["row"] not in reported]
+        except ImportFileError as exc:
+            _file_error(job, exc)
+            return
     with transaction.atomic():
         if clean is None:
             imported = import_apply.apply_fast(job, chosen, progress)
+            import_apply.discard_kept(job.pk)
         else:
             since = timezone.now()
             imported = import_apply.apply_plain(job, clean, progress)

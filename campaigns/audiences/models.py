@@ -229,6 +229,8 @@ class Suppression(models.Model):
         COMPLAINT = "complaint", _("Spam complaint")
         UNSUBSCRIBE = "unsubscribe", _("Unsubscribed from everything")
         MANUAL = "manual", _("Added by staff")
+        # The address is kept only as a keyed hash (erased.py): a person erased on request.
+        ERASED = "erased", _("Erased on request")
 
     email = models.CharField(
         _("email address"), max_length=254, unique=True, validators=[validate_address]

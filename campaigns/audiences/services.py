@@ -23,7 +23,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import changes, estimates
+from . import changes, erased, estimates
 from .models import MailingList, Segment, Subscriber, Subscription, Suppression
 from .segments import (
     SegmentError,
@@ -258,7 +258,15 @@ def confirm_subscription(token: str) -> Subscription:
 
 # --- unsubscribe and suppression -------------------------------------------------------
 def is_suppressed(email: str) -> bool:
-    return Suppression.objects.filter(email__iexact=normalise_email(email)).exists()
+    """On the suppression list: the address itself, or its key if the person was erased
+    (erased.py)."""
+    email = normalise_email(email)
+    return Suppression.objects.filter(email__iexact=email).exists() or erased.is_erased(email)
+
+
+def erased_among(emails) -> set[str]:
+    """Which of `emails` belong to people erased on request (erased.py)."""
+    return erased.erased_among(emails)
 
 
 def suppress_address(email: str, reason: str, detail: str = "", *, actor=None) -> Suppression:

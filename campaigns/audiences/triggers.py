@@ -27,32 +27,49 @@ EVENT = "analytics_event"
 
 
 # --- PostgreSQL ---------------------------------------------------------------------
-def _pg_sync_list_ids(ids: str) -> str:
-    """One set-based UPDATE for the subscribers `ids` (a SELECT of subscriber ids): their
-    memberships grouped in one pass, rows rewritten only when their list changed.
+# A writer that keeps list_ids itself for its own statement sets this, transaction-local
+# (SET LOCAL / set_config(..., true)): the subscription triggers then leave the
+# statement's rows to it. Only the importer does (import_apply.apply_fast), and it
+# recomputes with sync_list_ids_sql below before its transaction ends.
+CALLER_KEEPS_LIST_IDS = "audiences.caller_keeps_list_ids"
+
+
+def sync_list_ids_sql(ids: str) -> tuple[str, str]:
+    """One set-based recomputation of list_ids for the subscribers `ids` (a SELECT of
+    subscriber ids), as two plain SQL statements: lock, then update. Their memberships
+    are grouped in one pass, rows rewritten only when their list changed.
 
     The subscribers are locked first, in id order: under READ COMMITTED an UPDATE that
     waits for a concurrent writer re-checks only its target row, so without the lock
     two transactions changing one person's lists at once (an import and a sign-up)
     would each write the lists as they were before the other's change. Each statement
-    of the function takes a new snapshot, so the UPDATE after the lock sees them."""
-    return f"""
-    PERFORM 1 FROM {SUBSCRIBER}
-      WHERE id IN (SELECT sid FROM ({ids}) i(sid)) ORDER BY id FOR NO KEY UPDATE;
-    UPDATE {SUBSCRIBER} s SET list_ids = x.ids
+    takes a new snapshot, so the UPDATE after the lock sees them."""
+    lock = f"""SELECT 1 FROM {SUBSCRIBER}
+      WHERE id IN (SELECT sid FROM ({ids}) i(sid)) ORDER BY id FOR NO KEY UPDATE"""
+    update = f"""UPDATE {SUBSCRIBER} s SET list_ids = x.ids
       FROM (SELECT n.sid, coalesce(array_agg(m.mailing_list_id::integer
                        ORDER BY m.mailing_list_id) FILTER (WHERE m.status = 'subscribed'),
                        '{{}}') AS ids
               FROM (SELECT DISTINCT sid FROM ({ids}) i(sid)) n
               LEFT JOIN {SUBSCRIPTION} m ON m.subscriber_id = n.sid
              GROUP BY n.sid) x
-     WHERE s.id = x.sid AND s.list_ids IS DISTINCT FROM x.ids;"""
+     WHERE s.id = x.sid AND s.list_ids IS DISTINCT FROM x.ids"""
+    return lock, update
+
+
+def _pg_sync_list_ids(ids: str) -> str:
+    """sync_list_ids_sql in the trigger function (PERFORM for the lock's SELECT)."""
+    lock, update = sync_list_ids_sql(ids)
+    return f"PERFORM{lock.removeprefix('SELECT')};\n    {update};"
 
 
 _PG_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION audiences_sync_list_ids() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF current_setting('{CALLER_KEEPS_LIST_IDS}', true) = 'on' THEN
+    RETURN NULL;  -- the writer recomputes these rows itself (sync_list_ids_sql)
+  END IF;
   IF TG_OP = 'INSERT' THEN
     {_pg_sync_list_ids("SELECT subscriber_id FROM new_rows")}
   ELSIF TG_OP = 'DELETE' THEN

@@ -27,3 +27,7 @@ class PeopleConfig(AppConfig):
                 value_label=_("owned by"),
             )
         )
+        # Export and erasure of the same tables (rights_data.py), as providers of their own.
+        from .rights_data import register_rights_providers
+
+        register_rights_providers()

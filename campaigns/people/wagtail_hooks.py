@@ -1,13 +1,15 @@
 """Admin registration for People: the menu item (search), the person page and its
-forms, the key-account listing and the owner's home panel."""
+forms, the key-account listing and the owner's home panel; the personal data rights'
+URLs and the menu item of their log (for whoever may read it: Leadership, Data
+protection, superusers)."""
 
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from . import panels, views
+from . import panels, rights_urls, views
 from .models import KeyAccount
 
 
@@ -28,6 +30,7 @@ def register_people_urls():
         path("people/<int:pk>/", views.person, name="people_person"),
         path("people/<int:pk>/note/", views.add_note, name="people_add_note"),
         path("people/<int:pk>/key-account/", views.key_account, name="people_key_account"),
+        path("people/rights/", include(rights_urls, namespace="people_rights")),
     ]
 
 
@@ -54,3 +57,15 @@ def add_key_accounts_panel(request, panels_list):
     panel = panels.panel_for(request.user)
     if panel is not None:
         panels_list.append(panel)
+
+
+class RightsLogMenuItem(MenuItem):
+    def is_shown(self, request):
+        return request.user.has_perm("people.view_datarightsrequest")
+
+
+@hooks.register("register_reports_menu_item")
+def register_rights_log_menu_item():
+    return RightsLogMenuItem(
+        _("Personal data requests"), reverse("people_rights:log"), icon_name="lock", order=900
+    )

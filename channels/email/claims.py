@@ -56,6 +56,10 @@ def skip_unsubscribed(send: EmailSend, rows: list[Delivery], token: str) -> list
     audience: they are checked again for every batch, right before it is sent. Marks
     the others skipped and returns the rows still to send."""
     allowed = audience_services.mailable_ids(send.mailing_list, [r.subscriber_id for r in rows])
+    # An erased person's address, come back since (a form, an import, by hand), is
+    # known only by its key: never mailed again.
+    erased = audience_services.erased_among([r.email for r in rows if r.subscriber_id in allowed])
+    allowed -= {r.subscriber_id for r in rows if r.email in erased}
     skipped = [r.pk for r in rows if r.subscriber_id not in allowed]
     if skipped:
         Delivery.objects.filter(pk__in=skipped, claim_token=token).update(

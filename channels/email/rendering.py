@@ -57,6 +57,9 @@ def page_parts(page) -> dict:
         "editorial": getattr(page, "editorial", ""),
         "body": getattr(page, "body", []),
         "disclosure": disclosure_text(page),
+        # A page type with more to show in the email (a survey's answer links) names
+        # the template that draws it below the body, with `page` in its context.
+        "email_template": getattr(page, "email_template", ""),
     }
 
 
@@ -84,7 +87,7 @@ def render_issue(
                 "preheader": preheader,
                 "postal_address": postal_address,
                 "web_url": web_url,
-                "page": page,
+                "page": page.specific,
             },
         )
     campaign = publication.campaign if publication else None

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns.leads",
     "campaigns.people",
     "campaigns.feedback",
+    "campaigns.surveys",
     "channels",
     "channels.email",
     "channels.ezine",
@@ -265,6 +266,10 @@ TASKS = {
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# Database sessions that freeze a large email audience at once, each a range of
+# subscriber ids in its own transaction (channels.email.audience); about the cores
+# PostgreSQL has.
+EMAIL_FREEZE_SESSIONS = env.int("EMAIL_FREEZE_SESSIONS", default=2)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Campaign Hub <noreply@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -333,6 +338,9 @@ ANALYTICS_ROLLUP_LAG_SECONDS = env.int("ANALYTICS_ROLLUP_LAG_SECONDS", default=6
 # linked to the campaign's human clicks of this many days before it; a goal's currency
 # unless it names one.
 ANALYTICS_ATTRIBUTION_WINDOW_DAYS = env.int("ANALYTICS_ATTRIBUTION_WINDOW_DAYS", default=30)
+# Surveys: how many days after its email went out a recipient may still answer a survey
+# (after that the link has expired).
+SURVEYS_ANSWER_DAYS = env.int("SURVEYS_ANSWER_DAYS", default=30)
 ANALYTICS_CURRENCY = env("ANALYTICS_CURRENCY", default="CNY")
 
 # ops: each Celery worker writes a heartbeat row this often (config/ops/heartbeat.py); the
@@ -359,6 +367,12 @@ AUDIENCES_IMPORT_STALE_SECONDS = env.int(
 # Feedback inbox: the group whose members hear of an overdue case (content/roles.py
 # creates "Service managers").
 FEEDBACK_ESCALATION_GROUP = env.str("FEEDBACK_ESCALATION_GROUP", default="Service managers")
+# The key of the hash an erased person's address is kept as on the suppression list
+# (HMAC-SHA256; campaigns/audiences/erased.py). Dedicated, so a database dump alone
+# cannot test guessed addresses against it; set it once and never change it (erased
+# addresses hashed with an old key would be mailable again). Empty: derived from
+# SECRET_KEY (development only).
+AUDIENCES_ERASURE_KEY = env("AUDIENCES_ERASURE_KEY", default="")
 
 # --- The periodic schedule -----------------------------------------------------------------
 # The one beat schedule, in one table. A tick that waited in the queue past its `expires`

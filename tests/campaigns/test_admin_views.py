@@ -168,13 +168,15 @@ def test_bulk_reschedule_view(client, marketer, make_pub, campaign):
 def test_calendar_month_week_and_filters(client, marketer, make_pub, campaign, fake_account, hub):
     pub = make_pub(3600, title_override="Fake channel post")
     client.force_login(marketer)
+    # The publication's own day: an hour from now may be next week or next month.
+    day = timezone.localtime(pub.publish_at).date().isoformat()
     for view in ("month", "week"):
-        body = client.get(url("calendar"), {"view": view}).content.decode()
+        body = client.get(url("calendar"), {"view": view, "date": day}).content.decode()
         assert "Fake channel post" in body
     body = client.get(url("calendar"), {"channel": "blog"}).content.decode()
     assert "Fake channel post" not in body
     body = client.get(
-        url("calendar"), {"campaign": campaign.pk, "channel": "test"}
+        url("calendar"), {"campaign": campaign.pk, "channel": "test", "date": day}
     ).content.decode()
     assert "Fake channel post" in body
     next_year = (timezone.localdate() + datetime.timedelta(days=400)).isoformat()

@@ -14,6 +14,8 @@ DEMO_LOADERS = [
     "campaigns.leads.demo.load_leads_demo",
     # A feedback page and three cases (one answered and resolved).
     "campaigns.feedback.demo.load_feedback_demo",
+    # An NPS and a SERVQUAL survey with a few answers.
+    "campaigns.surveys.demo.load_surveys_demo",
     "channels.demo.load_channels_demo",
     # Last: publishes and sends the campaigns whose schedule fills this week, then
     # reads, clicks and browses them over HTTP and rolls the events up.

@@ -329,3 +329,29 @@ def test_a_slow_read_is_cut_short_and_the_timeout_restored(people, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone()[0] == "0"
+
+
+def test_list_index_counts_never_counted_lists_in_one_query(marketer_client, people):
+    """A page of lists never counted costs the same queries with 2 lists as with 8."""
+    emails = list(people)
+
+    def queries_with(n_lists):
+        for i in range(n_lists - MailingList.objects.count()):
+            ml = MailingListFactory(name=f"List {i}")
+            subscribe(people[emails[i % len(emails)]], ml)
+        marketer_client.get(reverse("mailinglist:index"))  # the session's first-time reads
+        with CaptureQueriesContext(connection) as ctx:
+            page = marketer_client.get(reverse("mailinglist:index")).content.decode()
+        assert page.count("(counted 0\xa0minutes ago)") == n_lists
+        return len(ctx)
+
+    assert queries_with(2) == queries_with(8)
+
+
+def test_subscriber_rows_link_to_the_subscriber_without_a_menu_each(marketer_client, people):
+    page = marketer_client.get(reverse("subscriber:index")).content.decode()
+    person = people["wxm@example.cn"]
+    assert reverse("subscriber:edit", args=[person.pk]) in page
+    assert "More options for" not in page
+    edit = marketer_client.get(reverse("subscriber:edit", args=[person.pk])).content.decode()
+    assert reverse("subscriber:delete", args=[person.pk]) in edit

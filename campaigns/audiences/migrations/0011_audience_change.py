@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audiences', '0009_subscriber_sample'),
+        ('audiences', '0010_suppression_erased'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
