@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from . import importing, segments
-from .models import LANGUAGE_CHOICES, MailingList, Segment, Subscriber
+from . import importing, segments, services
+from .models import LANGUAGE_CHOICES, MailingList, Segment, Subscriber, normalise_tags
 
 MAX_UPLOAD = 50 * 1024 * 1024
 
@@ -222,6 +222,29 @@ class SubscriberForm(WagtailAdminModelForm):
         ),
     )
 
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        help_text=_('Separated by commas, e.g. "vip, 上海". Changes are kept on the timeline.'),
+    )
+
     class Meta:
         model = Subscriber
         fields = ["email", "name", "language", "timezone", "attributes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("tags", ", ".join(self.instance.tag_list))
+
+    def clean_tags(self):
+        return normalise_tags(self.cleaned_data.get("tags") or "")
+
+    def save(self, commit=True):
+        """The tags go through services.set_tags, which logs what was added and
+        removed (the change log), by whoever saved the form."""
+        subscriber = super().save(commit=commit)
+        if commit:
+            user = getattr(self, "for_user", None)
+            services.set_tags(subscriber, self.cleaned_data["tags"], actor=user)
+        return subscriber

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import triggers
+from . import changes, triggers
 from .erased import erased_test
 from .import_check import checked_rows
 from .import_reading import SKIPPED, problem_row, read_rows
@@ -323,6 +323,7 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress
                 "basis": job.consent_basis,
             },
         )
+        changes.record_import_staged(cursor, job, now, table)
         cursor.execute("ANALYZE audiences_import_joined")
         for statement in triggers.sync_list_ids_sql("SELECT id FROM audiences_import_joined"):
             cursor.execute(statement)

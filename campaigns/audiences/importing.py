@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import import_apply
+from . import changes, import_apply
 from .csv_export import _cell, export_rows
 from .import_check import FIELDS, LANGUAGES, checked_rows, validate_import
 from .import_reading import (
@@ -274,7 +274,9 @@ def _run(job: ImportJob) -> None:
             imported = import_apply.apply_fast(job, chosen, progress)
             import_apply.discard_kept(job.pk)
         else:
+            since = timezone.now()
             imported = import_apply.apply_plain(job, clean, progress)
+            changes.record_import_plain(job, since)
         # In the transaction: a job swept as stale meanwhile imports nothing.
         done = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
             status=ImportJob.Status.DONE,

@@ -291,3 +291,48 @@ class ImportJob(models.Model):
         verbose_name = _("subscriber import")
         verbose_name_plural = _("subscriber imports")
         ordering = ["-created_at"]
+
+
+class AudienceChange(models.Model):
+    """One change of a person's lists, tags or suppression, written by the service that
+    made it (changes.py; never by a database trigger): the history the Subscription row
+    alone loses (a re-subscription overwrites the earlier consent). `detail` holds
+    tags, the consent method, the consent text shown and the source ("admin", "form",
+    "import", "landing page", "preferences", "api") with the import's id; never an
+    address or other contact datum. Deleted with the subscriber (CASCADE)."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIBED = "subscribed", _("Subscribed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        RESUBSCRIBED = "resubscribed", _("Subscribed again")
+        TAGS_ADDED = "tags_added", _("Tags added")
+        TAGS_REMOVED = "tags_removed", _("Tags removed")
+        SUPPRESSED = "suppressed", _("Suppressed")
+        UNSUPPRESSED = "unsuppressed", _("No longer suppressed")
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    mailing_list = models.ForeignKey(
+        MailingList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("audience change")
+        verbose_name_plural = _("audience changes")
+        indexes = [
+            models.Index(
+                "subscriber",
+                models.F("at").desc(),
+                models.F("id").desc(),
+                name="audiences_change_person",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

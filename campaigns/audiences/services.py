@@ -23,7 +23,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import erased, estimates
+from . import changes, erased, estimates
 from .models import MailingList, Segment, Subscriber, Subscription, Suppression
 from .segments import (
     SegmentError,
@@ -92,6 +92,7 @@ def subscribe(
     name: str = "",
     language: str = "",
     double_opt_in: bool | None = None,
+    source: str = "",
 ) -> Subscription:
     """Record consent and subscribe `email` to `mailing_list`.
 
@@ -101,7 +102,8 @@ def subscribe(
     Subscribing an already subscribed address changes nothing. A pending address gets
     at most one confirmation email per AUDIENCES_CONFIRMATION_PERIOD_SECONDS, however
     often it is subscribed. `ip_hash` is hash_ip(ip) computed earlier (the raw address
-    never leaves the request).
+    never leaves the request). The change log (changes.py) gets one entry for a new or
+    renewed subscription, named by `source` (default: the method).
     """
     source_ip_hash = ip_hash if ip_hash is not None else hash_ip(ip)
     if method in (Subscription.Method.IMPORT, Subscription.Method.API) and not consent_basis:
@@ -142,6 +144,21 @@ def subscribe(
             subscription.confirmed_at = None if double_opt_in else now
             subscription.unsubscribed_at = None
             subscription.save()
+            changes.record(
+                subscriber.pk,
+                changes.Kind.RESUBSCRIBED,
+                mailing_list_id=mailing_list.pk,
+                detail=changes.consent_detail(subscription, source),
+                at=now,
+            )
+        elif created:
+            changes.record(
+                subscriber.pk,
+                changes.Kind.SUBSCRIBED,
+                mailing_list_id=mailing_list.pk,
+                detail=changes.consent_detail(subscription, source),
+                at=now,
+            )
     claimed = subscription.status == Subscription.Status.PENDING and _claim_confirmation(subscriber)
     if claimed:
         try:
@@ -230,6 +247,12 @@ def confirm_subscription(token: str) -> Subscription:
             subscription.status = Subscription.Status.SUBSCRIBED
             subscription.confirmed_at = timezone.now()
             subscription.save(update_fields=["status", "confirmed_at"])
+            changes.record(
+                subscription.subscriber_id,
+                changes.Kind.CONFIRMED,
+                mailing_list_id=subscription.mailing_list_id,
+                at=subscription.confirmed_at,
+            )
     return subscription
 
 
@@ -246,7 +269,7 @@ def erased_among(emails) -> set[str]:
     return erased.erased_among(emails)
 
 
-def suppress_address(email: str, reason: str, detail: str = "") -> Suppression:
+def suppress_address(email: str, reason: str, detail: str = "", *, actor=None) -> Suppression:
     """Put `email` on the suppression list (idempotent; the first reason is kept)."""
     email = normalise_email(email)
     existing = Suppression.objects.filter(email__iexact=email).first()
@@ -254,13 +277,37 @@ def suppress_address(email: str, reason: str, detail: str = "") -> Suppression:
         return existing
     try:
         with transaction.atomic():
-            return Suppression.objects.create(email=email, reason=reason, detail=detail[:2000])
+            created = Suppression.objects.create(email=email, reason=reason, detail=detail[:2000])
+            for person in Subscriber.objects.filter(email__iexact=email).values_list("pk"):
+                changes.record(
+                    person[0],
+                    changes.Kind.SUPPRESSED,
+                    detail={"reason": reason},
+                    actor=actor,
+                    at=created.created_at,
+                )
+            return created
     except IntegrityError:
         return Suppression.objects.get(email__iexact=email)
 
 
+def unsuppress_address(email: str, *, actor=None) -> int:
+    """Take `email` off the suppression list (staff only); how many rows went."""
+    email = normalise_email(email)
+    with transaction.atomic():
+        gone, _by_model = Suppression.objects.filter(email__iexact=email).delete()
+        if gone:
+            for person in Subscriber.objects.filter(email__iexact=email).values_list("pk"):
+                changes.record(person[0], changes.Kind.UNSUPPRESSED, actor=actor)
+    return gone
+
+
 def unsubscribe(
-    subscriber: Subscriber, mailing_list: MailingList | None = None, *, everything: bool = False
+    subscriber: Subscriber,
+    mailing_list: MailingList | None = None,
+    *,
+    everything: bool = False,
+    source: str = "",
 ) -> int:
     """Unsubscribe from one list, or from everything (which also suppresses the
     address). Idempotent: returns how many subscriptions changed (0 the second time)."""
@@ -270,7 +317,19 @@ def unsubscribe(
     )
     if mailing_list is not None and not everything:
         qs = qs.filter(mailing_list=mailing_list)
-    changed = qs.update(status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now)
+    with transaction.atomic():
+        lists = list(qs.select_for_update().values_list("mailing_list_id", flat=True))
+        changed = qs.filter(mailing_list_id__in=lists).update(
+            status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=now
+        )
+        for list_id in lists:
+            changes.record(
+                subscriber.pk,
+                changes.Kind.UNSUBSCRIBED,
+                mailing_list_id=list_id,
+                detail={"source": source} if source else None,
+                at=now,
+            )
     if everything or mailing_list is None:
         suppress_address(subscriber.email, Suppression.Reason.UNSUBSCRIBE, "unsubscribe link")
     return changed
@@ -295,9 +354,10 @@ def update_preferences(
                     method=Subscription.Method.FORM,
                     consent_text=_("Chosen in the preference centre."),
                     double_opt_in=False,  # the signed link already proves the address
+                    source="preferences",
                 )
         elif mailing_list.pk not in wanted and is_on:
-            unsubscribe(subscriber, mailing_list)
+            unsubscribe(subscriber, mailing_list, source="preferences")
     fields = ["language"]
     if language in dict(Subscriber._meta.get_field("language").choices):
         subscriber.language = language
@@ -305,6 +365,16 @@ def update_preferences(
         subscriber.name = name[:200]
         fields.append("name")
     subscriber.save(update_fields=fields + ["updated_at"])
+
+
+def set_tags(subscriber: Subscriber, tags, *, actor=None, source: str = "admin") -> None:
+    """Replace a person's tags (normalised), logging those added and removed."""
+    with transaction.atomic():
+        current = Subscriber.objects.select_for_update().filter(pk=subscriber.pk)
+        before = current.values_list("tags", flat=True).first() or []
+        subscriber.set_tags(tags)
+        subscriber.save(update_fields=["tags", "updated_at"])
+        changes.tags_changed(subscriber, before, subscriber.tags, actor=actor, source=source)
 
 
 # --- signed links ----------------------------------------------------------------------

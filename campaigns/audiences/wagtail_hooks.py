@@ -12,8 +12,9 @@ from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import Button, HeaderButton
+from wagtail.log_actions import log
 
-from . import admin_views, listing
+from . import admin_views, listing, services
 from .admin_forms import SegmentForm, SubscriberForm
 from .models import MailingList, Segment, Subscriber, Suppression
 
@@ -171,8 +172,30 @@ class SegmentViewSet(ModelViewSet):
         return SegmentForm
 
 
+class SuppressionCreateView(generic.CreateView):
+    """Through services.suppress_address, which logs it on the person's timeline."""
+
+    def save_instance(self):
+        data = self.form.cleaned_data
+        instance = services.suppress_address(
+            data["email"], data["reason"], data.get("detail") or "", actor=self.request.user
+        )
+        log(instance, "wagtail.create", user=self.request.user)
+        return instance
+
+
+class SuppressionDeleteView(generic.DeleteView):
+    """Through services.unsuppress_address, which logs it on the person's timeline."""
+
+    def delete_action(self):
+        log(self.object, "wagtail.delete", user=self.request.user)
+        services.unsuppress_address(self.object.email, actor=self.request.user)
+
+
 class SuppressionViewSet(ModelViewSet):
     model = Suppression
+    add_view_class = SuppressionCreateView
+    delete_view_class = SuppressionDeleteView
     icon = "cross"
     form_fields = ["email", "reason", "detail"]
     list_display = ["email", "reason", "created_at"]

@@ -127,6 +127,7 @@ def subscribe_lead(submission_id: int, ip_hash: str = "") -> Subscription | None
             consent_text=page.mailing_list.consent_text,
             ip_hash=ip_hash,
             language=submission.language,
+            source="landing page",
         )
     except audiences.AudienceError:
         return None

@@ -19,7 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from analytics.models import Event, TrackedLink
-from campaigns.audiences.models import Subscription, Suppression
+from campaigns.audiences.models import AudienceChange, Subscription, Suppression
 from campaigns.leads.models import LeadSubmission
 from campaigns.models import Campaign, Publication
 
@@ -56,12 +56,32 @@ class _NoRights:
 
 
 class AudiencesProvider(_NoRights):
+    """The change log (AudienceChange: one indexed query, newest first) and, for what
+    happened before the log existed, entries made up from the Subscription rows no log
+    entry covers, the person's creation and a suppression the log does not hold."""
+
     name = "audiences"
 
     def timeline(self, subscriber, before, limit):
+        qs = AudienceChange.objects.filter(subscriber_id=subscriber.pk)
+        if before is not None:
+            qs = qs.filter(at__lt=before)
+        logged = list(qs.select_related("mailing_list").order_by("-at", "-id")[:limit])
+        entries = [_change_entry(c) for c in logged]
+        covered = set(
+            AudienceChange.objects.filter(subscriber_id=subscriber.pk)
+            .values_list("kind", "mailing_list_id")
+            .distinct()
+        )
+        entries += self._synthesised(subscriber, covered)
+        return _older(entries, before, limit)
+
+    def _synthesised(self, subscriber, covered):
         entries = []
+        logged_lists = {list_id for _kind, list_id in covered if list_id}
         subscriptions = (
             Subscription.objects.filter(subscriber_id=subscriber.pk)
+            .exclude(mailing_list_id__in=logged_lists)
             .select_related("mailing_list")
             .order_by("-pk")
         )
@@ -97,9 +117,9 @@ class AudiencesProvider(_NoRights):
                         url=link,
                     )
                 )
-        # Tags are given when a person is added (import, form, API); no service changes a
-        # person's tags afterwards, and every list change is a subscription above.
-        tags = ", ".join(subscriber.tag_list)
+        # The tags a person was created with (later changes are in the log).
+        retagged = {k for k, _list in covered} & {"tags_added", "tags_removed"}
+        tags = "" if retagged else ", ".join(subscriber.tag_list)
         entries.append(
             TimelineEntry(
                 at=subscriber.created_at,
@@ -111,7 +131,7 @@ class AudiencesProvider(_NoRights):
             )
         )
         suppression = Suppression.objects.filter(email__iexact=subscriber.email).first()
-        if suppression is not None:
+        if suppression is not None and (AudienceChange.Kind.SUPPRESSED, None) not in covered:
             entries.append(
                 TimelineEntry(
                     at=suppression.created_at,
@@ -121,10 +141,58 @@ class AudiencesProvider(_NoRights):
                     detail=suppression.detail,
                 )
             )
-        return _older(entries, before, limit)
+        return entries
 
     def last_contact(self, subscriber_ids) -> dict[int, datetime.datetime]:
         return {}
+
+
+CHANGE_TITLES = {
+    "subscribed": lambda: _("Subscribed to %(list)s (%(how)s)"),
+    "resubscribed": lambda: _("Subscribed again to %(list)s (%(how)s)"),
+    "confirmed": lambda: _("Confirmed the subscription to %(list)s"),
+    "unsubscribed": lambda: _("Unsubscribed from %(list)s"),
+    "tags_added": lambda: _("Tags added: %(tags)s"),
+    "tags_removed": lambda: _("Tags removed: %(tags)s"),
+    "suppressed": lambda: _("Put on the suppression list: %(reason)s"),
+    "unsuppressed": lambda: _("Taken off the suppression list"),
+}
+SOURCES = {
+    "admin": lambda: _("added by staff"),
+    "form": lambda: _("form"),
+    "import": lambda: _("import"),
+    "api": lambda: _("API"),
+    "landing page": lambda: _("landing page"),
+    "preferences": lambda: _("preference centre"),
+}
+
+
+def _change_entry(change: AudienceChange) -> TimelineEntry:
+    detail = change.detail if isinstance(change.detail, dict) else {}
+    source = str(detail.get("source") or "")
+    how = SOURCES[source]() if source in SOURCES else source
+    if detail.get("import"):
+        how = _("import #%(id)s") % {"id": detail["import"]}
+    consent = str(detail.get("consent_text") or "")
+    if consent:
+        shown = consent if len(consent) <= 60 else consent[:59] + "…"
+        how = _("%(source)s, consent text “%(text)s”") % {"source": how, "text": shown}
+    reason = str(detail.get("reason") or "")
+    named = {
+        "list": change.mailing_list.name if change.mailing_list else _("a deleted list"),
+        "how": how or _("unknown source"),
+        "tags": ", ".join(str(t) for t in detail.get("tags") or []),
+        "reason": dict(Suppression.Reason.choices).get(reason, reason),
+    }
+    title = CHANGE_TITLES[change.kind]() if change.kind in CHANGE_TITLES else change.kind
+    return TimelineEntry(
+        at=change.at,
+        kind=f"audiences.{change.kind}",
+        title=title % named,
+        detail=consent if len(consent) > 60 else str(detail.get("basis") or ""),
+        url=_url("mailinglist:edit", change.mailing_list_id) if change.mailing_list_id else "",
+        extra={"source": source, "import": detail.get("import")},
+    )
 
 
 EVENT_TITLES = {
