@@ -10,7 +10,12 @@ class AudiencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.core import checks
+
+        from .erased import check_erasure_key
+
         post_migrate.connect(_install_triggers, sender=self)
+        checks.register(check_erasure_key, checks.Tags.security, deploy=True)
 
 
 def _install_triggers(using="default", **kwargs):

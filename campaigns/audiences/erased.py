@@ -27,12 +27,29 @@ from .models import Suppression
 PREFIX = "erased:"
 
 
+def _derived(secret: str) -> bytes:
+    # Development default: derived from SECRET_KEY, never SECRET_KEY itself.
+    return hmac.new(secret.encode(), b"audiences.erased", hashlib.sha256).digest()
+
+
 def _key() -> bytes:
+    """The key new erasures are written with."""
     configured = settings.AUDIENCES_ERASURE_KEY
     if configured:
         return configured.encode()
-    # Development default: derived from SECRET_KEY, never SECRET_KEY itself.
-    return hmac.new(settings.SECRET_KEY.encode(), b"audiences.erased", hashlib.sha256).digest()
+    return _derived(settings.SECRET_KEY)
+
+
+def _keys() -> list[bytes]:
+    """The keys an address is tested with: the current one and, while the key derives
+    from SECRET_KEY, one per SECRET_KEY_FALLBACKS entry, so rotating SECRET_KEY does
+    not make the people erased before it mailable again."""
+    keys = [_key()]
+    if not settings.AUDIENCES_ERASURE_KEY:
+        for secret in getattr(settings, "SECRET_KEY_FALLBACKS", None) or []:
+            if _derived(secret) not in keys:
+                keys.append(_derived(secret))
+    return keys
 
 
 def canonical(email: str) -> str:
@@ -45,13 +62,13 @@ def erased_key(email: str, key: bytes | None = None) -> str:
 
 
 def is_erased(email: str) -> bool:
-    return Suppression.objects.filter(email=erased_key(email)).exists()
+    return Suppression.objects.filter(email__in=[erased_key(email, k) for k in _keys()]).exists()
 
 
 def erased_among(emails: Iterable[str]) -> set[str]:
     """Which of `emails` (as given) belong to erased people: one query."""
-    key = _key()
-    keys = {erased_key(e, key): e for e in emails}
+    emails = list(emails)
+    keys = {erased_key(e, key): e for key in _keys() for e in emails}
     if not keys:
         return set()
     found = Suppression.objects.filter(email__in=list(keys)).values_list("email", flat=True)
@@ -66,8 +83,12 @@ def erased_test() -> Callable[[str], bool]:
     )
     if not keys:
         return lambda email: False
-    key = _key()
-    return lambda email: erased_key(email, key) in keys
+    secrets = _keys()
+    return lambda email: any(erased_key(email, key) in keys for key in secrets)
+
+
+def anyone_erased() -> bool:
+    return Suppression.objects.filter(reason=Suppression.Reason.ERASED).exists()
 
 
 def record_erased(email: str) -> Suppression:
@@ -76,3 +97,22 @@ def record_erased(email: str) -> Suppression:
         email=erased_key(email), defaults={"reason": Suppression.Reason.ERASED}
     )
     return row
+
+
+def check_erasure_key(app_configs=None, **kwargs):
+    """Deploy check: without AUDIENCES_ERASURE_KEY the key derives from SECRET_KEY, and
+    a SECRET_KEY rotated without keeping the old one in SECRET_KEY_FALLBACKS makes the
+    erased addresses mailable again."""
+    from django.core.checks import Warning as CheckWarning
+
+    if settings.AUDIENCES_ERASURE_KEY:
+        return []
+    return [
+        CheckWarning(
+            "AUDIENCES_ERASURE_KEY is not set: the key erased addresses are kept under "
+            "derives from SECRET_KEY.",
+            hint="Set AUDIENCES_ERASURE_KEY once (a long random string) and never change "
+            "it; until then keep every old SECRET_KEY in SECRET_KEY_FALLBACKS.",
+            id="audiences.W001",
+        )
+    ]

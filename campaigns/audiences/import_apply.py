@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import changes, triggers
-from .erased import erased_test
+from .erased import anyone_erased, erased_test
 from .import_check import checked_rows
 from .import_reading import SKIPPED, problem_row, read_rows
 from .models import ImportJob, Subscriber, Subscription, Suppression
@@ -274,6 +274,16 @@ WHERE NOT EXISTS (SELECT 1 FROM audiences_import_created c WHERE c.id = j.subscr
 """
 
 
+def _mark_erased(cursor, table: str) -> None:
+    """Test the kept rows again for erased people: someone may have been erased since
+    the check set the flag."""
+    erased = erased_test()
+    cursor.execute(f"SELECT row, email FROM {table} WHERE NOT erased")
+    gone = [row for row, email in cursor.fetchall() if erased(email)]
+    if gone:
+        cursor.execute(f"UPDATE {table} SET erased = true WHERE row = ANY(%s)", [gone])
+
+
 def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress) -> int:
     """Apply the chosen rows in the caller's transaction: staged (or, with rows None,
     the job's kept rows), rechecked (an address suppressed or a person who left since
@@ -297,6 +307,8 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress
             table = kept_table(job.pk)
             cursor.execute(f"SELECT count(*) FROM {table}")
             staged = cursor.fetchone()[0]
+            if anyone_erased():
+                _mark_erased(cursor, table)
         else:
             table = STAGE
             staged = _stage(cursor, rows, progress)

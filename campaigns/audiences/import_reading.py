@@ -62,12 +62,16 @@ def _reader(text: str):
     return _csv_reader(io.StringIO(text, newline=""), text[:4096])
 
 
-def _csv_reader(lines, sample: str):
+def sniff_dialect(sample: str):
+    """The CSV dialect (delimiter, quoting) an import reads a file with."""
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel
-    return csv.reader(lines, dialect)
+        return csv.excel
+
+
+def _csv_reader(lines, sample: str):
+    return csv.reader(lines, sniff_dialect(sample))
 
 
 def _decodes(data: bytes, codec: str) -> bool:

@@ -24,10 +24,11 @@ from django.utils import timezone
 from campaigns.audiences.erased import erased_key, record_erased
 from campaigns.audiences.models import Subscriber
 from campaigns.leads.exports import BOM, spreadsheet_safe
+from channels.email.models import Delivery
 
 from .models import DataRightsRequest
 from .registry import providers
-from .rights_data import subscriber_row
+from .rights_data import blank_deliveries, subscriber_row
 
 
 def export_data(subscriber: Subscriber) -> dict[str, list[dict]]:
@@ -111,4 +112,8 @@ def erase(subscriber: Subscriber, user=None) -> DataRightsRequest:
             counts={"subscriber": 1, **counts},
         )
         subscriber.delete()
+        # A send frozen in parallel (channels/email/audience.py does not lock
+        # subscribers) may have written a row for them after the email provider ran:
+        # blank it as that provider does.
+        blank_deliveries(Delivery.objects.filter(email__iexact=subscriber.email))
     return entry

@@ -28,14 +28,19 @@ then deletes the subscriber row):
 
 from __future__ import annotations
 
+import csv
 import datetime
 import decimal
+import json
+import re
 
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 
 from analytics.models import Event, Goal
-from campaigns.audiences.import_reading import ImportFileError, decode_csv
+from campaigns.audiences import import_apply
+from campaigns.audiences.erased import canonical
+from campaigns.audiences.import_reading import ImportFileError, decode_csv, sniff_dialect
 from campaigns.audiences.models import ImportJob, Subscription, Suppression
 from campaigns.leads.models import LeadSubmission
 from channels.email.models import Delivery
@@ -96,58 +101,114 @@ def _decoded(job: ImportJob) -> tuple[str, str]:
         return data.decode("utf-8", errors="replace"), "utf-8"
 
 
-def _import_lines(job: ImportJob, address: str) -> tuple[str, list[str], list[str]]:
-    """(codec, lines naming the address, every line) of an import's file."""
+def _names(cells, address: str) -> bool:
+    """Whether one of `cells` is the address (whole value, canonical form): li@ is not
+    wangli@."""
+    return any(canonical(str(c)) == address for c in cells or [])
+
+
+def _line_names(line: str, dialect, address: str) -> bool:
+    if address not in canonical(line):  # cheap prefilter
+        return False
+    try:
+        return any(_names(cells, address) for cells in csv.reader([line], dialect))
+    except csv.Error:
+        return False
+
+
+def _import_lines(job: ImportJob, address: str) -> tuple[str, list[bool], list[str]]:
+    """(codec, whether each line names the address, every line) of an import's file;
+    each line parsed as a CSV record with the delimiter the import sniffed."""
     text, codec = _decoded(job)
+    dialect = sniff_dialect(text[:4096])
     lines = text.splitlines(keepends=True)
-    return codec, [ln for ln in lines if address in ln.lower()], lines
+    return codec, [_line_names(ln, dialect, address) for ln in lines], lines
+
+
+def _problem_names(problem, address: str) -> bool:
+    if not isinstance(problem, dict):
+        return address in canonical(str(problem))
+    return _names([problem.get("email", "")], address) or _names(problem.get("values"), address)
 
 
 def _jobs_naming(address: str):
     for job in ImportJob.objects.order_by("pk").iterator(chunk_size=20):
-        if address in _decoded(job)[0].lower() or address in str(job.errors).lower():
+        _codec, naming, _lines = _import_lines(job, address)
+        if any(naming) or any(_problem_names(p, address) for p in job.errors or []):
             yield job
 
 
 def imports_export(subscriber) -> list[dict]:
-    address = subscriber.email.lower()
+    address = canonical(subscriber.email)
     found = []
     for job in _jobs_naming(address):
-        _codec, naming, _lines = _import_lines(job, address)
-        for line in naming:
-            found.append(
-                {
-                    "import": job.pk,
-                    "mailing_list_id": job.mailing_list_id,
-                    "created_at": plain(job.created_at),
-                    "line": line.rstrip("\r\n"),
-                }
-            )
+        _codec, naming, lines = _import_lines(job, address)
+        for line, names in zip(lines, naming, strict=True):
+            if names:
+                found.append(
+                    {
+                        "import": job.pk,
+                        "mailing_list_id": job.mailing_list_id,
+                        "created_at": plain(job.created_at),
+                        "line": line.rstrip("\r\n"),
+                    }
+                )
     return found
 
 
 def imports_erase(subscriber) -> int:
-    address = subscriber.email.lower()
+    """Each line naming the person becomes an empty line (the rows after it keep their
+    numbers, which the report's problems refer to), and the job's checked rows kept for
+    its import are dropped: the import reads the cleaned file again."""
+    address = canonical(subscriber.email)
     changed = 0
     for job in list(_jobs_naming(address)):
-        codec, _naming, lines = _import_lines(job, address)
-        kept = "".join(ln for ln in lines if address not in ln.lower())
+        codec, naming, lines = _import_lines(job, address)
+        kept = "".join(
+            ln[len(ln.rstrip("\r\n")) :] if names else ln
+            for ln, names in zip(lines, naming, strict=True)
+        )
         job.file = kept.encode(codec, errors="replace")
-        job.errors = [p for p in job.errors or [] if address not in str(p).lower()]
+        job.errors = [p for p in job.errors or [] if not _problem_names(p, address)]
         job.save(update_fields=["file", "errors"])
+        import_apply.discard_kept(job.pk)
         changed += 1
     return changed
 
 
+def _mentions(text: str, address: str) -> bool:
+    """Whether `text` holds the address as a whole address (not inside a longer one)."""
+    return bool(re.search(rf"(?<![\w.!#$%&'*+/=?^`{{|}}~-]){re.escape(address)}(?![\w-])", text))
+
+
 def admin_log_erase(subscriber) -> int:
-    """Wagtail's log of staff edits names a subscriber by its address (its label)."""
+    """Wagtail's log of staff edits names a subscriber by its address (its label), and
+    the suppression rows and key account this erasure deletes by theirs; any other entry
+    may hold it in its label or data. Run before those rows are deleted."""
     from django.contrib.contenttypes.models import ContentType
     from wagtail.models import ModelLogEntry
 
-    content_type = ContentType.objects.get_for_model(type(subscriber))
-    return ModelLogEntry.objects.filter(
-        content_type=content_type, object_id=str(subscriber.pk)
-    ).update(label="—", data={})
+    address = canonical(subscriber.email)
+    owned = Q()
+    for model, pks in (
+        (type(subscriber), [subscriber.pk]),
+        (Suppression, Suppression.objects.filter(email__iexact=subscriber.email)),
+        (KeyAccount, KeyAccount.objects.filter(subscriber=subscriber)),
+    ):
+        if not isinstance(pks, list):
+            pks = list(pks.values_list("pk", flat=True))
+        if pks:
+            content_type = ContentType.objects.get_for_model(model)
+            owned |= Q(content_type=content_type, object_id__in=[str(pk) for pk in pks])
+    ids = set(ModelLogEntry.objects.filter(owned).values_list("pk", flat=True)) if owned else set()
+    candidates = ModelLogEntry.objects.filter(
+        Q(label__icontains=subscriber.email) | Q(data__icontains=subscriber.email)
+    ).values_list("pk", "label", "data")
+    for pk, label, data in candidates:
+        text = canonical(f"{label} {json.dumps(data, ensure_ascii=False)}")
+        if _mentions(text, address):
+            ids.add(pk)
+    return ModelLogEntry.objects.filter(pk__in=ids).update(label="—", data={})
 
 
 class AudiencesRights:
@@ -164,10 +225,10 @@ class AudiencesRights:
         }
 
     def erase(self, subscriber):
+        admin_log_erase(subscriber)
         subscriptions_erase(subscriber)
         suppressions_erase(subscriber)
         imports_erase(subscriber)
-        admin_log_erase(subscriber)
 
 
 # --- email -----------------------------------------------------------------------------
@@ -187,7 +248,11 @@ def deliveries_export(subscriber) -> list[dict]:
 
 
 def deliveries_erase(subscriber) -> int:
-    qs = Delivery.objects.filter(subscriber=subscriber)
+    return blank_deliveries(Delivery.objects.filter(subscriber=subscriber))
+
+
+def blank_deliveries(qs) -> int:
+    """Unsent rows skipped, and every row's address and subscriber id taken out."""
     qs.filter(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]).update(
         status=Delivery.Status.SKIPPED, claim_token=""
     )
@@ -285,9 +350,23 @@ class AnalyticsRights:
 
 # --- leads -----------------------------------------------------------------------------
 def _submissions(subscriber):
-    return LeadSubmission.objects.filter(
-        Q(subscriber=subscriber) | Q(form_data__icontains=subscriber.email)
-    ).order_by("pk")
+    """The person's submissions: theirs, or answering with their address as a whole
+    value (the icontains query only narrows the search: li@ is in wangli@)."""
+    address = canonical(subscriber.email)
+    mentioning = LeadSubmission.objects.filter(form_data__icontains=subscriber.email)
+    pks = [
+        pk
+        for pk, data in mentioning.values_list("pk", "form_data")
+        if isinstance(data, dict) and _names(_answers(data), address)
+    ]
+    return LeadSubmission.objects.filter(Q(subscriber=subscriber) | Q(pk__in=pks)).order_by("pk")
+
+
+def _answers(data: dict) -> list:
+    values = []
+    for value in data.values():
+        values += value if isinstance(value, list) else [value]
+    return values
 
 
 def submissions_export(subscriber) -> list[dict]:

@@ -22,6 +22,8 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-insecure-secret-key-change-me-in-production")
+# Old secret keys after a rotation (sessions, signed links, erased addresses keep working).
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 
 # --- The one public address -----------------------------------------------------------
 # BASE_URL is where people and mail reach this hub: every absolute URL we build (tracked
@@ -371,7 +373,8 @@ FEEDBACK_ESCALATION_GROUP = env.str("FEEDBACK_ESCALATION_GROUP", default="Servic
 # (HMAC-SHA256; campaigns/audiences/erased.py). Dedicated, so a database dump alone
 # cannot test guessed addresses against it; set it once and never change it (erased
 # addresses hashed with an old key would be mailable again). Empty: derived from
-# SECRET_KEY (development only).
+# SECRET_KEY (development only; addresses are then also tested under each
+# SECRET_KEY_FALLBACKS entry, and `check --deploy` warns, audiences.W001).
 AUDIENCES_ERASURE_KEY = env("AUDIENCES_ERASURE_KEY", default="")
 
 # --- The periodic schedule -----------------------------------------------------------------
