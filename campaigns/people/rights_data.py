@@ -41,7 +41,7 @@ from analytics.models import Event, Goal
 from campaigns.audiences import import_apply
 from campaigns.audiences.erased import canonical
 from campaigns.audiences.import_reading import ImportFileError, decode_csv, sniff_dialect
-from campaigns.audiences.models import ImportJob, Subscription, Suppression
+from campaigns.audiences.models import AudienceChange, ImportJob, Subscription, Suppression
 from campaigns.leads.models import LeadSubmission
 from channels.email.models import Delivery
 
@@ -81,6 +81,13 @@ def subscriptions_export(subscriber) -> list[dict]:
 
 def subscriptions_erase(subscriber) -> int:
     return Subscription.objects.filter(subscriber=subscriber).delete()[0]
+
+
+def history_export(subscriber) -> list[dict]:
+    """The person's subscription, tag and suppression history (AudienceChange; its
+    rows go with the subscriber row on erasure, and hold no address)."""
+    changes = AudienceChange.objects.filter(subscriber=subscriber).order_by("at", "pk")
+    return rows(changes, ["at", "kind", "mailing_list__name", "detail"])
 
 
 def suppressions_export(subscriber) -> list[dict]:
@@ -220,6 +227,7 @@ class AudiencesRights:
     def export(self, subscriber):
         return {
             "subscriptions": subscriptions_export(subscriber),
+            "subscription_history": history_export(subscriber),
             "suppressions": suppressions_export(subscriber),
             "imports": imports_export(subscriber),
         }

@@ -50,6 +50,10 @@ def test_json_and_csv_hold_every_table_of_the_person(world):
         "analytics-rights.events": 4,
     }
     assert {t: len(data[t]) for t in expected} == expected
+    # The import subscribed them: the history says so, with its consent basis.
+    history = data["audiences-rights.subscription_history"]
+    assert [h["kind"] for h in history] == ["subscribed"]
+    assert history[0]["mailing_list__name"] and "@" not in str(history[0]["detail"])
     subscription = data["audiences-rights.subscriptions"][0]
     assert subscription["consent_basis"] == "Signed at the fair" and subscription["consent_at"]
     assert data["leads-rights.form_submissions"][0]["form_data"]["full_name"] == NAME
