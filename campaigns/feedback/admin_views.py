@@ -76,7 +76,11 @@ def case_view(request, pk: int):
                 body = reply_form.cleaned_data["body"]
                 if action == "reply":
                     services.reply(case, request.user, body)
-                    messages.success(request, _("Reply sent to %(email)s.") % {"email": case.email})
+                    if services.may_email(case):
+                        sent = _("Reply sent to %(email)s.") % {"email": case.email}
+                    else:
+                        sent = _("Reply saved, not emailed: we may not email this address.")
+                    messages.success(request, sent)
                 else:
                     services.add_note(case, request.user, body)
                     messages.success(request, _("Internal note added."))
@@ -102,6 +106,7 @@ def case_view(request, pk: int):
             "case": case,
             "entries": _entries(case, staff),
             "can_change": can_change,
+            "may_email": services.may_email(case),
             "reply_form": reply_form,
             "assign_form": AssignForm(initial={"assignee": case.assignee_id}, users=staff),
             "status_form": StatusForm(initial={"status": case.status}, choices=Case.Status.choices),

@@ -43,7 +43,7 @@ class FeedbackData:
             opened = opened.filter(opened_at__lt=before)
             entries = entries.filter(created_at__lt=before)
         rows = []
-        for case in opened.order_by("-opened_at")[:limit]:
+        for case in opened.order_by("-opened_at", "-pk")[:limit]:
             rows.append(
                 TimelineEntry(
                     at=case.opened_at,
@@ -55,9 +55,12 @@ class FeedbackData:
                     extra={"status": case.status},
                 )
             )
-        for entry in entries.order_by("-created_at")[:limit]:
+        for entry in entries.order_by("-created_at", "-pk")[:limit]:
             rows.append(self._entry(entry))
-        rows.sort(key=lambda r: r.at, reverse=True)
+        # Newest first; at equal times (a reply and the status change it makes share
+        # one) a case's opening before its entries, each newest id first: the same
+        # order on every call, which the timeline's cursor relies on.
+        rows.sort(key=lambda r: r.at, reverse=True)  # stable
         return rows[:limit]
 
     def _entry(self, entry: CaseEntry) -> TimelineEntry:

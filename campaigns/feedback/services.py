@@ -8,12 +8,21 @@ timeline read.
 The person: the subscriber with the address typed, found or created through
 audiences.services.get_or_create_subscriber. A feedback form subscribes nobody to
 anything (no consent was asked); like the landing pages it only fills a missing name or
-phone, never overwrites what is known (anyone can type anyone's address).
+phone, never overwrites what is known (anyone can type anyone's address). An address
+erased on request (audiences' erased.py) gets its case but no subscriber again.
 
 Emails to the person (the confirmation with the reference and status link, each staff
 reply) go the way the audiences' double opt-in confirmation goes: Django's mail (the
 path of send_mail), in the case's language (Content-Language says which), after the
-transaction commits. A mail server that fails is logged; the case is stored either way.
+transaction commits, and only while the address is not suppressed (audiences'
+is_suppressed: the suppression list and the erased addresses' keys). Anyone can type
+any address, so a suppressed or erased one still gets its case, which staff see marked
+"we may not email this address", but no email. A mail server that fails is logged; the
+case is stored either way.
+
+A case that moves back to open (the person writes again to a waiting or resolved case,
+or staff reopen a resolved or closed one) is due again as if opened then, and may
+escalate again (once) if that falls overdue.
 
 Escalation exactly once: `escalate_overdue` claims each overdue unresolved case with
 one conditional UPDATE (`... WHERE escalated_at IS NULL`) and notifies in the same
@@ -75,6 +84,10 @@ def due_time(opened_at) -> timezone.datetime:
 
 # --- opening a case ----------------------------------------------------------------------
 def _person(email: str, name: str, phone: str, language: str):
+    """The subscriber with this address, found or created; None for an address erased
+    on request (the person is not re-created)."""
+    if audiences.erased_among([email]):
+        return None
     subscriber = audiences.get_or_create_subscriber(email, name=name[:200], language=language)
     changed = []
     if not subscriber.name and name:
@@ -96,13 +109,14 @@ def open_case(page: FeedbackPage | None, data: dict, *, language: str = "", embe
     now = timezone.now()
     language = language or (page.language if page else settings.LANGUAGE_CODE)
     with transaction.atomic():
-        subscriber = _person(data["email"], data.get("name", ""), data.get("phone", ""), language)
+        email = audiences.normalise_email(data["email"])
+        subscriber = _person(email, data.get("name", ""), data.get("phone", ""), language)
         case = Case.objects.create(
             page=page,
             category=data["category"],
             subscriber=subscriber,
             name=data.get("name", ""),
-            email=subscriber.email,
+            email=subscriber.email if subscriber else email,
             phone=data.get("phone", ""),
             subject=data.get("subject", ""),
             order_reference=data.get("order_reference", ""),
@@ -148,8 +162,14 @@ def public_thread(case: Case) -> QuerySet:
 
 
 # --- emails to the person ----------------------------------------------------------------
+def may_email(case: Case) -> bool:
+    """Whether the person may be mailed: an address, not suppressed nor erased."""
+    return bool(case.email) and not audiences.is_suppressed(case.email)
+
+
 def _mail(case: Case, kind: str, entry: CaseEntry | None = None) -> None:
-    if not case.email:
+    if not may_email(case):
+        logger.info("feedback email %s for case %s not sent: address suppressed", kind, case.pk)
         return
     language = case.language or settings.LANGUAGE_CODE
     with translation.override(language):
@@ -189,7 +209,14 @@ def _set_status(case: Case, status: str, user, now) -> None:
         return
     case.status = status
     case.resolved_at = now if status in (Status.RESOLVED, Status.CLOSED) else None
-    case.save(update_fields=["status", "resolved_at", "updated_at"])
+    fields = ["status", "resolved_at", "updated_at"]
+    reopened = old in (Status.RESOLVED, Status.CLOSED) and status in Case.UNRESOLVED
+    if reopened or (old == Status.WAITING and status == Status.OPEN):
+        # Open again: due again from now, and a new overdue escalates again (once).
+        case.due_at = due_time(now)
+        case.escalated_at = None
+        fields += ["due_at", "escalated_at"]
+    case.save(update_fields=fields)
     CaseEntry.objects.create(
         case=case, kind=Kind.STATUS, author=user, data={"from": old, "to": status}, created_at=now
     )

@@ -9,7 +9,8 @@ SURVEYS_ANSWER_DAYS after the publication went out (then the link has expired).
 
 One answer per (page, subscriber), final: a second submission is told it already
 answered (the unique constraint makes two concurrent submissions one row). An NPS
-score is recorded by the click itself; the comment that follows may be added once.
+answer (score and follow-up comment) is recorded by the answer form's POST, never by
+opening a link; add_comment serves follow-up forms shown before that.
 """
 
 from __future__ import annotations
@@ -90,10 +91,10 @@ def _create(page, recipient: Recipient, **fields) -> SurveyResponse | None:
         return None
 
 
-def record_nps(page, recipient: Recipient, score: int) -> SurveyResponse | None:
+def record_nps(page, recipient: Recipient, score: int, comment: str = "") -> SurveyResponse | None:
     if page.survey_kind != NPS or not 0 <= int(score) <= 10:
         raise ValueError("an NPS score is a whole number from 0 to 10")
-    return _create(page, recipient, score=int(score))
+    return _create(page, recipient, score=int(score), comment=(comment or "").strip()[:MAX_COMMENT])
 
 
 def add_comment(page, recipient: Recipient, comment: str) -> bool:

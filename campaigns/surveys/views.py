@@ -1,9 +1,10 @@
 """The recipients' side: the answer page a survey's email links to.
 
 /surveys/<page id>/answer/?m=<message token>[&score=N]: the token (passed on by the
-tracked redirect) names the recipient; no login. An NPS click records its score, then
-asks the follow-up question; a SERVQUAL link opens the form. Anything the token does
-not allow gets a plain page saying why (403)."""
+tracked redirect) names the recipient; no login. An NPS score link opens the form with
+that score chosen and the follow-up question: a GET records nothing (mail scanners open
+every link), the answer is recorded by the form's POST (CSRF-checked). A SERVQUAL link
+opens its form. Anything the token does not allow gets a plain page saying why (403)."""
 
 from django.http import Http404
 from django.shortcuts import render
@@ -43,21 +44,39 @@ def answer(request, page_id):
     return _answer_servqual(request, page, recipient, token)
 
 
+def _score(raw) -> int | None:
+    raw = str(raw or "")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 <= int(raw) <= 10 else None
+
+
 def _answer_nps(request, page, recipient, token):
+    existing = services.existing_answer(page, recipient)
     if request.method == "POST":
-        services.add_comment(page, recipient, request.POST.get("comment", ""))
-        return _render(request, page, "surveys/thanks.html")
-    score = request.GET.get("score", "")
-    if not (score.isascii() and score.isdigit() and 0 <= int(score) <= 10):
-        existing = services.existing_answer(page, recipient)
-        if existing:
-            return _render(request, page, "surveys/already.html", answer=existing)
-        return _render(request, page, "surveys/nps_answer.html", token=token, ask_score=True)
-    created = services.record_nps(page, recipient, int(score))
-    if created is None:
-        existing = services.existing_answer(page, recipient)
+        comment = request.POST.get("comment", "")
+        if existing is not None and "score" not in request.POST:
+            # A follow-up form served before scores moved into the form.
+            services.add_comment(page, recipient, comment)
+            return _render(request, page, "surveys/thanks.html")
+        score = _score(request.POST.get("score"))
+        if score is not None:
+            created = services.record_nps(page, recipient, score, comment)
+            if created is None:
+                return _render(request, page, "surveys/already.html")
+            return _render(request, page, "surveys/thanks.html")
+    if existing:
         return _render(request, page, "surveys/already.html", answer=existing)
-    return _render(request, page, "surveys/nps_answer.html", token=token, answer=created)
+    error = request.method == "POST"
+    return _render(
+        request,
+        page,
+        "surveys/nps_answer.html",
+        token=token,
+        error=error,
+        score=_score(request.POST.get("score") if error else request.GET.get("score")),
+        comment=request.POST.get("comment", "")[: services.MAX_COMMENT] if error else "",
+        scale=range(11),
+        status=400 if error else 200,
+    )
 
 
 def _answer_servqual(request, page, recipient, token):

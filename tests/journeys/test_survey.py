@@ -1,7 +1,8 @@
 """An NPS survey from the editor's click to the marketer's figure, in English and in
 Chinese: a moderator (an editor who may publish) adds an NPS survey under the hub's
-home page and publishes it; a recipient opens the score link of their email (through
-the tracked redirect), answers 9 and a comment; a marketer opens Survey results and
+home page and publishes it; a recipient opens the score-9 link of their email (through
+the tracked redirect): the form shows 9 chosen and records nothing until it is sent
+with a comment; a marketer opens Survey results and
 sees the NPS. No console errors anywhere."""
 
 import pytest
@@ -61,6 +62,10 @@ def test_an_nps_survey_is_built_answered_and_read(
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: errors.append(str(e)))
     tab.goto(f"{link}?m={token}")
+    expect(tab.locator("input[name=score][value='9']")).to_be_checked()
+    expect(tab.locator("input[name=score]:checked")).to_have_count(1)
+    assert not SurveyResponse.objects.exists()  # opening the link answered nothing
+    tab.screenshot(path=str(j.shots / f"survey-form-{lang}.png"), full_page=True)
     tab.locator("#survey-comment").fill("Quick answers, 谢谢")
     tab.locator("form button[type=submit]").click()
     expect(tab.locator(".survey-thanks")).to_be_visible()

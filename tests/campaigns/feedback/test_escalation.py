@@ -97,6 +97,35 @@ def test_with_no_assignee_the_group_still_hears_and_resolved_cases_never(team):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("who", ["person", "staff"])
+def test_a_reopened_case_is_due_again_and_escalates_again_once(team, who):
+    manager, zh_manager, agent = team
+    case = open_at(at(2026, 12, 1, 10, 0))  # due Wednesday 10:00
+    assert services.escalate_overdue(at(2026, 12, 2, 10, 30)) == [case.pk]
+    with time_machine.travel(at(2026, 12, 2, 11, 0), tick=False):
+        services.set_status(case, Case.Status.RESOLVED, agent)
+    # A week later the person writes again (or staff reopen it): due a working day on.
+    with time_machine.travel(at(2026, 12, 9, 15, 0), tick=False):
+        if who == "person":
+            services.add_person_message(case, "It broke again.")
+        else:
+            services.set_status(case, Case.Status.OPEN, agent)
+    case.refresh_from_db()
+    assert case.status == Case.Status.OPEN
+    assert (case.due_at, case.escalated_at) == (at(2026, 12, 10, 15, 0), None)
+    assert services.escalate_overdue(at(2026, 12, 10, 14, 59)) == []
+    assert services.escalate_overdue(at(2026, 12, 10, 15, 1)) == [case.pk]
+    assert services.escalate_overdue(at(2026, 12, 11, 9, 0)) == []
+    assert case.entries.filter(kind=CaseEntry.Kind.ESCALATED).count() == 2
+    # A first reply (new -> open) keeps the first due time.
+    fresh = open_at(at(2026, 12, 1, 10, 0))
+    with time_machine.travel(at(2026, 12, 1, 17, 0), tick=False):
+        services.reply(fresh, agent, "On it.")
+    fresh.refresh_from_db()
+    assert fresh.status == Case.Status.OPEN and fresh.due_at == at(2026, 12, 2, 10, 0)
+
+
+@pytest.mark.django_db
 def test_the_beat_task_escalates_and_is_on_the_schedule(team, settings):
     entry = settings.CELERY_BEAT_SCHEDULE["feedback-escalate-overdue"]
     assert entry["task"] == escalate_overdue_cases.name and entry["schedule"] == 60.0

@@ -213,3 +213,62 @@ def test_a_closed_case_takes_no_more_messages(feedback_page):
     response = Client().post(services.status_url(case), {"message": "Hello?"})
     assert response.status_code == 200
     assert case.entries.filter(kind=CaseEntry.Kind.MESSAGE).count() == 1
+
+
+def _staff_sees(case, staff) -> str:
+    client = Client()
+    client.force_login(staff)
+    return client.get(f"/admin/feedback/{case.pk}/").content.decode()
+
+
+def test_a_suppressed_address_gets_its_case_but_no_email(
+    feedback_page, django_capture_on_commit_callbacks
+):
+    from campaigns.audiences.services import suppress_address
+    from campaigns.feedback import services
+    from tests.factories import UserFactory
+
+    suppress_address("wang.fang@example.org", "complaint")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(f"/feedback/{feedback_page.pk}/embed/", VALID)
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert case.email == "wang.fang@example.org" and case.embedded
+    assert mail.outbox == []  # no confirmation
+    staff = UserFactory(username="agent", groups=["Marketers"])
+    assert "data-no-email" in _staff_sees(case, staff)
+    client = Client()
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/feedback/{case.pk}/", {"action": "reply", "body": "Sorry."}, follow=True
+        )
+    assert "we may not email this address" in response.content.decode()
+    assert mail.outbox == []  # no reply either; the reply is in the thread
+    assert case.entries.filter(kind=CaseEntry.Kind.REPLY, body="Sorry.").exists()
+    # A mailable address is not marked, and is mailed.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.open_case(None, {**VALID, "email": "other@example.org"}, language="en")
+    other = Case.objects.get(email="other@example.org")
+    assert "data-no-email" not in _staff_sees(other, staff)
+    assert [m.to for m in mail.outbox] == [["other@example.org"]]
+
+
+def test_an_erased_address_gets_its_case_but_no_email_and_no_subscriber_again(
+    feedback_page, django_capture_on_commit_callbacks
+):
+    from campaigns.people.rights import erase
+    from tests.factories import UserFactory
+
+    erase(SubscriberFactory(email="wang.fang@example.org", name="Fang Wang"))
+    assert not Subscriber.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Client().post(URL, {**VALID, "email": "Wang.Fang@EXAMPLE.org "})
+    assert response.status_code == 200
+    case = Case.objects.get()
+    assert case.subscriber is None and case.email.lower() == "wang.fang@example.org"
+    assert not Subscriber.objects.exists()  # the erased person is not re-created
+    assert mail.outbox == []
+    staff = UserFactory(username="agent", groups=["Marketers"])
+    html = _staff_sees(case, staff)
+    assert "data-no-email" in html and "Parcel arrived broken" in html

@@ -105,3 +105,36 @@ def test_erasure_leaves_no_personal_data_and_keeps_the_counts(provider, history)
     with pytest.raises(services.CaseError):
         services.case_for_token(services.status_token(case))
     assert timezone.now() - Case.objects.get(pk=case.pk).opened_at < datetime.timedelta(hours=1)
+
+
+def test_entries_sharing_a_time_are_paged_once_each_in_a_fixed_order(provider):
+    """A reply writes its REPLY and STATUS entries at one time: paged by the timeline's
+    cursor, each entry comes once, in the same order on every call (newest id first)."""
+    from campaigns.people.timeline import person_timeline
+
+    staff = UserFactory(username="agent", groups=["Marketers"])
+    case = services.open_case(None, DATA, language="en")
+    person = Subscriber.objects.get(email=DATA["email"])
+    at = timezone.now() + datetime.timedelta(hours=1)
+    # Ids and kinds interleaved, all at one time (several replies and status changes).
+    kinds = ["reply", "status", "escalated", "reply", "status", "reply", "status"]
+    made = [
+        CaseEntry.objects.create(case=case, kind=kind, author=staff, created_at=at, body=str(n))
+        for n, kind in enumerate(kinds)
+    ]
+    ours = [e for e in provider.timeline(person, None, 50) if e.at == at]
+    assert [e.kind for e in ours] == [f"feedback.{k}" for k in reversed(kinds)]
+    assert [e.detail for e in ours if e.kind == "feedback.reply"] == ["5", "3", "0"]
+    assert provider.timeline(person, None, 50) == provider.timeline(person, None, 50)
+
+    whole = person_timeline(person, None, limit=100).entries
+    assert len([e for e in whole if e.at == at]) == len(made)
+    for size in (1, 2, 3, 4):
+        paged, cursor = [], None
+        while True:
+            page = person_timeline(person, cursor, limit=size)
+            paged.extend(page.entries)
+            if not page.older:
+                break
+            cursor = page.older
+        assert paged == whole, size

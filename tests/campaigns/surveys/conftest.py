@@ -72,3 +72,8 @@ def answer_url(page, token="", **query) -> str:
     for key, value in query.items():
         url += f"&{key}={value}"
     return url
+
+
+def answer_nps(client, page, token, score, comment=""):
+    """What the answer form posts: the score chosen and the follow-up comment."""
+    return client.post(answer_url(page), {"m": token, "score": score, "comment": comment})

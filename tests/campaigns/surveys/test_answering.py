@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from analytics.tokens import message_token
@@ -13,37 +14,73 @@ from campaigns.surveys import services
 from campaigns.surveys.defaults import SERVQUAL_ITEMS
 from campaigns.surveys.models import SurveyResponse
 
-from .conftest import answer_url, make_nps, make_servqual, publication_of, token_for
+from .conftest import answer_nps, answer_url, make_nps, make_servqual, publication_of, token_for
 
 
-def test_a_click_records_the_score_then_the_comment(client, nps_page, readers):
+def test_a_click_shows_the_score_chosen_and_records_nothing(client, nps_page, readers):
+    """Mail scanners open every link of an email: opening a score link answers nothing;
+    the form shows that score chosen, with the follow-up question, and its POST answers."""
     publication = publication_of(nps_page)
     token = token_for(publication, readers[0])
-    response = client.get(answer_url(nps_page, token, score=9))
+    for score in range(11):  # what a scanner does
+        response = client.get(answer_url(nps_page, token, score=score))
+        assert response.status_code == 200
+    assert not SurveyResponse.objects.exists()
+    body = client.get(answer_url(nps_page, token, score=9)).content.decode()
+    assert 'name="score" value="9" checked' in body
+    assert body.count(" checked") == 1
+    assert nps_page.comment_prompt in body
+    assert 'method="post"' in body and "csrfmiddlewaretoken" in body
+    assert not SurveyResponse.objects.exists()
+
+    response = answer_nps(client, nps_page, token, 9, "Fast answers.")
     assert response.status_code == 200
-    assert "your score of 9 is recorded" in response.content.decode()
-    assert nps_page.comment_prompt in response.content.decode()
+    assert "Thank you" in response.content.decode()
     row = SurveyResponse.objects.get()
-    assert (row.subscriber, row.score, row.publication, row.campaign) == (
+    assert (row.subscriber, row.score, row.comment, row.publication, row.campaign) == (
         readers[0],
         9,
+        "Fast answers.",
         publication,
         publication.campaign,
     )
-    response = client.post(answer_url(nps_page), {"m": token, "comment": "Fast answers."})
+
+
+def test_the_answer_is_posted_with_the_csrf_token(nps_page, readers):
+    browser = Client(enforce_csrf_checks=True)
+    token = token_for(publication_of(nps_page), readers[0])
+    form = browser.get(answer_url(nps_page, token, score=4))
+    forged = browser.post(answer_url(nps_page), {"m": token, "score": "4"})
+    assert forged.status_code == 403
+    assert not SurveyResponse.objects.exists()
+    csrf = form.context["csrf_token"]
+    response = browser.post(
+        answer_url(nps_page), {"m": token, "score": "4", "csrfmiddlewaretoken": str(csrf)}
+    )
     assert response.status_code == 200
-    assert "Thank you" in response.content.decode()
-    row.refresh_from_db()
-    assert row.comment == "Fast answers."
+    assert SurveyResponse.objects.get().score == 4
+
+
+def test_a_post_without_a_score_asks_again(client, nps_page, readers):
+    token = token_for(publication_of(nps_page), readers[0])
+    for score in ("", "11", "-1", "x"):
+        response = client.post(answer_url(nps_page), {"m": token, "score": score, "comment": "hi"})
+        assert response.status_code == 400
+        body = response.content.decode()
+        assert "Please choose a score from 0 to 10." in body
+        assert " checked" not in body and ">hi</textarea>" in body
+    assert not SurveyResponse.objects.exists()
 
 
 def test_a_second_answer_is_refused_politely(client, nps_page, readers):
     token = token_for(publication_of(nps_page), readers[0])
-    client.get(answer_url(nps_page, token, score=3))
+    answer_nps(client, nps_page, token, 3)
     response = client.get(answer_url(nps_page, token, score=10))
     assert "You have already answered, thank you." in response.content.decode()
-    assert list(SurveyResponse.objects.values_list("score", flat=True)) == [3]
-    # The comment is given once; a second post changes nothing.
+    response = answer_nps(client, nps_page, token, 10, "changed my mind")
+    assert "You have already answered, thank you." in response.content.decode()
+    assert list(SurveyResponse.objects.values_list("score", "comment")) == [(3, "")]
+    # A follow-up form served before the fix (comment only) adds the comment once.
     client.post(answer_url(nps_page), {"m": token, "comment": "first"})
     client.post(answer_url(nps_page), {"m": token, "comment": "second"})
     assert SurveyResponse.objects.get().comment == "first"
@@ -52,7 +89,7 @@ def test_a_second_answer_is_refused_politely(client, nps_page, readers):
 def test_each_recipient_answers_for_themself(client, nps_page, readers):
     publication = publication_of(nps_page)
     for reader, score in zip(readers, (0, 7, 10), strict=True):
-        client.get(answer_url(nps_page, token_for(publication, reader), score=score))
+        answer_nps(client, nps_page, token_for(publication, reader), score)
     assert dict(SurveyResponse.objects.values_list("subscriber_id", "score")) == {
         readers[0].pk: 0,
         readers[1].pk: 7,
@@ -74,6 +111,7 @@ def test_a_forged_token_is_refused(client, nps_page, readers, mangle):
     response = client.get(answer_url(nps_page, token, score=9))
     assert response.status_code == 403
     assert "This link is not valid" in response.content.decode()
+    assert answer_nps(client, nps_page, token, 9).status_code == 403
     assert not SurveyResponse.objects.exists()
 
 
@@ -89,6 +127,7 @@ def test_a_token_of_another_page_or_another_key_is_refused(
     forged = message_token(publication.pk, f"s{readers[0].pk}")
     settings.SECRET_KEY = "x" * 50
     assert client.get(answer_url(nps_page, forged, score=9)).status_code == 403
+    assert answer_nps(client, nps_page, forged, 9).status_code == 403
     assert not SurveyResponse.objects.exists()
 
 
@@ -99,6 +138,7 @@ def test_an_expired_token_is_refused(client, nps_page, readers, settings):
     response = client.get(answer_url(nps_page, token, score=9))
     assert response.status_code == 403
     assert "link in your email has expired" in response.content.decode()
+    assert answer_nps(client, nps_page, token, 9).status_code == 403
     assert not SurveyResponse.objects.exists()
     fresh = timezone.now() - datetime.timedelta(days=13)
     token = token_for(publication_of(nps_page, published_at=fresh), readers[0])
@@ -195,7 +235,10 @@ def test_zh_hans_pages_get_chinese_defaults(home_page):
 def test_zh_hans_answer_page_speaks_chinese(client, home_page, readers):
     page = make_nps(home_page, language="zh-hans", slug="nps-zh2")
     token = token_for(publication_of(page), readers[0])
-    client.get(answer_url(page, token, score=9))
     response = client.get(answer_url(page, token, score=9))
     assert response.status_code == 200
+    assert 'lang="zh-hans"' in response.content.decode()
+    assert "0 = 完全不可能，10 = 极有可能" in response.content.decode()
+    answer_nps(client, page, token, 9)
+    response = client.get(answer_url(page, token, score=9))
     assert 'lang="zh-hans"' in response.content.decode()

@@ -1,11 +1,13 @@
 """A survey sent through the email channel to the loopback SMTP sink: each recipient's
 message carries their own answer links, and a click through the tracked redirect is
-counted as a click AND records that recipient's answer."""
+counted as a click and opens that recipient's answer form with the score chosen; the
+form's POST records the answer."""
 
 from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 import pytest
+from django.utils import translation
 
 from analytics.models import Event
 from analytics.tokens import parse_message_token
@@ -14,7 +16,7 @@ from campaigns.surveys.models import SurveyResponse
 from tests.channels.email.conftest import drain, publish
 from tests.factories import PublicationFactory
 
-from .conftest import make_nps, make_servqual
+from .conftest import answer_nps, make_nps, make_servqual
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +79,11 @@ def test_each_recipient_gets_their_own_score_links(
     assert click.message_key == f"{publication.pk}:{recipient_key(readers[1].pk)}"
     response = client.get(location.removeprefix("https://hub.example.com"))
     assert response.status_code == 200
+    assert 'name="score" value="9" checked' in response.content.decode()
+    assert not SurveyResponse.objects.exists()  # opening a link answers nothing
+    token = parse_qs(parts.query)["m"][0]
+    response = answer_nps(client, page, token, 9)
+    assert response.status_code == 200
     answer = SurveyResponse.objects.get()
     assert (answer.subscriber_id, answer.score, answer.publication_id) == (
         readers[1].pk,
@@ -97,7 +104,10 @@ def test_servqual_email_has_a_button_to_the_form(
     _controller, handler = smtp_server
     html = _html_of(_sent_messages(handler)[reader.email])
     links = _links(html)
-    button = [href for label, href in links.items() if label in ("回答问卷", "Answer the survey")]
+    with translation.override("zh-hans"):
+        label = translation.gettext("Answer the survey")
+    assert label != "Answer the survey"
+    button = [href for text, href in links.items() if text == label]
     assert len(button) == 1 and "?m=" in button[0]
     location = client.get(button[0].removeprefix("https://hub.example.com"))["Location"]
     form = client.get(location.removeprefix("https://hub.example.com"))

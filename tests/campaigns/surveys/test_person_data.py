@@ -6,7 +6,7 @@ from campaigns.people.registry import providers
 from campaigns.surveys import results
 from campaigns.surveys.models import SurveyResponse
 
-from .conftest import answer_url, publication_of, token_for
+from .conftest import answer_nps, publication_of, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +18,8 @@ def _provider():
 def test_timeline_export_and_erase(client, nps_page, readers):
     publication = publication_of(nps_page)
     token = token_for(publication, readers[0])
-    client.get(answer_url(nps_page, token, score=9))
-    client.post(answer_url(nps_page), {"m": token, "comment": "Call me at 555-0100"})
-    client.get(answer_url(nps_page, token_for(publication, readers[1]), score=2))
+    answer_nps(client, nps_page, token, 9, "Call me at 555-0100")
+    answer_nps(client, nps_page, token_for(publication, readers[1]), 2)
 
     entries = _provider().timeline(readers[0], None, 10)
     assert len(entries) == 1
