@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from campaigns.audiences.models import Subscriber
 from campaigns.models import Publication
 
 from . import classify, conversion_store
@@ -135,7 +136,8 @@ def store_events(payloads: list[dict]) -> int:
         _mark_first(events)
         for event in events:
             event.subscriber_id = subscriber_of(event.message_key)
-        # After the line above: a conversion takes its last click's subscriber.
+        _forget_erased(events)
+        # After the lines above: a conversion takes its last click's subscriber.
         conversion_store.link_clicks(events)
         insert_events(events)
     return len(events)
@@ -146,6 +148,23 @@ def subscriber_of(message_key: str) -> int:
     pub, sep, key = message_key.partition(":s")
     ok = sep and pub.isascii() and pub.isdigit() and key.isascii() and key.isdigit()
     return int(key) if ok and len(key) < 19 else 0
+
+
+def _forget_erased(events: list[Event]) -> None:
+    """Events naming a subscriber who no longer exists (erased or deleted: an old
+    email's link or open pixel, a click queued before the erasure) are stored as the
+    erasure left that person's earlier events (campaigns.people.rights_data
+    events_erase): "<publication>:erased", no subscriber, no visitor hash or browser.
+    Their flags (unique, first) stay, so the counts count them. One query per batch."""
+    ids = {e.subscriber_id for e in events if e.subscriber_id}
+    if not ids:
+        return
+    gone = ids - set(Subscriber.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    for event in events:
+        if event.subscriber_id in gone:
+            event.message_key = f"{event.publication_id}:erased"
+            event.subscriber_id = 0
+            event.visitor_hash = event.user_agent = ""
 
 
 def _distinct_payloads(payloads: list[dict]) -> tuple[list[dict], set[str]]:

@@ -107,7 +107,7 @@ def stream(rng, world) -> list[tuple[datetime.datetime, str, dict]]:
     for name in ("email", "ezine"):
         pub = world["pubs"][name]
         for r in range(RECIPIENTS):
-            key = f"s{r}"
+            key = f"r{r}"  # no subscriber: "s<id>" of nobody is an erased person
             token = message_token(pub.pk, key)
             sent = at(rng)
             kinds = []

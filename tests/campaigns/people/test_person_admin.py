@@ -3,6 +3,7 @@ notes, key accounts (panel, segment condition), who sees and who edits; the even
 subscriber backfill migration."""
 
 import datetime
+import importlib
 
 import pytest
 from django.db import connection
@@ -145,7 +146,10 @@ def test_panel_last_contact_and_open_cases(people, marketer, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_backfills_subscriber_ids():
+def test_migration_backfills_subscriber_ids(monkeypatch):
+    # Batches of two ids: a conversion's click lies in another batch than the conversion.
+    migration = importlib.import_module("analytics.migrations.0009_event_subscriber_id")
+    monkeypatch.setattr(migration, "BATCH", 2)
     executor = MigrationExecutor(connection)
     before = [("analytics", "0008_goal_site_hosts")]
     latest = executor.loader.graph.leaf_nodes()
@@ -169,3 +173,13 @@ def test_migration_backfills_subscriber_ids():
     executor.migrate(latest)
     got = dict(Event.objects.values_list("uid", "subscriber_id"))
     assert got == {"a": 42, "b": 42, "c": 42, "d": 0, "e": 0}
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, "analytics_event")
+        assert "event_subscriber_idx" in indexes
+        if connection.vendor == "postgresql":  # built CONCURRENTLY, and valid
+            cursor.execute(
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE c.relname = ANY(%s)",
+                [["event_subscriber_idx", "people_company_pattern", "people_company_trgm"]],
+            )
+            assert [valid for (valid,) in cursor.fetchall()] == [True, True, True]

@@ -14,6 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from analytics.links import get_or_create_tracked_link
+from analytics.models import Event
+from analytics.tokens import message_token
 from campaigns.audiences import erased
 from campaigns.audiences import services as audiences
 from campaigns.audiences.models import ImportJob, MailingList, Subscriber, Subscription, Suppression
@@ -27,6 +30,7 @@ from tests.factories import PublicationFactory, UserFactory, make_email_issue
 from .conftest import (
     COMPANY,
     EMAIL,
+    FIREFOX,
     LOCAL_PART,
     NAME,
     PHONE,
@@ -214,3 +218,34 @@ def test_a_send_never_mails_an_erased_address_that_came_back(
     assert EMAIL.lower() not in recipients and len(recipients) == 4
     row = Delivery.objects.get(publication=send.publication, subscriber=back)
     assert row.status == Delivery.Status.SKIPPED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", ["erased", "deleted"])
+def test_an_old_emails_open_and_click_after_erasure_are_stored_without_the_person(world, how):
+    person, publication = world["person"], world["publication"]
+    token = message_token(publication.pk, audiences.recipient_key(person.pk))
+    link = get_or_create_tracked_link("https://shop.example.com/sale", publication=publication)
+    if how == "erased":
+        rights.erase(person)
+    else:
+        Subscriber.objects.filter(pk=person.pk).delete()
+    stored = set(Event.objects.values_list("pk", flat=True))
+
+    # The old email, opened and clicked again (or a click queued before the erasure).
+    reader = Client(REMOTE_ADDR="203.0.113.9")
+    assert reader.get(f"/t/o/{token}", HTTP_USER_AGENT=FIREFOX).status_code == 200
+    assert reader.get(f"/t/{link.code}?m={token}", HTTP_USER_AGENT=FIREFOX).status_code == 302
+
+    new = Event.objects.exclude(pk__in=stored)
+    assert sorted(new.values_list("kind", flat=True)) == ["click", "open"]
+    for event in new:
+        assert event.message_key == f"{publication.pk}:erased", event.kind
+        assert (event.subscriber_id, event.visitor_hash, event.user_agent) == (0, "", "")
+        assert event.publication_id == publication.pk and not event.is_bot
+    if how == "erased":  # a plain delete leaves their earlier events as they were
+        assert not Event.objects.filter(subscriber_id=person.pk).exists()
+        assert not Event.objects.filter(message_key__endswith=f":s{person.pk}").exists()
+    # The other recipient's click still names them.
+    named = Event.objects.filter(kind="click").exclude(subscriber_id__in=[0, person.pk])
+    assert named.count() == 1
