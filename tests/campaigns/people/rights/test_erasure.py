@@ -20,11 +20,14 @@ from analytics.tokens import message_token
 from campaigns.audiences import erased
 from campaigns.audiences import services as audiences
 from campaigns.audiences.models import ImportJob, MailingList, Subscriber, Subscription, Suppression
+from campaigns.feedback import services as feedback
 from campaigns.leads.models import LeadSubmission
-from campaigns.people import rights
+from campaigns.people import key_accounts, notes, rights
 from campaigns.people.models import DataRightsRequest
+from campaigns.surveys import services as surveys
 from channels.email.models import Delivery
 from tests.campaigns.leads.conftest import VALID
+from tests.campaigns.surveys.conftest import make_nps, publication_of
 from tests.factories import PublicationFactory, UserFactory, make_email_issue
 
 from .conftest import (
@@ -85,8 +88,33 @@ def pg_dump() -> str:
     return done.stdout.decode("utf-8", errors="replace").lower()
 
 
+def the_record_too(world, staff) -> None:
+    """What the customer record adds about the person: a staff note naming them, a key
+    account, a tag change, an NPS answer with a comment, a feedback case in their words."""
+    person = world["person"]
+    notes.add_note(person, staff, f"Called {NAME} on {PHONE}")
+    key_accounts.mark(person, staff)
+    audiences.set_tags(person, ["vip"], actor=staff)
+    survey = make_nps(world["landing"].get_parent().specific, slug="how-did-we-do")
+    token = message_token(publication_of(survey).pk, audiences.recipient_key(person.pk))
+    recipient = surveys.recipient_for(survey, token)
+    assert surveys.record_nps(survey, recipient, 3, comment=f"{NAME} here, call {PHONE}")
+    feedback.open_case(
+        None,
+        {
+            "category": "complaint",
+            "email": EMAIL,
+            "name": NAME,
+            "phone": PHONE,
+            "subject": f"From {NAME}",
+            "message": f"Reach me at {EMAIL} or {PHONE}",
+        },
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_erasure_leaves_no_personal_data_and_the_dashboards_their_totals(world):
+    the_record_too(world, UserFactory(username="owner"))
     before = figures(world)
     assert (before["campaign"]["unique_clickers"], before["campaign"]["unique_opens"]) == (2, 2)
     assert before["campaign"]["conversions"] == 1 and before["send"][1] == 5
