@@ -64,6 +64,9 @@ def _order(client, goal, value, order, *clicks, ip="10.9.0.1"):
 def example(client, email_publication, home_page):
     campaign = email_publication.campaign
     campaign.budget = Decimal("1000")
+    # Begun yesterday: the deliveries five minutes ago fall in its dates at any hour
+    # (just after midnight they are yesterday's).
+    campaign.start_date -= datetime.timedelta(days=1)
     campaign.save()
     email_publication.cost = Decimal("300")
     email_publication.save()

@@ -36,6 +36,11 @@ def marketer(roles):
 
 @pytest.fixture
 def data(client, email_publication):
+    # Begun yesterday: the deliveries five minutes ago fall in its dates at any hour
+    # (just after midnight they are yesterday's).
+    campaign = email_publication.campaign
+    campaign.start_date -= datetime.timedelta(days=1)
+    campaign.save(update_fields=["start_date"])
     link = get_or_create_tracked_link(
         "https://shop.example.com/=cmd", publication=email_publication
     )
@@ -45,7 +50,7 @@ def data(client, email_publication):
             {
                 "kind": "delivery",
                 "publication_id": email_publication.pk,
-                # Within the campaign's own dates (it starts today), before the clicks.
+                # Within the campaign's own dates, before the clicks.
                 "occurred_at": timezone.now() - datetime.timedelta(minutes=5),
                 "recipient_key": f"r{i}",
             }
