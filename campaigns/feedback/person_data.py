@@ -12,11 +12,11 @@ unless they quote the person: they are blanked too, since a reply often does.
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from campaigns.people.registry import TimelineEntry
+from campaigns.people.registry import TimelineEntry, latest_per_person
 
 from .models import Case, CaseEntry
 
@@ -94,14 +94,10 @@ class FeedbackData:
         return {r["subscriber_id"]: r["n"] for r in rows}
 
     def last_contact(self, subscriber_ids) -> dict:
-        rows = (
-            CaseEntry.objects.filter(
-                case__subscriber_id__in=list(subscriber_ids), kind=CaseEntry.Kind.REPLY
-            )
-            .values("case__subscriber_id")
-            .annotate(at=Max("created_at"))
+        replies = CaseEntry.objects.filter(
+            case__subscriber_id__in=list(subscriber_ids), kind=CaseEntry.Kind.REPLY
         )
-        return {r["case__subscriber_id"]: r["at"] for r in rows}
+        return latest_per_person(replies, "created_at", "case__subscriber_id")
 
     def export(self, subscriber) -> dict[str, list[dict]]:
         cases = list(Case.objects.filter(subscriber=subscriber).order_by("opened_at"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Max
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
@@ -22,9 +21,10 @@ from analytics.models import Event, TrackedLink
 from campaigns.audiences.models import AudienceChange, Subscription, Suppression
 from campaigns.leads.models import LeadSubmission
 from campaigns.models import Campaign, Publication
+from campaigns.notifications import display_name
 
 from .models import Note
-from .registry import TimelineEntry
+from .registry import TimelineEntry, latest_per_person
 
 # Event kinds that are the company and the person in touch (last contact).
 CONTACT_KINDS = ("send", "delivery", "open", "click", "unsubscribe", "complaint")
@@ -233,12 +233,10 @@ class EmailProvider(_NoRights):
         return entries_from_events(rows)
 
     def last_contact(self, subscriber_ids) -> dict[int, datetime.datetime]:
-        rows = (
-            Event.objects.filter(subscriber_id__in=list(subscriber_ids), kind__in=CONTACT_KINDS)
-            .values("subscriber_id")
-            .annotate(at=Max("occurred_at"))
+        events = Event.objects.filter(
+            subscriber_id__in=list(subscriber_ids), kind__in=CONTACT_KINDS
         )
-        return {r["subscriber_id"]: r["at"] for r in rows}
+        return latest_per_person(events, "occurred_at")
 
 
 def entries_from_events(rows: list[dict]) -> list[TimelineEntry]:
@@ -312,12 +310,8 @@ class LeadsProvider(_NoRights):
         return entries
 
     def last_contact(self, subscriber_ids) -> dict[int, datetime.datetime]:
-        rows = (
-            LeadSubmission.objects.filter(subscriber_id__in=list(subscriber_ids))
-            .values("subscriber_id")
-            .annotate(at=Max("submit_time"))
-        )
-        return {r["subscriber_id"]: r["at"] for r in rows}
+        submissions = LeadSubmission.objects.filter(subscriber_id__in=list(subscriber_ids))
+        return latest_per_person(submissions, "submit_time")
 
 
 class NotesProvider(_NoRights):
@@ -329,9 +323,7 @@ class NotesProvider(_NoRights):
             qs = qs.filter(created_at__lt=before)
         entries = []
         for note in qs.order_by("-created_at", "-id")[:limit]:
-            author = (
-                note.author.get_full_name() or note.author.get_username() if note.author else ""
-            )
+            author = display_name(note.author) if note.author else ""
             entries.append(
                 TimelineEntry(
                     at=note.created_at,
@@ -343,12 +335,8 @@ class NotesProvider(_NoRights):
         return entries
 
     def last_contact(self, subscriber_ids) -> dict[int, datetime.datetime]:
-        rows = (
-            Note.objects.filter(subscriber_id__in=list(subscriber_ids))
-            .values("subscriber_id")
-            .annotate(at=Max("created_at"))
-        )
-        return {r["subscriber_id"]: r["at"] for r in rows}
+        notes = Note.objects.filter(subscriber_id__in=list(subscriber_ids))
+        return latest_per_person(notes, "created_at")
 
 
 def all_providers():

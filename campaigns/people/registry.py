@@ -31,6 +31,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from django.db.models import Max
+
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -57,6 +59,13 @@ class PersonDataProvider(Protocol):
     def export(self, subscriber) -> dict[str, list[dict]]: ...
 
     def erase(self, subscriber) -> None: ...
+
+
+def latest_per_person(queryset, time_field: str, person_field: str = "subscriber_id") -> dict:
+    """{subscriber id: the latest `time_field`} over `queryset`: the shape of every
+    provider's `last_contact`."""
+    rows = queryset.values(person_field).annotate(at=Max(time_field))
+    return {row[person_field]: row["at"] for row in rows}
 
 
 _providers: dict[str, PersonDataProvider] = {}

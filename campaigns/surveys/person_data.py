@@ -5,11 +5,10 @@ totals; the person's link and the comments they wrote are removed)."""
 
 from __future__ import annotations
 
-from django.db.models import Max
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from campaigns.people.registry import TimelineEntry
+from campaigns.people.registry import TimelineEntry, latest_per_person
 
 from .models import NPS, SurveyResponse
 from .scoring import nps_category
@@ -82,9 +81,5 @@ class SurveyData:
         SurveyResponse.objects.filter(subscriber=subscriber).update(subscriber=None, comment="")
 
     def last_contact(self, subscriber_ids):
-        rows = (
-            SurveyResponse.objects.filter(subscriber_id__in=list(subscriber_ids))
-            .values("subscriber_id")
-            .annotate(at=Max("answered_at"))
-        )
-        return {row["subscriber_id"]: row["at"] for row in rows}
+        answers = SurveyResponse.objects.filter(subscriber_id__in=list(subscriber_ids))
+        return latest_per_person(answers, "answered_at")
