@@ -94,7 +94,7 @@ def import_upload(request, list_id=None):
         job = get_object_or_404(
             ImportJob, pk=request.POST.get("job"), status=ImportJob.Status.PENDING
         )
-        header = importing.preview_csv(bytes(job.file), job.encoding)["header"]
+        header = importing.preview_csv(importing.job_file(job.pk), job.encoding)["header"]
         mapping_form = MappingForm(request.POST, header=header)
         if mapping_form.is_valid():
             job.mapping = mapping_form.mapping()
@@ -134,7 +134,7 @@ def import_upload(request, list_id=None):
 
 
 def _mapping_page(request, job, mapping_form, preview=None):
-    preview = preview or importing.preview_csv(bytes(job.file), job.encoding)
+    preview = preview or importing.preview_csv(importing.job_file(job.pk), job.encoding)
     return TemplateResponse(
         request,
         "audiences/admin/import_mapping.html",
@@ -146,7 +146,9 @@ def import_status(request, job_id):
     """Step 2: the report (or the progress while checking or importing), and the button
     that imports the valid rows."""
     _require(request, "audiences.add_subscriber")
-    job = get_object_or_404(ImportJob.objects.select_related("mailing_list"), pk=job_id)
+    job = get_object_or_404(
+        ImportJob.objects.select_related("mailing_list").defer("file"), pk=job_id
+    )
     if request.method == "POST":
         if importing.confirm_import(job):
             transaction.on_commit(lambda: import_subscribers.delay(job.pk))
@@ -207,7 +209,9 @@ def _csv_response(rows, filename: str) -> StreamingHttpResponse:
 def import_errors(request, job_id):
     """The rows not imported, with row number and reason, as a CSV Excel opens."""
     _require(request, "audiences.add_subscriber")
-    job = get_object_or_404(ImportJob.objects.select_related("mailing_list"), pk=job_id)
+    job = get_object_or_404(
+        ImportJob.objects.select_related("mailing_list").defer("file"), pk=job_id
+    )
     if job.status in (ImportJob.Status.PENDING, ImportJob.Status.CHECKING):
         raise Http404
     try:
