@@ -269,8 +269,13 @@ WITH joined AS (
     ORDER BY t.row ON CONFLICT (subscriber_id, mailing_list_id) DO NOTHING
     RETURNING subscriber_id
 )
-INSERT INTO audiences_import_joined SELECT j.subscriber_id FROM joined j
-WHERE NOT EXISTS (SELECT 1 FROM audiences_import_created c WHERE c.id = j.subscriber_id)
+INSERT INTO audiences_import_subscribed SELECT subscriber_id FROM joined
+"""
+
+# Of the people subscribed, those who existed before (their list_ids are recomputed).
+_JOINED = """
+INSERT INTO audiences_import_joined SELECT j.id FROM audiences_import_subscribed j
+WHERE NOT EXISTS (SELECT 1 FROM audiences_import_created c WHERE c.id = j.id)
 """
 
 
@@ -315,7 +320,11 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress
         gone = [row for row, *_rest in _skipped(cursor, job.mailing_list_id, True, table)]
         if gone:
             cursor.execute(f"DELETE FROM {table} WHERE row = ANY(%s)", [gone])
-        for temp in ("audiences_import_created", "audiences_import_joined"):
+        for temp in (
+            "audiences_import_created",
+            "audiences_import_subscribed",
+            "audiences_import_joined",
+        ):
             cursor.execute(f"DROP TABLE IF EXISTS {temp}")
             cursor.execute(f"CREATE TEMPORARY TABLE {temp} (id bigint) ON COMMIT DROP")
         cursor.execute("SELECT set_config(%s, 'on', true)", [triggers.CALLER_KEEPS_LIST_IDS])
@@ -335,7 +344,9 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress
                 "basis": job.consent_basis,
             },
         )
-        changes.record_import_staged(cursor, job, now, table)
+        cursor.execute("ANALYZE audiences_import_subscribed")
+        cursor.execute(_JOINED)
+        changes.record_import_staged(cursor, job, now, "audiences_import_subscribed")
         cursor.execute("ANALYZE audiences_import_joined")
         for statement in triggers.sync_list_ids_sql("SELECT id FROM audiences_import_joined"):
             cursor.execute(statement)

@@ -1,8 +1,8 @@
 """Fewer indexes and key checks for imports (issue 19).
 
-Every index costs each inserted subscriber: the plain upper(email) index and the LIKE
-index Django adds for a unique CharField duplicate the upper(email) text_pattern_ops
-index of 0008, which answers both exact and prefix look-ups. The change log's foreign
+Every index costs each inserted subscriber: on PostgreSQL the plain upper(email) index
+and the LIKE index Django adds for a unique CharField duplicate the upper(email)
+text_pattern_ops index of 0008, which answers both exact and prefix look-ups. The change log's foreign
 keys lose their database constraints (the ORM still cascades and nulls): an import
 writes a row per person, and their deferred checks cost seconds at commit.
 """
@@ -12,20 +12,26 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-LIKE_INDEX = "audiences_subscriber_email_4caabffd_like"
+# Dropped on PostgreSQL only: SQLite has no text_pattern_ops index, and its suppression
+# triggers need the plain upper(email) one (the model keeps it for SQLite).
+DUPLICATES = {
+    "audiences_subscriber_email_4caabffd_like": "(email varchar_pattern_ops)",
+    "audiences_subscriber_upper": "(upper((email)::text))",
+}
 
 
-def drop_like_index(apps, schema_editor):
+def drop_duplicates(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {LIKE_INDEX}")
+        for name in DUPLICATES:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
-def create_like_index(apps, schema_editor):
+def create_duplicates(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {LIKE_INDEX} ON audiences_subscriber"
-            " (email varchar_pattern_ops)"
-        )
+        for name, columns in DUPLICATES.items():
+            schema_editor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON audiences_subscriber {columns}"
+            )
 
 
 class Migration(migrations.Migration):
@@ -36,11 +42,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(drop_like_index, create_like_index),
-        migrations.RemoveIndex(
-            model_name='subscriber',
-            name='audiences_subscriber_upper',
-        ),
+        migrations.RunPython(drop_duplicates, create_duplicates),
         migrations.AlterField(
             model_name='audiencechange',
             name='actor',

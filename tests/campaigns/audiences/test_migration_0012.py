@@ -1,6 +1,6 @@
 """Migration 0012 (fewer indexes and key checks for imports) runs both ways on a database
-with rows: the person and their change log stay, on PostgreSQL the two duplicate email
-indexes and the change log's foreign key constraints go (and come back on the way down),
+with rows: the person and their change log stay, the change log's foreign key
+constraints go, on PostgreSQL the two duplicate email indexes too (and come back on the way down),
 and a change whose person is deleted through the ORM still goes with them."""
 
 import pytest
@@ -11,6 +11,7 @@ from django.utils import timezone
 BEFORE = [("audiences", "0011_audience_change")]
 AFTER = [("audiences", "0012_import_indexes")]
 DROPPED = {"audiences_subscriber_upper", "audiences_subscriber_email_4caabffd_like"}
+KEPT_ON_SQLITE = {"audiences_subscriber_upper"}
 
 
 def _migrate(targets):
@@ -44,7 +45,7 @@ def test_migration_0012_both_ways():
     postgres = connection.vendor == "postgresql"
     old = _migrate(BEFORE)
     try:
-        assert _email_indexes() == (DROPPED if postgres else {"audiences_subscriber_upper"})
+        assert _email_indexes() == (DROPPED if postgres else KEPT_ON_SQLITE)
         assert _change_foreign_keys() == {"subscriber_id", "mailing_list_id", "actor_id"}
         person = old.get_model("audiences", "Subscriber").objects.create(
             email="王芳@例子.中国", name="王芳"
@@ -54,7 +55,8 @@ def test_migration_0012_both_ways():
         )
 
         new = _migrate(AFTER)
-        assert _email_indexes() == set()
+        # SQLite keeps its upper(email) index: its suppression triggers look it up.
+        assert _email_indexes() == (set() if postgres else KEPT_ON_SQLITE)
         assert _change_foreign_keys() == set()
         Subscriber = new.get_model("audiences", "Subscriber")
         Change = new.get_model("audiences", "AudienceChange")
@@ -62,7 +64,7 @@ def test_migration_0012_both_ways():
         assert Change.objects.get().subscriber_id == person.pk
 
         _migrate(BEFORE)
-        assert _email_indexes() == (DROPPED if postgres else {"audiences_subscriber_upper"})
+        assert _email_indexes() == (DROPPED if postgres else KEPT_ON_SQLITE)
         assert _change_foreign_keys() == {"subscriber_id", "mailing_list_id", "actor_id"}
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
