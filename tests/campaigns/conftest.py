@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.utils import timezone
 
 from campaigns import services
@@ -17,6 +18,19 @@ from tests.factories import (
     make_blog,
     make_post,
 )
+
+
+@pytest.fixture(params=["fast", "plain"])
+def import_path(request, monkeypatch):
+    """A test that takes it runs on the import's plain path, and on PostgreSQL on its
+    fast path (COPY and set-based SQL) too; returns "fast" or "plain"."""
+    from campaigns.audiences import import_apply
+
+    if request.param == "fast" and connection.vendor != "postgresql":
+        pytest.skip("the fast path is PostgreSQL's")
+    if request.param == "plain":
+        monkeypatch.setattr(import_apply, "fast_path", lambda: False)
+    return request.param
 
 
 @pytest.fixture

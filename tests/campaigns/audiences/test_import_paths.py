@@ -10,7 +10,7 @@ import json
 import tracemalloc
 
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by POSTGRES's skipif condition
 from django.urls import reverse
 
 from campaigns.audiences import csv_export, import_apply, importing, services
@@ -31,16 +31,6 @@ POSTGRES = pytest.mark.skipif(
 @pytest.fixture
 def news(db):
     return MailingListFactory(slug="news", name="News")
-
-
-@pytest.fixture(params=["fast", "plain"])
-def path(request, monkeypatch):
-    """Each test runs on the plain path, and on PostgreSQL on the fast path too."""
-    if request.param == "fast" and connection.vendor != "postgresql":
-        pytest.skip("the fast path is PostgreSQL's")
-    if request.param == "plain":
-        monkeypatch.setattr(import_apply, "fast_path", lambda: False)
-    return request.param
 
 
 def make_job(mailing_list, data, encoding="auto"):
@@ -81,7 +71,7 @@ def _file(encoding):
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])
-def test_exactly_the_planted_rows_are_reported_and_the_rest_imported(news, path, encoding):
+def test_exactly_the_planted_rows_are_reported_and_the_rest_imported(news, import_path, encoding):
     _setting_the_scene(news)
     data, planted = _file(encoding)
     job, report = check_and_run(make_job(news, data))
@@ -145,7 +135,7 @@ def test_the_fast_and_the_plain_path_give_the_same_results(news, monkeypatch, en
     assert json.dumps(results[0], sort_keys=True) == json.dumps(results[1], sort_keys=True)
 
 
-def test_importing_the_same_file_again_changes_nothing(news, path):
+def test_importing_the_same_file_again_changes_nothing(news, import_path):
     data, planted = planted_csv(120, bad_every=10)
     job, _report = check_and_run(make_job(news, data))
     before = _snapshot(news)
@@ -163,7 +153,7 @@ def test_importing_the_same_file_again_changes_nothing(news, path):
     assert _snapshot(news) == before
 
 
-def test_an_address_suppressed_after_the_report_is_not_subscribed(news, path):
+def test_an_address_suppressed_after_the_report_is_not_subscribed(news, import_path):
     data, _planted = planted_csv(40, bad_every=0)
     job = importing.check_import(make_job(news, data).pk)
     assert job.valid_rows == 40
@@ -182,7 +172,7 @@ def test_an_address_suppressed_after_the_report_is_not_subscribed(news, path):
     assert len(emails) == 38
 
 
-def test_the_import_holds_no_row_objects_for_the_whole_file(news, path):
+def test_the_import_holds_no_row_objects_for_the_whole_file(news, import_path):
     """Peak Python memory of check and run for 20,000 rows (a 1 MB file) stays a small
     multiple of the file: rows are streamed, not kept (the plain path keeps the valid
     rows, as it always did)."""
@@ -195,7 +185,7 @@ def test_the_import_holds_no_row_objects_for_the_whole_file(news, path):
     finally:
         tracemalloc.stop()
     assert Subscription.objects.filter(mailing_list=news).count() == 19_600
-    limit = 12 if path == "fast" else 40
+    limit = 12 if import_path == "fast" else 40
     assert peak < limit * len(data), (peak, len(data))
 
 

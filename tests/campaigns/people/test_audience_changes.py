@@ -5,11 +5,10 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from campaigns.audiences import import_apply, importing
+from campaigns.audiences import importing
 from campaigns.audiences import services as audiences
 from campaigns.audiences.models import (
     AudienceChange,
@@ -156,16 +155,7 @@ def test_a_subscription_from_before_the_log_is_still_shown(weekly):
     assert [e.kind for e in shown if e.at == old] == ["audiences.subscribed", "audiences.confirmed"]
 
 
-@pytest.fixture(params=["fast", "plain"])
-def path(request, monkeypatch):
-    if request.param == "fast" and connection.vendor != "postgresql":
-        pytest.skip("the fast path is PostgreSQL's")
-    if request.param == "plain":
-        monkeypatch.setattr(import_apply, "fast_path", lambda: False)
-    return request.param
-
-
-def test_an_import_writes_one_entry_per_person_it_subscribed(weekly, path):
+def test_an_import_writes_one_entry_per_person_it_subscribed(weekly, import_path):
     audiences.subscribe("old@example.cn", weekly, method="form")
     data = (
         b"email,name,tags\n"

@@ -206,14 +206,7 @@ def test_a_landing_page_opt_in_does_not_subscribe_an_erased_address(erased_perso
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["fast", "plain"])
-def test_an_import_skips_an_erased_address(erased_person, path, monkeypatch):
-    from campaigns.audiences import import_apply
-
-    if path == "fast" and connection.vendor != "postgresql":
-        pytest.skip("the fast path is PostgreSQL's")
-    if path == "plain":
-        monkeypatch.setattr(import_apply, "fast_path", lambda: False)
+def test_an_import_skips_an_erased_address(erased_person, import_path):
     job = run_import(
         erased_person["list"], csv_of(EMAIL.upper() + ",Back Again", "new2@example.net,N")
     )
