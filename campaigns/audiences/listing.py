@@ -9,6 +9,12 @@ Counting. A page of the subscriber index never runs COUNT(*) over the table:
   bitmap of a few hundred thousand rows would cost more than a page); when they are
   fewer, its pages are those ids, sorted, so a rare match never walks the email index
   across the table;
+- a name search reads its prefix matches first (btree; `quick_search_matches`): when they
+  pass the cap, so does the search, and the trigram index is not read for the count;
+- with more matches than the cap, a page is read in the listing's order within
+  READ_TIMEOUT_MS; when the matches lie far along that order (a list's members after
+  millions of imported addresses that sort first), the pages list the matches read
+  while counting, sorted, and say so;
 - small results (and SQLite's unfiltered listing, where a count is cheap) are exact.
 Pages beyond the first COUNT_CAP rows are not offered (an OFFSET of millions reads them
 all): the listing says so and points to search and filters.
@@ -122,10 +128,16 @@ class AudiencePaginator(WagtailPaginator):
     """A paginator whose count is exact, an estimate or a lower bound (see the module
     docstring), and which offers only the pages an OFFSET reaches cheaply."""
 
-    def __init__(self, object_list, per_page, *, whole_table=False, **kwargs):
+    def __init__(self, object_list, per_page, *, whole_table=False, quick_matches=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.whole_table = whole_table
+        # Some of the matches that indexes find at once (a search's prefix matches, see
+        # quick_search_matches): when they pass the cap, so do all of them.
+        self.quick_matches = quick_matches
         self.exactness = EXACT
+        self.found = []  # the matches read while counting, in no order
+        self.found_order = ["pk"]
+        self.listed_as_found = False
 
     @cached_property
     def count(self):
@@ -141,18 +153,45 @@ class AudiencePaginator(WagtailPaginator):
         if not all(isinstance(o, str) for o in ordering):
             ordering = ["pk"]
         keys = [o.lstrip("-") for o in ordering]
+        self.found_order = ordering
+        if self.quick_matches is not None:
+            rows = _read_capped(
+                self.quick_matches.order_by().values_list("pk", *keys)[: COUNT_CAP + 1]
+            )
+            if rows is not None and len(rows) > COUNT_CAP:
+                self.found, self.exactness = rows, MORE_THAN
+                return COUNT_CAP
         rows = _read_capped(queryset.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
         if rows is None:  # too slow to read: a very common word; page in index order
             self.exactness = MANY
             return COUNT_CAP
         if len(rows) > COUNT_CAP:
-            self.exactness = MORE_THAN
+            self.found, self.exactness = rows, MORE_THAN
             return COUNT_CAP
         # Few matches: the pages read them by primary key and sort them, rather than
         # walking the ordering's index past millions of rows that do not match (the
         # planner cannot tell how rare a name or prefix is).
         self.object_list = _RowsByIds(queryset.model, rows, ordering)
         return len(rows)
+
+    def page(self, number):
+        page = super().page(number)
+        if self.exactness != MORE_THAN or self.listed_as_found:
+            return page
+        # Many matches, paged in the listing's order: reading a page walks that order's
+        # index until it has met enough matches, which is quick unless the matches lie
+        # far along it (a list's members after two million imported addresses that sort
+        # first). Past READ_TIMEOUT_MS the pages list the COUNT_CAP matches read while
+        # counting, sorted, and say so.
+        rows = _read_capped(page.object_list)
+        if rows is not None:
+            page.object_list = rows
+            return page
+        self.object_list = _RowsByIds(
+            self.object_list.model, self.found[:COUNT_CAP], self.found_order
+        )
+        self.listed_as_found = True
+        return super().page(number)
 
     @cached_property
     def num_pages(self):
@@ -185,6 +224,18 @@ def count_phrase(count: int, exactness: str = EXACT) -> str:
     # Wagtail's own wording for an exact count: the number and the model's name.
     name = Subscriber._meta.verbose_name if count == 1 else Subscriber._meta.verbose_name_plural
     return f"{n} {name}"
+
+
+def quick_search_matches(queryset, query: str):
+    """Some of search_subscribers' matches that the btree indexes find at once: an email
+    prefix or a name *prefix*; None when the search is no wider than that. A common name
+    ("Anna Smith", 66,000 people in ten million) takes the trigram index longer than a
+    page may to read its first thousand matches; its prefix matches alone pass the cap
+    in a few milliseconds, and the count needs no more."""
+    text = normalise_email(query)
+    if not text or "@" in text or len(text) < SHORT_NAME:
+        return None
+    return queryset.filter(Q(email__istartswith=text) | Q(name__istartswith=text))
 
 
 def search_subscribers(queryset, query: str):

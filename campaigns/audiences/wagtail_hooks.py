@@ -95,12 +95,21 @@ class SubscriberIndexView(generic.IndexView):
     def search_queryset(self, queryset):
         if not self.is_searching:
             return queryset
+        self.quick_matches = listing.quick_search_matches(queryset, self.search_query)
         return listing.search_subscribers(queryset, self.search_query)
+
+    quick_matches = None
 
     def get_paginator(self, queryset, per_page, **kwargs):
         # Unsearched and unfiltered: the whole table, whose size the planner knows.
         whole_table = not (self.is_searching or self.is_filtering)
-        return super().get_paginator(queryset, per_page, whole_table=whole_table, **kwargs)
+        return super().get_paginator(
+            queryset,
+            per_page,
+            whole_table=whole_table,
+            quick_matches=self.quick_matches,
+            **kwargs,
+        )
 
 
 def _field_label(name):

@@ -355,3 +355,62 @@ def test_subscriber_rows_link_to_the_subscriber_without_a_menu_each(marketer_cli
     assert "More options for" not in page
     edit = marketer_client.get(reverse("subscriber:edit", args=[person.pk])).content.decode()
     assert reverse("subscriber:delete", args=[person.pk]) in edit
+
+
+def test_many_matches_too_slow_to_page_in_order_are_listed_as_found(
+    marketer_client, people, monkeypatch
+):
+    """A filter with more matches than the cap whose matches lie far along the listing's
+    order (a list's members after millions of imported addresses that sort first): the
+    page's read in that order gives up, and the pages list the matches read while
+    counting, sorted, and say so."""
+    monkeypatch.setattr(listing, "COUNT_CAP", 2)
+    news = MailingListFactory(name="News")
+    members = ["wf@example.cn", "wxm@example.cn", "王芳@例子.中国"]
+    for email in members:
+        subscribe(people[email], news)
+    read_capped = listing._read_capped
+
+    def page_reads_too_slow(queryset):
+        # The page's read is the one of whole rows (the counts read ids and keys).
+        if not queryset.query.values_select:
+            return None
+        return read_capped(queryset)
+
+    monkeypatch.setattr(listing, "_read_capped", page_reads_too_slow)
+    response = marketer_client.get(reverse("subscriber:index"), {"mailing_list": news.pk})
+    page = response.content.decode()
+    assert "There are more than 2 matches" in page
+    assert "data-audience-as-found" in page and "the first 2 found, sorted" in page
+    listed = found(marketer_client, mailing_list=news.pk)
+    assert len(listed) == 2 and set(listed) <= set(members)
+    assert listed == sorted(listed)  # code point order, as the database's collation
+    assert found(marketer_client, mailing_list=news.pk, ordering="-email") == sorted(
+        found(marketer_client, mailing_list=news.pk, ordering="-email"), reverse=True
+    )
+
+    # When the ordered read is quick, the pages are the first matches in that order.
+    monkeypatch.setattr(listing, "_read_capped", read_capped)
+    page = marketer_client.get(reverse("subscriber:index"), {"mailing_list": news.pk})
+    assert "data-audience-as-found" not in page.content.decode()
+    assert found(marketer_client, mailing_list=news.pk) == sorted(members)[:2]
+
+
+@on_postgres
+def test_a_common_name_is_counted_from_its_prefix_matches(marketer_client, people, monkeypatch):
+    """A name search whose prefix matches (btree) pass the cap says "more than" without
+    reading the trigram index; one whose prefix matches do not is counted in full."""
+    monkeypatch.setattr(listing, "COUNT_CAP", 2)
+    with CaptureQueriesContext(connection) as queries:
+        page = marketer_client.get(reverse("subscriber:index"), {"q": "wang"}).content.decode()
+    assert "There are more than 2 matches" in page
+    capped_reads = [q["sql"] for q in queries if "LIMIT 3" in q["sql"]]
+    assert capped_reads and not any("%WANG%" in sql.upper() for sql in capped_reads)
+    # Its pages still list the whole search's matches in order.
+    assert found(marketer_client, q="wang") == ["wang.fang@example.cn", "wangfang@example.cn"]
+
+    # "王小明": no name starts with it but two contain it.
+    monkeypatch.setattr(listing, "COUNT_CAP", 1000)
+    page = marketer_client.get(reverse("subscriber:index"), {"q": "王小明"}).content.decode()
+    assert "There are 2 matches" in page
+    assert sorted(found(marketer_client, q="王小明")) == ["ouyang@example.cn", "wxm@example.cn"]
