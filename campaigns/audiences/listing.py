@@ -9,10 +9,11 @@ Counting. A page of the subscriber index never runs COUNT(*) over the table:
   bitmap of a few hundred thousand rows would cost more than a page); when they are
   fewer, its pages are those ids, sorted, so a rare match never walks the email index
   across the table;
-- a name search reads its prefix matches first (btree; `quick_search_matches`): when they
-  pass the cap, so does the search, and the trigram index is not read for the count;
+- a search reads its email prefix and name prefix matches first, each from its btree
+  index (`quick_search_matches`): when one of them passes the cap, so does the search,
+  and no bitmap of all the matches is built for the count;
 - with more matches than the cap, a page is read in the listing's order within
-  READ_TIMEOUT_MS; when the matches lie far along that order (a list's members after
+  PAGE_TIMEOUT_MS; when the matches lie far along that order (a list's members after
   millions of imported addresses that sort first), the pages list the matches read
   while counting, sorted, and say so;
 - small results (and SQLite's unfiltered listing, where a count is cheap) are exact.
@@ -59,6 +60,9 @@ SHORT_NAME = 3  # shorter queries match names by prefix (no trigram to look up)
 
 # A search or filter's matches are read for at most this long (PostgreSQL).
 READ_TIMEOUT_MS = 80
+# A page of many matches in the listing's order: walking that order's index past rows
+# that do not match gives up sooner, as the matches read while counting are at hand.
+PAGE_TIMEOUT_MS = 40
 
 EXACT, ABOUT, MORE_THAN, MANY = "exact", "about", "more_than", "many"
 
@@ -82,7 +86,7 @@ def estimated_rows(model) -> int | None:
     return int(row[0]) if row and row[0] >= 0 else None
 
 
-def _read_capped(queryset):
+def _read_capped(queryset, timeout_ms: int | None = None):
     """The rows, or None when PostgreSQL cannot read them within READ_TIMEOUT_MS (a
     word in a few hundred thousand names: its trigram bitmap alone takes longer than a
     page may). SQLite has no statement timeout and reads them all."""
@@ -90,7 +94,7 @@ def _read_capped(queryset):
         return list(queryset)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL statement_timeout = %s", [READ_TIMEOUT_MS])
+            cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms or READ_TIMEOUT_MS])
             rows = list(queryset)
             # Inside a request's transaction the savepoint's release would keep it.
             cursor.execute("SET LOCAL statement_timeout = DEFAULT")
@@ -131,9 +135,10 @@ class AudiencePaginator(WagtailPaginator):
     def __init__(self, object_list, per_page, *, whole_table=False, quick_matches=None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.whole_table = whole_table
-        # Some of the matches that indexes find at once (a search's prefix matches, see
-        # quick_search_matches): when they pass the cap, so do all of them.
-        self.quick_matches = quick_matches
+        # Querysets of some of the matches that one index each finds at once (a
+        # search's prefix matches, see quick_search_matches): when one passes the cap,
+        # so do all the matches.
+        self.quick_matches = quick_matches or []
         self.exactness = EXACT
         self.found = []  # the matches read while counting, in no order
         self.found_order = ["pk"]
@@ -154,10 +159,8 @@ class AudiencePaginator(WagtailPaginator):
             ordering = ["pk"]
         keys = [o.lstrip("-") for o in ordering]
         self.found_order = ordering
-        if self.quick_matches is not None:
-            rows = _read_capped(
-                self.quick_matches.order_by().values_list("pk", *keys)[: COUNT_CAP + 1]
-            )
+        for some in self.quick_matches:
+            rows = _read_capped(some.order_by().values_list("pk", *keys)[: COUNT_CAP + 1])
             if rows is not None and len(rows) > COUNT_CAP:
                 self.found, self.exactness = rows, MORE_THAN
                 return COUNT_CAP
@@ -181,9 +184,9 @@ class AudiencePaginator(WagtailPaginator):
         # Many matches, paged in the listing's order: reading a page walks that order's
         # index until it has met enough matches, which is quick unless the matches lie
         # far along it (a list's members after two million imported addresses that sort
-        # first). Past READ_TIMEOUT_MS the pages list the COUNT_CAP matches read while
+        # first). Past PAGE_TIMEOUT_MS the pages list the COUNT_CAP matches read while
         # counting, sorted, and say so.
-        rows = _read_capped(page.object_list)
+        rows = _read_capped(page.object_list, PAGE_TIMEOUT_MS)
         if rows is not None:
             page.object_list = rows
             return page
@@ -226,16 +229,17 @@ def count_phrase(count: int, exactness: str = EXACT) -> str:
     return f"{n} {name}"
 
 
-def quick_search_matches(queryset, query: str):
-    """Some of search_subscribers' matches that the btree indexes find at once: an email
-    prefix or a name *prefix*; None when the search is no wider than that. A common name
-    ("Anna Smith", 66,000 people in ten million) takes the trigram index longer than a
-    page may to read its first thousand matches; its prefix matches alone pass the cap
-    in a few milliseconds, and the count needs no more."""
+def quick_search_matches(queryset, query: str) -> list:
+    """Parts of search_subscribers' matches that one btree index each finds at once, in
+    its own order (no bitmap to build first): the email prefix, and the name prefix
+    when the search also looks inside names. A common word ("Anna Smith", 66,000 people
+    in ten million; an address prefix shared by a million) takes longer than a page may
+    to read its first thousand matches as one search; one part alone passes the cap in
+    a few milliseconds, and the count needs no more."""
     text = normalise_email(query)
-    if not text or "@" in text or len(text) < SHORT_NAME:
-        return None
-    return queryset.filter(Q(email__istartswith=text) | Q(name__istartswith=text))
+    if not text or "@" in text:  # an address: the search is its prefix alone
+        return []
+    return [queryset.filter(email__istartswith=text), queryset.filter(name__istartswith=text)]
 
 
 def search_subscribers(queryset, query: str):

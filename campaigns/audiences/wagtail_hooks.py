@@ -98,7 +98,7 @@ class SubscriberIndexView(generic.IndexView):
         self.quick_matches = listing.quick_search_matches(queryset, self.search_query)
         return listing.search_subscribers(queryset, self.search_query)
 
-    quick_matches = None
+    quick_matches = ()
 
     def get_paginator(self, queryset, per_page, **kwargs):
         # Unsearched and unfiltered: the whole table, whose size the planner knows.
