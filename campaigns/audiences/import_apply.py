@@ -92,13 +92,28 @@ def _stage(
 # The people the file names who exist already are found first (MATCHED, analysed):
 # planned in one statement, PostgreSQL would read the whole list's memberships when
 # its statistics lag behind a large import, where the few matched people need a few
-# index lookups.
+# index lookups. Each address is looked up in the upper(email) index, in sorted order
+# (the lookups walk the index once, from one end to the other); OFFSET 0 keeps the
+# planner from turning them into a hash join over every subscriber, which computes
+# upper() of ten million addresses (1M addresses against 10M people: 15 s, and 2.7 s
+# looked up).
 MATCHED = "audiences_import_matched"
 _MATCHED_SQL = f"""
 CREATE TEMPORARY TABLE {MATCHED} ON COMMIT DROP AS
-SELECT k.key, s.id FROM (SELECT DISTINCT key FROM {{stage}}) k
-JOIN {Subscriber._meta.db_table} s ON upper(s.email) = k.key
+SELECT k.key, s.id FROM (SELECT DISTINCT key FROM {{stage}} ORDER BY key) k
+CROSS JOIN LATERAL (
+    SELECT id FROM {Subscriber._meta.db_table} WHERE upper(email) = k.key OFFSET 0
+) s
 """
+# An import's joins and groupings of a million rows spill to disk with the default
+# work_mem (4 MB); this much lets them hash in memory, for the import's transaction.
+IMPORT_WORK_MEM = "64MB"
+
+
+def _import_settings(cursor) -> None:
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [IMPORT_WORK_MEM])
+
+
 _SKIPPED_SQL = f"""
 WITH keys AS (SELECT key, min(row) AS first FROM {{stage}} GROUP BY key),
 suppressed AS (
@@ -172,6 +187,7 @@ def check_fast(
                 rejected.append(problem)
 
     with transaction.atomic(), connection.cursor() as cursor:
+        _import_settings(cursor)
         staged = _stage(cursor, valid(), progress, table)
         skipped = _skipped(cursor, mailing_list_id, recheck=False, table=table)
         if skipped:
@@ -249,13 +265,16 @@ def sweep_kept(now=None) -> int:
     return len(ids - waiting)
 
 
+# New people are inserted in address order and their subscriptions in id order: each
+# index then takes its new entries in order, page after page, instead of at random
+# places all over it (200,000 addresses into ten million: 8.5 s instead of 10-13 s).
 _INSERT_SUBSCRIBERS = """
 WITH created AS (
     INSERT INTO {subscribers} (email, name, language, timezone, attributes, tags, list_ids,
         suppressed, created_at, updated_at)
     SELECT email, name, language, timezone, '{{}}'::jsonb, tags, ARRAY[%(list)s], false,
         %(now)s, %(now)s
-    FROM {stage} ORDER BY row ON CONFLICT (email) DO NOTHING RETURNING id
+    FROM {stage} ORDER BY key ON CONFLICT (email) DO NOTHING RETURNING id
 )
 INSERT INTO audiences_import_created SELECT id FROM created
 """
@@ -266,7 +285,7 @@ WITH joined AS (
         consent_method, consent_text, consent_basis, source_ip_hash, confirmed_at, created_at)
     SELECT s.id, %(list)s, %(status)s, %(now)s, %(method)s, '', %(basis)s, '', %(now)s, %(now)s
     FROM {stage} t JOIN {subscribers} s ON s.email = t.email
-    ORDER BY t.row ON CONFLICT (subscriber_id, mailing_list_id) DO NOTHING
+    ORDER BY s.id ON CONFLICT (subscriber_id, mailing_list_id) DO NOTHING
     RETURNING subscriber_id
 )
 INSERT INTO audiences_import_subscribed SELECT subscriber_id FROM joined
@@ -308,6 +327,7 @@ def apply_fast(job: ImportJob, rows: Iterable[tuple[int, dict]] | None, progress
         "subscriptions": Subscription._meta.db_table,
     }
     with connection.cursor() as cursor:
+        _import_settings(cursor)
         if rows is None:
             table = kept_table(job.pk)
             cursor.execute(f"SELECT count(*) FROM {table}")
