@@ -87,9 +87,10 @@ def estimated_rows(model) -> int | None:
 
 
 def _read_capped(queryset, timeout_ms: int | None = None):
-    """The rows, or None when PostgreSQL cannot read them within READ_TIMEOUT_MS (a
-    word in a few hundred thousand names: its trigram bitmap alone takes longer than a
-    page may). SQLite has no statement timeout and reads them all."""
+    """The rows, or None when PostgreSQL cannot read them within `timeout_ms`
+    (READ_TIMEOUT_MS unless given: a word in a few hundred thousand names, whose trigram
+    bitmap alone takes longer than a page may). SQLite has no statement timeout and
+    reads them all."""
     if connection.vendor != "postgresql":
         return list(queryset)
     try:
